@@ -1,0 +1,44 @@
+"""What a playlist hands to the engine: one track to play, with its metadata."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class Track:
+    """One playable item.
+
+    ``location`` is a file path or a stream URL (anything FFmpeg can open).
+    ``duration`` is in seconds when known. ``tags`` carries free-form context
+    for announcements (show, presenter, requested_by, playlist, ...).
+    """
+
+    location: str
+    title: str
+    artist: str = ""
+    album: str = ""
+    duration: float | None = None
+    tags: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def path(self) -> Path:
+        """The location as a path (meaningful only for files)."""
+        return Path(self.location)
+
+    @property
+    def display(self) -> str:
+        """ "Artist – Title", or just the title when the artist is unknown."""
+        return f"{self.artist} – {self.title}" if self.artist else self.title
+
+
+class TrackProvider(Protocol):
+    """Hands out the next track to play, or None when it has nothing right now.
+
+    The engine calls ``next_track`` ahead of time (while the current track still
+    plays), from a non-realtime thread; it may do I/O but should be quick.
+    """
+
+    def next_track(self) -> Track | None: ...

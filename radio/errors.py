@@ -1,0 +1,45 @@
+"""The one exception tree of radio.
+
+::
+
+    RadioError
+    ├── ConfigError        settings, schedule or playlist files are wrong
+    ├── SourceError        a file or stream cannot be decoded or played
+    │   └── DecoderError   an FFmpeg process failed to start or died
+    ├── ScheduleError      the grid cannot be expanded or run
+    ├── StoreError         the SQLite store cannot be opened or written
+    └── VoiceError         a Discord voice connection failed or was refused
+
+Low-level failures (OSError, subprocess errors, sqlite3 errors) are caught at the
+module that knows what they mean and re-raised as one of these with ``from``.
+"""
+
+from __future__ import annotations
+
+
+class RadioError(Exception):
+    """Base of every error radio raises on purpose."""
+
+
+class ConfigError(RadioError):
+    """Settings, schedule or playlist files are invalid."""
+
+
+class SourceError(RadioError):
+    """A file or stream cannot be opened, decoded or played."""
+
+
+class DecoderError(SourceError):
+    """An FFmpeg process failed to start, or exited with an error."""
+
+
+class ScheduleError(RadioError):
+    """The programme grid cannot be expanded or run."""
+
+
+class StoreError(RadioError):
+    """The SQLite store cannot be opened, migrated or written."""
+
+
+class VoiceError(RadioError):
+    """A Discord voice connection failed or was refused."""
