@@ -8,7 +8,9 @@
     │   └── DecoderError   an FFmpeg process failed to start or died
     ├── ScheduleError      the grid cannot be expanded or run
     ├── StoreError         the SQLite store cannot be opened or written
-    └── VoiceError         a Discord voice connection failed or was refused
+    ├── VoiceError         a Discord voice connection failed or was refused
+    ├── PreflightError     FFmpeg, libopus or davey is missing or broken at start-up
+    └── RequestRefused     a listener's request was refused (quota, duplicate, cooldown)
 
 Low-level failures (OSError, subprocess errors, sqlite3 errors) are caught at the
 module that knows what they mean and re-raised as one of these with ``from``.
@@ -43,3 +45,11 @@ class StoreError(RadioError):
 
 class VoiceError(RadioError):
     """A Discord voice connection failed or was refused."""
+
+
+class PreflightError(RadioError):
+    """A native part the station needs (FFmpeg, libopus, davey) is missing or broken."""
+
+
+class RequestRefused(RadioError):
+    """A request was refused; the message is the reason, fit to show the requester."""
