@@ -1,0 +1,130 @@
+"""Deployment settings and secrets, from the environment or a ``.env`` file.
+
+What lives here is what differs between one installation and another and must
+never be committed: the bot token, where the data folder is, how loud the log
+is, and which station file to read. Everything about the programme itself
+lives in the repository's YAML files.
+
+=====================  ==========================================  ===============
+variable               meaning                                     default
+=====================  ==========================================  ===============
+``DISCORD_TOKEN``      the bot's token (Developer Portal → Bot)    required
+``RADIO_DATA_DIR``     SQLite database, recordings, caches         ``data``
+``RADIO_LOG_LEVEL``    DEBUG, INFO, WARNING, ERROR or CRITICAL     ``INFO``
+``RADIO_STATION_FILE`` the station file (guilds, rooms, roles)     ``station.yaml``
+=====================  ==========================================  ===============
+
+The environment wins over ``.env``. :func:`load_settings` turns every problem
+into one :class:`~radio.errors.ConfigError` that names each bad variable.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from radio.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+# What to tell a person whose variable is missing: where the value comes from.
+_HINTS: dict[str, str] = {
+    "DISCORD_TOKEN": "the bot token from the Discord Developer Portal (Applications → Bot → "
+    "Reset Token); see docs/discord.md",
+    "RADIO_DATA_DIR": "a folder the station may write to",
+    "RADIO_LOG_LEVEL": "one of DEBUG, INFO, WARNING, ERROR, CRITICAL",
+    "RADIO_STATION_FILE": "the path of the station file (guilds, rooms, role IDs)",
+}
+
+
+class Settings(BaseSettings):
+    """The validated deployment settings. Build it with :func:`load_settings`."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+        frozen=True,
+    )
+
+    discord_token: SecretStr = Field(validation_alias="DISCORD_TOKEN")
+    data_dir: Path = Field(default=Path("data"), validation_alias="RADIO_DATA_DIR")
+    log_level: LogLevel = Field(default="INFO", validation_alias="RADIO_LOG_LEVEL")
+    station_file: Path = Field(default=Path("station.yaml"), validation_alias="RADIO_STATION_FILE")
+
+    @field_validator("discord_token", mode="before")
+    @classmethod
+    def _token_shape(cls, value: Any) -> Any:
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if not isinstance(text, str):
+            return value
+        text = text.strip()
+        if not text:
+            raise ValueError("is empty")
+        if text.lower().startswith("bot "):
+            # A common paste from HTTP examples; discord.py adds the prefix itself.
+            raise ValueError("paste the token alone, without the 'Bot ' prefix")
+        if any(ch.isspace() for ch in text):
+            raise ValueError("contains whitespace; a Discord token is one word")
+        return text
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: Any) -> Any:
+        return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("data_dir")
+    @classmethod
+    def _data_dir_usable(cls, value: Path) -> Path:
+        if value.exists() and not value.is_dir():
+            raise ValueError(f"{value} exists and is not a folder")
+        return value
+
+    @field_validator("station_file")
+    @classmethod
+    def _station_file_exists(cls, value: Path) -> Path:
+        if not value.is_file():
+            raise ValueError(f"no such file: {value}")
+        return value
+
+    @property
+    def database_path(self) -> Path:
+        """The station's SQLite file inside the data folder."""
+        return self.data_dir / "radio.sqlite3"
+
+
+def load_settings(env_file: Path | None = Path(".env")) -> Settings:
+    """Read the settings from the environment, then ``env_file`` (if it exists).
+
+    Returns the validated :class:`Settings`. Raises :class:`ConfigError` with one
+    message that names every missing or invalid variable and what it expects.
+    The token never appears in the message.
+    """
+    try:
+        # _env_file is pydantic-settings' documented per-call override.
+        return Settings(_env_file=env_file)  # type: ignore[call-arg]
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, env_file)) from None
+
+
+def _describe(exc: ValidationError, env_file: Path | None) -> str:
+    where = f"the environment or {env_file}" if env_file is not None else "the environment"
+    lines = [f"invalid settings (read from {where}):"]
+    for error in exc.errors():
+        name = str(error["loc"][0]).upper() if error["loc"] else "?"
+        if error["type"] == "missing":
+            lines.append(f"  {name}: missing; set it to {_HINTS.get(name, 'a value')}")
+            continue
+        message = str(error["msg"]).removeprefix("Value error, ")
+        if name == "DISCORD_TOKEN":
+            lines.append(f"  {name}: {message}")
+        else:
+            lines.append(f"  {name}: {message} (got {error.get('input')!r})")
+    return "\n".join(lines)
