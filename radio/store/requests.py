@@ -1,0 +1,343 @@
+"""The listeners' request queue, in the station's SQLite file.
+
+A request is a track a listener asked for. It is ``queued`` until the engine
+``take``s it (``taken``: handed to the station and about to play or playing),
+then ``played`` or ``failed``; before that, its requester may ``cancel`` it and
+a DJ may ``remove`` it. Each change is one committed transaction, so a request
+that was acknowledged survives a crash (SIGKILL included). A request that was
+``taken`` when the process died never finished playing: on the next start it
+goes back to the head of the queue, in the order it was taken.
+
+Refusals (quota, duplicate, cooldown, unknown request) raise
+:class:`~radio.errors.RequestRefused` whose message can be shown to the member.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import sqlite3
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Final, Literal
+
+from radio.audio.track import Track
+from radio.errors import RequestRefused
+from radio.store.db import Database
+
+logger = logging.getLogger(__name__)
+
+RequestState = Literal["queued", "taken", "played", "failed", "cancelled", "removed"]
+
+_MODULE: Final = "requests"
+_MIGRATIONS: Final = [
+    """
+    CREATE TABLE requests (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        position INTEGER NOT NULL,
+        user_id INTEGER NOT NULL,
+        user_name TEXT NOT NULL DEFAULT '',
+        location TEXT NOT NULL,
+        title TEXT NOT NULL,
+        artist TEXT NOT NULL DEFAULT '',
+        album TEXT NOT NULL DEFAULT '',
+        duration REAL,
+        requested_at TEXT NOT NULL,
+        state TEXT NOT NULL DEFAULT 'queued'
+            CHECK (state IN ('queued', 'taken', 'played', 'failed', 'cancelled', 'removed')),
+        taken_seq INTEGER,
+        finished_at TEXT
+    );
+    CREATE INDEX requests_by_state ON requests(state, position, id);
+    CREATE INDEX requests_by_user ON requests(user_id, requested_at)
+    """,
+]
+
+_COLUMNS: Final = (
+    "id, position, user_id, user_name, location, title, artist, album, duration,"
+    " requested_at, state"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One request as stored. ``requested_at`` is aware UTC."""
+
+    id: int
+    user_id: int
+    user_name: str
+    track: Track
+    requested_at: datetime
+    state: RequestState
+
+    def as_track(self) -> Track:
+        """The track with the request's context in its tags, for the engine and announcements."""
+        tags = dict(self.track.tags)
+        tags.update(
+            requested_by=self.user_name or str(self.user_id),
+            requested_by_id=str(self.user_id),
+            request_id=str(self.id),
+        )
+        return Track(
+            location=self.track.location,
+            title=self.track.title,
+            artist=self.track.artist,
+            album=self.track.album,
+            duration=self.track.duration,
+            tags=tags,
+        )
+
+
+class RequestQueue:
+    """The request queue of one station.
+
+    ``quota`` is how many requests one member may have waiting (queued or
+    taken); ``cooldown`` is the least time between two requests by one member.
+    Thread-safe (the database serialises writes). Implements the engine's
+    ``TrackProvider`` through :meth:`next_track`.
+    """
+
+    def __init__(
+        self, db: Database, *, quota: int = 3, cooldown: timedelta = timedelta(seconds=30)
+    ) -> None:
+        if quota < 1:
+            raise ValueError("a request quota is at least 1")
+        if cooldown < timedelta(0):
+            raise ValueError("a cooldown cannot be negative")
+        self._db = db
+        self.quota = quota
+        self.cooldown = cooldown
+        db.ensure(_MODULE, _MIGRATIONS)
+        self._requeue_taken()
+
+    def add(self, user_id: int, user_name: str, track: Track, now: datetime) -> Request:
+        """Queue ``track`` for ``user_id`` at the end; return the stored request.
+
+        Durable on return. Raises RequestRefused when the track is already
+        waiting, the member's quota is full, or their last request is more
+        recent than the cooldown.
+        """
+        stamp = _stamp(now)
+        with self._db.transaction() as conn:
+            waiting = conn.execute(
+                f"SELECT {_COLUMNS} FROM requests WHERE state IN ('queued', 'taken')"
+                " ORDER BY state = 'queued', position, id"
+            ).fetchall()
+            queued = [row for row in waiting if row["state"] == "queued"]
+            for row in waiting:
+                if row["location"] == track.location:
+                    where = (
+                        "playing now"
+                        if row["state"] == "taken"
+                        else f"number {[q['id'] for q in queued].index(row['id']) + 1}"
+                    )
+                    raise RequestRefused(f"{track.display} is already in the queue ({where}).")
+            mine = sum(1 for row in waiting if row["user_id"] == user_id)
+            if mine >= self.quota:
+                raise RequestRefused(
+                    f"You already have {mine} requests waiting (the limit is {self.quota});"
+                    " cancel one or wait until one plays."
+                )
+            last = conn.execute(
+                "SELECT MAX(requested_at) AS last FROM requests WHERE user_id = ?", (user_id,)
+            ).fetchone()["last"]
+            if last is not None:
+                wait = datetime.fromisoformat(last) + self.cooldown - now
+                if wait > timedelta(0):
+                    raise RequestRefused(
+                        f"Please wait {_seconds(wait)} s before your next request."
+                    )
+            position = conn.execute(
+                "SELECT COALESCE(MAX(position), 0) + 1 AS next FROM requests"
+            ).fetchone()["next"]
+            cursor = conn.execute(
+                "INSERT INTO requests(position, user_id, user_name, location, title, artist,"
+                " album, duration, requested_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    position,
+                    user_id,
+                    user_name,
+                    track.location,
+                    track.title,
+                    track.artist,
+                    track.album,
+                    track.duration,
+                    stamp,
+                ),
+            )
+            request_id = int(cursor.lastrowid or 0)
+        logger.info("request %d queued by %s: %s", request_id, user_name or user_id, track.display)
+        return self.get(request_id)
+
+    def get(self, request_id: int) -> Request:
+        """Return request ``request_id`` in any state. Raises RequestRefused if unknown."""
+        rows = self._db.query(f"SELECT {_COLUMNS} FROM requests WHERE id = ?", (request_id,))
+        if not rows:
+            raise RequestRefused(f"There is no request number {request_id}.")
+        return _request(rows[0])
+
+    def pending(self) -> list[Request]:
+        """The queued requests in play order (the one being played is not included)."""
+        rows = self._db.query(
+            f"SELECT {_COLUMNS} FROM requests WHERE state = 'queued' ORDER BY position, id"
+        )
+        return [_request(row) for row in rows]
+
+    def playing(self) -> Request | None:
+        """The request handed to the station and not yet finished, if any (the oldest)."""
+        rows = self._db.query(
+            f"SELECT {_COLUMNS} FROM requests WHERE state = 'taken' ORDER BY taken_seq LIMIT 1"
+        )
+        return _request(rows[0]) if rows else None
+
+    def cancel(self, request_id: int, user_id: int, now: datetime) -> Request:
+        """Cancel a queued request on behalf of its own requester.
+
+        Raises RequestRefused when it does not exist, is not theirs, or already left the queue.
+        """
+        return self._drop(request_id, "cancelled", now, owner=user_id)
+
+    def remove(self, request_id: int, now: datetime) -> Request:
+        """Remove a queued request (a DJ's action). Raises RequestRefused when not queued."""
+        return self._drop(request_id, "removed", now, owner=None)
+
+    def clear(self, now: datetime) -> int:
+        """Remove every queued request (a DJ's action); return how many."""
+        with self._db.transaction() as conn:
+            cursor = conn.execute(
+                "UPDATE requests SET state = 'removed', finished_at = ? WHERE state = 'queued'",
+                (_stamp(now),),
+            )
+            count = cursor.rowcount
+        logger.info("request queue cleared: %d removed", count)
+        return count
+
+    def move(self, request_id: int, place: int) -> list[Request]:
+        """Move a queued request to ``place`` (1 = next to play); return the new queue.
+
+        A place past the end moves it to the end. Raises RequestRefused when
+        the request is not queued or ``place`` is below 1.
+        """
+        if place < 1:
+            raise RequestRefused("Places in the queue start at 1.")
+        with self._db.transaction() as conn:
+            ids = [
+                int(row["id"])
+                for row in conn.execute(
+                    "SELECT id FROM requests WHERE state = 'queued' ORDER BY position, id"
+                )
+            ]
+            if request_id not in ids:
+                raise RequestRefused(f"Request {request_id} is not in the queue.")
+            ids.remove(request_id)
+            ids.insert(min(place, len(ids) + 1) - 1, request_id)
+            base = conn.execute(
+                "SELECT COALESCE(MIN(position), 1) AS low FROM requests WHERE state = 'queued'"
+            ).fetchone()["low"]
+            conn.executemany(
+                "UPDATE requests SET position = ? WHERE id = ?",
+                [(base + offset, rid) for offset, rid in enumerate(ids)],
+            )
+        return self.pending()
+
+    def take(self) -> Request | None:
+        """Hand the next queued request to the station (state ``taken``), or None."""
+        with self._db.transaction() as conn:
+            row = conn.execute(
+                f"SELECT {_COLUMNS} FROM requests WHERE state = 'queued'"
+                " ORDER BY position, id LIMIT 1"
+            ).fetchone()
+            if row is None:
+                return None
+            seq = conn.execute(
+                "SELECT COALESCE(MAX(taken_seq), 0) + 1 AS next FROM requests"
+            ).fetchone()["next"]
+            conn.execute(
+                "UPDATE requests SET state = 'taken', taken_seq = ? WHERE id = ?", (seq, row["id"])
+            )
+        return _request(row, state="taken")
+
+    def next_track(self) -> Track | None:
+        """TrackProvider: take the next request and return its track (tags say who asked)."""
+        request = self.take()
+        return request.as_track() if request is not None else None
+
+    def finish(self, request_id: int, now: datetime, *, played: bool = True) -> None:
+        """Record that a taken request played to the end (or failed). Idempotent."""
+        with self._db.transaction() as conn:
+            conn.execute(
+                "UPDATE requests SET state = ?, finished_at = ? WHERE id = ? AND state = 'taken'",
+                ("played" if played else "failed", _stamp(now), request_id),
+            )
+
+    def _drop(
+        self, request_id: int, state: RequestState, now: datetime, *, owner: int | None
+    ) -> Request:
+        with self._db.transaction() as conn:
+            row = conn.execute(
+                f"SELECT {_COLUMNS} FROM requests WHERE id = ?", (request_id,)
+            ).fetchone()
+            if row is None or (owner is not None and row["user_id"] != owner):
+                # Someone else's request reads as unknown: no need to say whose it is.
+                raise RequestRefused(f"You have no request number {request_id}.")
+            if row["state"] != "queued":
+                raise RequestRefused(
+                    f"Request {request_id} is no longer in the queue ({row['state']})."
+                )
+            conn.execute(
+                "UPDATE requests SET state = ?, finished_at = ? WHERE id = ?",
+                (state, _stamp(now), request_id),
+            )
+        logger.info("request %d %s", request_id, state)
+        return _request(row, state=state)
+
+    def _requeue_taken(self) -> None:
+        with self._db.transaction() as conn:
+            taken = [
+                int(row["id"])
+                for row in conn.execute(
+                    "SELECT id FROM requests WHERE state = 'taken' ORDER BY taken_seq"
+                )
+            ]
+            if not taken:
+                return
+            low = conn.execute(
+                "SELECT COALESCE(MIN(position), 1) AS low FROM requests WHERE state = 'queued'"
+            ).fetchone()["low"]
+            conn.executemany(
+                "UPDATE requests SET state = 'queued', taken_seq = NULL, position = ? WHERE id = ?",
+                [(low - len(taken) + offset, rid) for offset, rid in enumerate(taken)],
+            )
+        logger.warning(
+            "%d request(s) were playing when the station stopped; back at the head of the queue",
+            len(taken),
+        )
+
+
+def _stamp(now: datetime) -> str:
+    if now.tzinfo is None:
+        raise ValueError("request times must be aware datetimes")
+    # One fixed-width UTC form, so that text order in SQLite is time order.
+    return now.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _seconds(delta: timedelta) -> int:
+    return max(1, math.ceil(delta.total_seconds()))
+
+
+def _request(row: sqlite3.Row, state: RequestState | None = None) -> Request:
+    track = Track(
+        location=row["location"],
+        title=row["title"],
+        artist=row["artist"],
+        album=row["album"],
+        duration=row["duration"],
+    )
+    return Request(
+        id=int(row["id"]),
+        user_id=int(row["user_id"]),
+        user_name=row["user_name"],
+        track=track,
+        requested_at=datetime.fromisoformat(row["requested_at"]),
+        state=state or row["state"],
+    )
