@@ -1,0 +1,220 @@
+"""The voice adapter: one station, one Opus encoder, any number of rooms.
+
+discord.py gives every voice connection its own ``AudioPlayer`` thread that
+calls ``source.read()`` every 20 ms and, when ``source.is_opus()`` is true,
+sends the returned bytes as they are (``send_audio_packet(data, encode=False)``)
+after its own per-connection DAVE and transport encryption. So encoding can be
+shared: a :class:`SimulcastFeed` owns the station and one
+``discord.opus.Encoder``, and each room plays a :class:`StationAudio` reader on
+it.
+
+Frame ``k`` of the station is pulled and encoded once, by whichever reader asks
+for it first; the other readers get the very same packet from a small ring.
+Nothing here waits: the station's ``read()`` never blocks (its contract), the
+lock is held for one pull and one encode (well under a millisecond), and a
+reader that fell further behind than the ring holds (a room that was
+reconnecting, a starved thread) jumps to the newest frame instead of making the
+others wait or replaying stale audio.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from typing import Final, Protocol
+
+import discord
+import discord.opus
+
+from radio.audio.frames import FRAME_BYTES, SAMPLES_PER_FRAME, SILENCE
+from radio.audio.source import Source
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_CAPACITY: Final = 50  # one second of packets: covers a slow thread, not an outage
+
+
+class OpusEncoder(Protocol):
+    """What the feed needs of an encoder (``discord.opus.Encoder`` provides it)."""
+
+    def encode(self, pcm: bytes, frame_size: int) -> bytes: ...
+
+
+@dataclass(frozen=True, slots=True)
+class FeedStats:
+    """Counters of a feed since it was made."""
+
+    pulled: int  # frames read from the station
+    encoded: int  # Opus encodes performed
+    station_faults: int  # reads that raised or returned a wrong-sized frame
+    readers: int  # rooms currently attached
+
+
+@dataclass(frozen=True, slots=True)
+class ReaderStats:
+    """Counters of one room's reader."""
+
+    sent: int  # packets handed to discord.py
+    skipped: int  # station frames this room never got because it lagged
+    last_index: int | None  # station frame index of the last packet, None before the first
+
+
+class SimulcastFeed:
+    """One station shared by many voice connections, pulled and encoded once per frame.
+
+    ``encoder`` defaults to a fresh ``discord.opus.Encoder()`` (128 kb/s, FEC),
+    which requires libopus (see :mod:`radio.preflight`). ``capacity`` is how many
+    recent packets are kept for readers that are behind. The feed does not own
+    the station: :meth:`close` detaches readers but leaves the station to its owner.
+    """
+
+    def __init__(
+        self,
+        station: Source,
+        encoder: OpusEncoder | None = None,
+        *,
+        capacity: int = DEFAULT_CAPACITY,
+    ) -> None:
+        if capacity < 2:
+            raise ValueError("a simulcast ring needs room for at least 2 packets")
+        self._station = station
+        self._encoder: OpusEncoder = encoder if encoder is not None else discord.opus.Encoder()
+        self._capacity = capacity
+        self._ring: list[bytes] = [b""] * capacity
+        self._head = 0  # index of the next station frame to pull
+        self._lock = threading.Lock()
+        self._readers = 0
+        self._encoded = 0
+        self._read_errors = 0
+        self._bad_frames = 0
+        self._closed = False
+
+    @property
+    def position(self) -> int:
+        """Frames pulled from the station so far (the next frame's index)."""
+        return self._head
+
+    def stats(self) -> FeedStats:
+        """A snapshot of the feed's counters."""
+        with self._lock:
+            return FeedStats(
+                self._head, self._encoded, self._read_errors + self._bad_frames, self._readers
+            )
+
+    def reader(self, name: str = "") -> StationAudio:
+        """Return a new reader for one voice connection, starting at the live edge."""
+        with self._lock:
+            self._readers += 1
+            start = self._head
+        return StationAudio(self, start, name)
+
+    def close(self) -> None:
+        """Stop serving: every reader's next ``read()`` ends its player. Idempotent."""
+        with self._lock:
+            self._closed = True
+
+    def packet_at(self, cursor: int) -> tuple[int, bytes, int] | None:
+        """Return (frame index, packet, frames skipped) for a reader at ``cursor``.
+
+        ``cursor`` is the index of the frame the reader wants next. Returns None
+        once the feed is closed. Never blocks beyond one pull and one encode.
+        """
+        with self._lock:
+            if self._closed:
+                return None
+            skipped = 0
+            if cursor < self._head - self._capacity:
+                # Too far behind for the ring: rejoin at the newest frame.
+                skipped = self._head - 1 - cursor
+                cursor = self._head - 1
+            if cursor >= self._head:
+                self._produce()
+                cursor = self._head - 1
+            return cursor, self._ring[cursor % self._capacity], skipped
+
+    def _produce(self) -> None:
+        # Called with the lock held: pull one frame and encode it for every room.
+        try:
+            pcm = self._station.read()
+        except Exception:
+            # The station is infallible by contract; if it breaks anyway, the
+            # rooms keep a steady stream of silence rather than stopping.
+            self._read_errors += 1
+            if _worth_logging(self._read_errors):
+                logger.exception(
+                    "station read failed (%d times); sending silence", self._read_errors
+                )
+            pcm = SILENCE
+        if len(pcm) != FRAME_BYTES:
+            self._bad_frames += 1
+            if _worth_logging(self._bad_frames):
+                logger.error(
+                    "station returned %d bytes instead of %d (%d times); sending silence",
+                    len(pcm),
+                    FRAME_BYTES,
+                    self._bad_frames,
+                )
+            pcm = SILENCE
+        self._ring[self._head % self._capacity] = self._encoder.encode(pcm, SAMPLES_PER_FRAME)
+        self._encoded += 1
+        self._head += 1
+
+    def release(self) -> None:
+        """Forget one reader (called by :meth:`StationAudio.cleanup`)."""
+        with self._lock:
+            self._readers -= 1
+
+
+def _worth_logging(count: int) -> bool:
+    # The first fault, then one line per 10 s of faults: a clear message, not a flood.
+    return count == 1 or count % 500 == 0
+
+
+class StationAudio(discord.AudioSource):
+    """One voice connection's never-ending view of a :class:`SimulcastFeed`.
+
+    ``read()`` returns one Opus packet per call and never blocks; it returns
+    ``b''`` (which ends discord.py's player) only once the feed is closed.
+    Made by :meth:`SimulcastFeed.reader`; ``cleanup()`` detaches it and leaves the
+    station playing for the other rooms.
+    """
+
+    def __init__(self, feed: SimulcastFeed, start: int, name: str = "") -> None:
+        self._feed = feed
+        self._cursor = start
+        self.name = name
+        self._sent = 0
+        self._skipped = 0
+        self._last: int | None = None
+        self._attached = True
+        self._detach_lock = threading.Lock()
+
+    def read(self) -> bytes:
+        """Return the next 20 ms Opus packet of the station (b'' once the feed is closed)."""
+        got = self._feed.packet_at(self._cursor)
+        if got is None:
+            return b""
+        index, packet, skipped = got
+        if skipped:
+            logger.warning("room %s lagged: skipped %d frames to rejoin live", self.name, skipped)
+        self._cursor = index + 1
+        self._last = index
+        self._sent += 1
+        self._skipped += skipped
+        return packet
+
+    def is_opus(self) -> bool:
+        """True: the feed hands discord.py encoded packets (one encode for all rooms)."""
+        return True
+
+    def cleanup(self) -> None:
+        """Detach from the feed (idempotent). The station keeps playing for other rooms."""
+        with self._detach_lock:
+            if self._attached:
+                self._attached = False
+                self._feed.release()
+
+    def stats(self) -> ReaderStats:
+        """A snapshot of this reader's counters."""
+        return ReaderStats(self._sent, self._skipped, self._last)
