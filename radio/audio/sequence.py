@@ -1,0 +1,440 @@
+"""TrackSequence: a provider's tracks back to back, gapless or crossfaded.
+
+Gapless guarantee: with ``crossfade=0`` the sequence's output is, sample for
+sample, the concatenation of what FFmpeg decodes from each track (at the
+track's loudness gain). Tracks are not padded to whole frames: when a track
+ends inside a frame, the same frame continues with the next track's first
+samples. Silence appears only when nothing is buffered (an underrun, or no next
+track), never at a normal track change.
+
+Ahead of time: when the current track has at most ``preload`` seconds left (or
+its length is unknown, or it failed), a helper thread asks the provider for the
+next track, probes it, measures its loudness (cached) and starts its decoder, so
+its first frames are buffered before the current one ends. ``read()`` itself
+never spawns a process, measures, or waits.
+
+Crossfade: the transition starts at the first frame boundary where the current
+track has at most ``crossfade`` seconds left and the next track is buffered. It
+lasts exactly the rest of the outgoing track (so the outgoing track is heard to
+its last sample, and the fade is at most ``crossfade`` long); the gain curve is
+equal power (see radio.audio.curves). ``skip()`` crossfades the same way over
+``max(crossfade, 10 ms)`` from the current position.
+
+Bad media (missing, unreadable, zero-length, corrupt, non-audio files, or FFmpeg
+dying mid-track): one warning naming the file, a TrackFailed event, and the
+next track; a track that dies mid-way plays what was buffered first.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Final
+
+from radio.audio import curves
+from radio.audio.decoder import (
+    DEFAULT_BUFFER_FRAMES,
+    SAMPLE_BYTES,
+    FFmpegDecoder,
+    probe,
+)
+from radio.audio.frames import FRAME_BYTES, SAMPLES_PER_FRAME, SILENCE, frames_for
+from radio.audio.loudness import LoudnessLevels
+from radio.audio.pcm import from_float, to_float
+from radio.audio.track import Track, TrackProvider
+from radio.errors import SourceError
+from radio.events import Event, EventSink, TrackEnded, TrackFailed, TrackStarted
+
+logger = logging.getLogger(__name__)
+
+SKIP_FADE_SAMPLES: Final = 480  # 10 ms: a skip is never a click
+DEFAULT_PRELOAD_SECONDS: Final = 10.0
+MAX_ATTEMPTS: Final = 10  # bad tracks tried in a row before backing off
+RETRY_FRAMES: Final = 50  # ask an empty provider again after 1 s of stream
+
+
+@dataclass(slots=True)
+class _Playing:
+    track: Track
+    decoder: FFmpegDecoder
+    started: bool = False
+
+
+@dataclass(slots=True)
+class _Prepared:
+    playing: _Playing | None
+    failures: list[tuple[Track, str]] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _Fade:
+    outgoing: _Playing
+    length: int  # samples
+    position: int = 0
+    skipped: bool = False
+
+
+class TrackSequence:
+    """A fallible Source playing ``provider``'s tracks back to back.
+
+    Parameters: ``crossfade`` in seconds (0 = gapless); ``loudness`` the gain
+    policy (None = play at file level); ``events`` receives TrackStarted,
+    TrackEnded and TrackFailed with the stream position; ``name`` tags events and
+    logs; ``preload`` seconds before the end to open the next track;
+    ``position`` returns the stream position of the frame being produced (default:
+    this sequence's own frame count), so events carry station frames when the
+    sequence sits deep in a tree.
+
+    Track boundaries for callers (the grid's soft start): ``remaining`` is the
+    frames left in the current track; :meth:`hold_after_track` makes the sequence
+    stop at the end of the current track (the rest of that frame is silence) and
+    become not ready until :meth:`resume`.
+    """
+
+    def __init__(
+        self,
+        provider: TrackProvider,
+        *,
+        crossfade: float = 0.0,
+        loudness: LoudnessLevels | None = None,
+        events: EventSink | None = None,
+        name: str = "",
+        preload: float = DEFAULT_PRELOAD_SECONDS,
+        position: Callable[[], int] | None = None,
+    ) -> None:
+        if crossfade < 0 or preload < 0:
+            raise ValueError("crossfade and preload must not be negative")
+        self.name = name
+        self._provider = provider
+        self._loudness = loudness
+        self._events = events
+        self._crossfade = round(crossfade * 48_000)
+        crossfade_frames = frames_for(crossfade) + 1
+        self._preload_frames = max(frames_for(preload), crossfade_frames + 50)
+        # the decoder must hold the whole fade so its exact length is known (EOF)
+        self._buffer_frames = max(DEFAULT_BUFFER_FRAMES, crossfade_frames + 50)
+        self._position = position
+        self._frames = 0
+        self._lock = threading.RLock()
+        self._executor = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix=f"sequence-{name or id(self)}"
+        )
+        self._future: Future[_Prepared] | None = None
+        self._prepared: _Playing | None = None
+        self._current: _Playing | None = None
+        self._fade: _Fade | None = None
+        self._retry_at = 0
+        self._skip = False
+        self._hold = False
+        self._holding = False
+        self._closed = False
+        self._pending: list[Event] = []
+        self._underruns = 0
+        with self._lock:
+            self._maybe_prepare()
+
+    # -- Source -------------------------------------------------------------
+
+    @property
+    def ready(self) -> bool:
+        """True when the next read() starts with buffered track audio."""
+        with self._lock:
+            if self._holding or self._closed:
+                return False
+            if self._current is not None and self._current.decoder.ready:
+                return True
+            if self._current is None or self._current.decoder.finished:
+                return self._prepared is not None and self._prepared.decoder.ready
+            return False
+
+    @property
+    def remaining(self) -> int | None:
+        """Frames left in the current track (None when unknown or nothing plays)."""
+        with self._lock:
+            if self._current is None:
+                return None
+            return self._current.decoder.remaining
+
+    def read(self) -> bytes:
+        """Return the next frame; silence where nothing is buffered. Never blocks."""
+        with self._lock:
+            if self._closed:
+                return SILENCE
+            self._poll()
+            if self._holding:
+                data = SILENCE
+            else:
+                self._maybe_start_fade()
+                data = self._read_fade() if self._fade is not None else self._fill(FRAME_BYTES)
+                self._maybe_prepare()
+            self._frames += 1
+            events, self._pending = self._pending, []
+        self._emit(events)
+        return data
+
+    def close(self) -> None:
+        """Stop preparing, kill every decoder. Idempotent."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            playing = [self._current, self._prepared, self._fade.outgoing if self._fade else None]
+            self._current = self._prepared = self._fade = None
+            future = self._future
+        for item in playing:
+            if item is not None:
+                item.decoder.close()
+        if future is not None:
+            future.add_done_callback(_close_prepared)
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    # -- control ------------------------------------------------------------
+
+    @property
+    def current(self) -> Track | None:
+        """The track being heard (the incoming one during a crossfade)."""
+        with self._lock:
+            return self._current.track if self._current is not None else None
+
+    @property
+    def preloaded(self) -> Track | None:
+        """The next track, when it is already opened and buffering."""
+        with self._lock:
+            return self._prepared.track if self._prepared is not None else None
+
+    @property
+    def holding(self) -> bool:
+        """True once a requested hold took effect (the held track has ended)."""
+        with self._lock:
+            return self._holding
+
+    @property
+    def underruns(self) -> int:
+        """Frames that were (partly) silent because a track had nothing buffered."""
+        with self._lock:
+            return self._underruns
+
+    def skip(self) -> None:
+        """Cut the current track short with a quick crossfade into the next one."""
+        with self._lock:
+            self._skip = True
+
+    def hold_after_track(self) -> None:
+        """Stop after the current track ends; not ready until :meth:`resume`."""
+        with self._lock:
+            self._hold = True
+            if self._current is None and self._fade is None:
+                self._holding = True
+
+    def resume(self) -> None:
+        """Cancel a hold: the next read continues with the next track."""
+        with self._lock:
+            self._hold = False
+            self._holding = False
+
+    def wait_buffered(self, timeout: float | None = None) -> bool:
+        """Block until the next read() can be served from buffers; tools and tests only.
+
+        Waits for the current decoder to have a frame (or end), and for any
+        preparation in flight (and that track's first frame). Never call it on the
+        player thread. Returns False on timeout.
+        """
+        with self._lock:
+            self._poll()
+            self._maybe_prepare()
+            future = self._future
+            current = self._current
+        if future is not None:
+            try:
+                future.result(timeout)
+            except Exception:
+                return False
+        with self._lock:
+            self._poll()
+            prepared = self._prepared
+        for playing in (current, prepared):
+            if playing is not None and not playing.decoder.wait_buffered(1, timeout):
+                return False
+        return True
+
+    # -- the player thread's work ---------------------------------------------
+
+    def _now(self) -> int:
+        return self._position() if self._position is not None else self._frames
+
+    def _fill(self, need: int) -> bytes:
+        """Take ``need`` bytes from the track stream, crossing track boundaries."""
+        parts: list[bytes] = []
+        while need > 0:
+            current = self._current
+            if current is None:
+                if self._hold:
+                    self._holding = True
+                    break
+                if self._prepared is None:
+                    break
+                current = self._current = self._prepared
+                self._prepared = None
+            decoder = current.decoder
+            if decoder.buffered_bytes < need and not decoder.eof:
+                self._underruns += 1
+                break
+            chunk = decoder.read_pcm(need)
+            if chunk:
+                if not current.started:
+                    current.started = True
+                    self._pending.append(
+                        TrackStarted(frame=self._now(), track=current.track, source=self.name)
+                    )
+                parts.append(chunk)
+                need -= len(chunk)
+            if decoder.finished:
+                self._end(current, skipped=False)
+                self._current = None
+                self._maybe_prepare()
+            elif not chunk:
+                break
+        data = b"".join(parts)
+        if need > 0:
+            data += bytes(need)
+        return data
+
+    def _end(self, playing: _Playing, *, skipped: bool) -> None:
+        decoder = playing.decoder
+        error = decoder.error
+        if error is not None and not skipped:
+            if playing.started:
+                logger.warning(
+                    "%s failed mid-track after %.1f s: %s; moving on",
+                    playing.track.location,
+                    decoder.samples_read / 48_000,
+                    error,
+                )
+            else:
+                logger.warning("skipping %s: %s", playing.track.location, error)
+            self._pending.append(TrackFailed(frame=self._now(), track=playing.track, reason=error))
+        elif playing.started:
+            ended = TrackEnded(frame=self._now(), track=playing.track, skipped=skipped)
+            self._pending.append(ended)
+        decoder.close()
+
+    def _maybe_start_fade(self) -> None:
+        current = self._current
+        if self._fade is not None or current is None or not current.started:
+            return
+        if self._skip:
+            self._skip = False
+            self._start_fade(current, max(self._crossfade, SKIP_FADE_SAMPLES), skipped=True)
+            return
+        if self._crossfade == 0 or self._prepared is None or not self._prepared.decoder.ready:
+            return
+        left = current.decoder.remaining_samples
+        if left is None or left > self._crossfade:
+            return
+        exact = current.decoder.eof
+        if exact and left == 0:
+            return
+        self._start_fade(current, left if exact else self._crossfade, skipped=False)
+
+    def _start_fade(self, outgoing: _Playing, length: int, *, skipped: bool) -> None:
+        self._fade = _Fade(outgoing=outgoing, length=length, skipped=skipped)
+        self._current = None if self._hold else self._prepared
+        if not self._hold:
+            self._prepared = None
+
+    def _read_fade(self) -> bytes:
+        fade = self._fade
+        assert fade is not None
+        count = min(SAMPLES_PER_FRAME, fade.length - fade.position)
+        size = count * SAMPLE_BYTES
+        out_bytes = fade.outgoing.decoder.read_pcm(size)
+        out_bytes += bytes(size - len(out_bytes))
+        in_bytes = self._fill(size)
+        gain_out, gain_in = curves.equal_power(fade.position, count, fade.length)
+        mixed = from_float(to_float(out_bytes) * gain_out + to_float(in_bytes) * gain_in)
+        fade.position += count
+        if fade.position >= fade.length:
+            self._end(fade.outgoing, skipped=fade.skipped)
+            self._fade = None
+            if self._current is None and self._hold:
+                self._holding = True
+        rest = FRAME_BYTES - size
+        if rest:
+            mixed += SILENCE[:rest] if self._holding else self._fill(rest)
+        return mixed
+
+    # -- preparation (helper thread) ----------------------------------------
+
+    def _poll(self) -> None:
+        future = self._future
+        if future is None or not future.done():
+            return
+        self._future = None
+        try:
+            result = future.result()
+        except Exception:  # the worker catches its own errors: this guards against bugs
+            logger.exception("preparing the next track of %s failed", self.name or "sequence")
+            result = _Prepared(None, [])
+        for track, reason in result.failures:
+            self._pending.append(TrackFailed(frame=self._now(), track=track, reason=reason))
+        if result.playing is None:
+            self._retry_at = self._frames + RETRY_FRAMES
+        else:
+            self._prepared = result.playing
+
+    def _maybe_prepare(self) -> None:
+        if self._closed or self._future is not None or self._prepared is not None:
+            return
+        if self._frames < self._retry_at:
+            return
+        current = self._current
+        if current is not None:
+            decoder = current.decoder
+            left = decoder.remaining
+            if not decoder.eof and left is not None and left > self._preload_frames:
+                return
+        self._future = self._executor.submit(self._prepare)
+
+    def _prepare(self) -> _Prepared:
+        failures: list[tuple[Track, str]] = []
+        for _ in range(MAX_ATTEMPTS):
+            try:
+                track = self._provider.next_track()
+            except Exception:
+                logger.exception("the track provider of %s failed", self.name or "sequence")
+                break
+            if track is None:
+                break
+            try:
+                info = probe(track.location)
+                gain = self._loudness.gain_db(track.location) if self._loudness else 0.0
+                decoder = FFmpegDecoder(
+                    track.location, gain_db=gain, info=info, buffer_frames=self._buffer_frames
+                )
+            except SourceError as exc:
+                logger.warning("skipping %s: %s", track.location, exc)
+                failures.append((track, str(exc)))
+                continue
+            logger.debug("opened %s at %+.2f dB", track.location, gain)
+            return _Prepared(_Playing(track, decoder), failures)
+        return _Prepared(None, failures)
+
+    def _emit(self, events: list[Event]) -> None:
+        if self._events is None:
+            return
+        for event in events:
+            try:
+                self._events(event)
+            except Exception:
+                logger.exception("event sink failed on %r", event)
+
+
+def _close_prepared(future: Future[_Prepared]) -> None:
+    if future.cancelled() or future.exception() is not None:
+        return
+    playing = future.result().playing
+    if playing is not None:
+        playing.decoder.close()
