@@ -1,0 +1,257 @@
+"""Checking a whole station before air: every problem, in one pass, with its position.
+
+:func:`check_station` loads the files (:mod:`radio.grid.loader`), then looks at the
+expanded grid over a horizon (a year by default): overlaps at equal priority
+(E203), gaps where the fallback plays (W401), shows starting or ending in a DST gap
+or fold (W402, W403); and at the media: sources that match nothing (E301),
+unreadable files (E302), empty playlists (E303), a fallback that cannot play (E304).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from radio.audio.track import Track
+from radio.config.diagnostics import Diagnostic, Mark
+from radio.errors import SourceError
+from radio.grid.dst import WallIssue, describe, resolve
+from radio.grid.expand import occurrences
+from radio.grid.grid import Grid, Occurrence
+from radio.grid.loader import LoadedPlaylist, Origin, StationFiles, load_station
+from radio.grid.timeline import overlaps, segments
+from radio.playlists.library import Library, Resolution
+
+logger = logging.getLogger(__name__)
+
+HORIZON = timedelta(days=366)
+
+
+@dataclass
+class CheckResult:
+    """The loaded station, its grid, the playable tracks of each playlist, and the problems."""
+
+    files: StationFiles
+    grid: Grid | None
+    tracks: dict[str, list[Track]] = field(default_factory=dict)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.is_error]
+
+    @property
+    def warnings(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if not d.is_error]
+
+    @property
+    def ok(self) -> bool:
+        """True when the station may go on air with this configuration."""
+        return self.grid is not None and not self.errors
+
+
+def check_station(
+    path: Path,
+    now: datetime,
+    *,
+    horizon: timedelta = HORIZON,
+    media: bool = True,
+    library: Library | None = None,
+) -> CheckResult:
+    """Load and check the station at ``path`` over ``[now, now + horizon)``.
+
+    With ``media=False`` files are not probed (the grid alone is checked). Never
+    raises for bad configuration: everything is in ``diagnostics``, sorted.
+    """
+    files = load_station(path)
+    result = CheckResult(files=files, grid=files.grid(), diagnostics=list(files.diagnostics))
+    if result.grid is not None:
+        result.diagnostics += check_grid(files, result.grid, now, now + horizon)
+    if media:
+        lib = library or Library(files.root)
+        result.tracks, problems = check_media(files, lib)
+        result.diagnostics += problems
+    result.diagnostics.sort()
+    return result
+
+
+def check_grid(files: StationFiles, grid: Grid, start: datetime, end: datetime) -> list[Diagnostic]:
+    """Overlaps (E203), gaps (W401) and DST issues (W402/W403) over ``[start, end)``."""
+    occs = occurrences(grid, start, end)
+    found: list[Diagnostic] = []
+    found += _overlaps(files, grid, occs, start, end)
+    found += _gaps(files, grid, occs, start, end)
+    found += _dst(files, grid, occs)
+    return found
+
+
+def _local(grid: Grid, instant: datetime) -> str:
+    return instant.astimezone(grid.tz).strftime("%Y-%m-%d %H:%M")
+
+
+def _overlaps(
+    files: StationFiles, grid: Grid, occs: list[Occurrence], start: datetime, end: datetime
+) -> list[Diagnostic]:
+    reported: set[tuple[int, int]] = set()
+    found: list[Diagnostic] = []
+    for overlap in overlaps(occs, start, end):
+        pair = (overlap.first.index, overlap.second.index)
+        if pair in reported:
+            continue
+        reported.add(pair)
+        a, b = overlap.first.show_id, overlap.second.show_id
+        what = f"shows '{a}' and '{b}' overlap" if a != b else f"show '{a}' overlaps itself"
+        found.append(
+            files.show_origin(overlap.second.index)
+            .mark("id")
+            .diagnostic(
+                "E203",
+                f"{what} at equal priority {overlap.first.priority}, first on "
+                f"{_local(grid, overlap.start)} {grid.tz.key}: give one a higher priority",
+            )
+        )
+    return found
+
+
+def _end_mark(origin: Origin, files: StationFiles, index: int) -> Mark:
+    show = files.shows[index][0]
+    for key in ("end", "duration"):
+        if getattr(show, key) is not None:
+            return origin.mark(key)
+    return origin.mark("id")
+
+
+def _gaps(
+    files: StationFiles, grid: Grid, occs: list[Occurrence], start: datetime, end: datetime
+) -> list[Diagnostic]:
+    segs = segments(occs, start, end)
+    groups: dict[tuple[str, str, str, timedelta], list[int]] = defaultdict(list)
+    for i, seg in enumerate(segs):
+        if seg.occurrence is not None or seg.start == start or seg.end == end:
+            continue  # the window's own edges are not gaps in the grid
+        local_start, local_end = seg.start.astimezone(grid.tz), seg.end.astimezone(grid.tz)
+        key = (
+            local_start.strftime("%a"),
+            local_start.strftime("%H:%M"),
+            local_end.strftime("%H:%M"),
+            seg.end - seg.start,
+        )
+        groups[key].append(i)
+    found: list[Diagnostic] = []
+    for (_, hhmm_start, hhmm_end, _length), indexes in groups.items():
+        first = segs[indexes[0]]
+        before = segs[indexes[0] - 1].occurrence if indexes[0] > 0 else None
+        after = segs[indexes[0] + 1].occurrence if indexes[0] + 1 < len(segs) else None
+        if before is not None:
+            mark = _end_mark(files.show_origin(before.index), files, before.index)
+        elif after is not None:
+            mark = files.show_origin(after.index).mark("id")
+        else:
+            continue
+        times = "once" if len(indexes) == 1 else f"{len(indexes)} times in the window"
+        found.append(
+            mark.diagnostic(
+                "W401",
+                f"gap {hhmm_start}-{hhmm_end} {first.start.astimezone(grid.tz).strftime('%a')}, "
+                f"first on {_local(grid, first.start)} ({times}): the fallback "
+                f"'{grid.fallback}' will play",
+            )
+        )
+    if not occs and files.station_origin is not None:
+        found.append(
+            files.station_origin.mark("fallback").diagnostic(
+                "W401", f"no show in the grid: the fallback '{grid.fallback}' plays all the time"
+            )
+        )
+    return found
+
+
+def _dst(files: StationFiles, grid: Grid, occs: list[Occurrence]) -> list[Diagnostic]:
+    found: list[Diagnostic] = []
+    for occ in occs:
+        origin = files.show_origin(occ.index)
+        show = files.shows[occ.index][0]
+        for which, wall, issue in (
+            ("starts", occ.wall_start, occ.start_issue),
+            ("ends", occ.wall_end, occ.end_issue),
+        ):
+            if issue is WallIssue.NONE or wall is None:
+                continue
+            code = "W402" if issue is WallIssue.GAP else "W403"
+            key = "start" if which == "starts" else "end"
+            if show.rrule is not None:
+                key = "rrule"
+            elif show.cron is not None:
+                key = "cron"
+            what = describe(wall, resolve(wall, grid.tz), grid.tz)
+            found.append(
+                origin.mark(key).diagnostic(code, f"show '{occ.show_id}' {which} at {what}")
+            )
+    return found
+
+
+def check_media(
+    files: StationFiles, library: Library
+) -> tuple[dict[str, list[Track]], list[Diagnostic]]:
+    """Resolve and probe every playlist; return the playable tracks and the problems."""
+    found: list[Diagnostic] = []
+    resolutions = {
+        pid: [library.resolve(source) for source in playlist.model.sources]
+        for pid, playlist in files.playlists.items()
+    }
+    probed = library.tracks(path for rs in resolutions.values() for r in rs for path in r.files)
+    tracks: dict[str, list[Track]] = {}
+    for pid, playlist in files.playlists.items():
+        tracks[pid] = _playlist_tracks(playlist, resolutions[pid], probed, found, files)
+    fallback = files.station.fallback if files.station else None
+    if fallback in files.playlists and not tracks.get(fallback or ""):
+        assert files.station_origin is not None
+        found.append(
+            files.station_origin.mark("fallback").diagnostic(
+                "E304",
+                f"the fallback playlist '{fallback}' has no playable track: "
+                "the station would go silent",
+            )
+        )
+    return tracks, found
+
+
+def _playlist_tracks(
+    playlist: LoadedPlaylist,
+    resolutions: list[Resolution],
+    probed: Mapping[Path, Track | SourceError],
+    found: list[Diagnostic],
+    files: StationFiles,
+) -> list[Track]:
+    origin = playlist.origin
+    result: list[Track] = []
+    for i, resolution in enumerate(resolutions):
+        if not resolution.files:
+            found.append(
+                origin.mark("sources", i).diagnostic(
+                    "E301",
+                    f"missing media: '{resolution.source}' matches no audio file under "
+                    f"{files.root}",
+                )
+            )
+            continue
+        for path in resolution.files:
+            item = probed[path]
+            if isinstance(item, SourceError):
+                found.append(
+                    origin.mark("sources", i).diagnostic("E302", f"unreadable media: {item}")
+                )
+            else:
+                result.append(item)
+    if not result:
+        where = ("sources",) if playlist.model.sources else ()
+        found.append(
+            origin.mark(*where, key=True).diagnostic(
+                "E303", f"playlist '{playlist.id}' has no playable track"
+            )
+        )
+    return result

@@ -1,0 +1,1 @@
+"""Playlists: their files, the track library behind them, and the rotation rules."""
