@@ -1,0 +1,105 @@
+"""What the listener in the voice room heard: packets, their arrival and the audio.
+
+Every RTP packet that reaches the emulator's UDP port becomes a
+:class:`PacketRecord` (arrival instant from the injected monotonic clock, RTP
+sequence, timestamp, SSRC, the channel it was sent to, whether it decrypted).
+Decoded Opus is kept per packet and laid out on the *arrival* timeline by
+:meth:`ListenerRecord.pcm`: discord.py advances RTP timestamps by frames sent, so
+a pause in sending is only visible in arrival times.
+"""
+
+from __future__ import annotations
+
+import wave
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+SAMPLE_RATE = 48_000
+CHANNELS = 2
+FRAME_SECONDS = 0.020
+SAMPLES_PER_FRAME = 960
+FRAME_BYTES = SAMPLES_PER_FRAME * CHANNELS * 2
+
+
+@dataclass(frozen=True)
+class PacketRecord:
+    """One RTP packet as the listener received it."""
+
+    arrival: float  # seconds, from the emulator's monotonic clock
+    sequence: int
+    timestamp: int
+    ssrc: int
+    channel_id: int | None  # the voice/stage room of the sender at arrival
+    suppressed: bool  # the sender was an audience member (not a speaker) on a stage
+    size: int  # bytes on the wire
+    decrypted: bool
+    pcm: bytes | None  # 20 ms of 48 kHz stereo s16le, or None (not decoded/failed)
+
+
+@dataclass
+class ListenerRecord:
+    """The listener's log. Appended by the UDP listener, read by tests and the demo."""
+
+    packets: list[PacketRecord] = field(default_factory=list)
+    auth_failures: int = 0  # packets whose tag did not verify: a wrong key or tampering
+    decode_failures: int = 0
+    unknown_ssrc: int = 0
+
+    def clear(self) -> None:
+        """Forget everything heard so far."""
+        self.packets.clear()
+        self.auth_failures = 0
+        self.decode_failures = 0
+        self.unknown_ssrc = 0
+
+    def audio_packets(
+        self, *, ssrc: int | None = None, channel_id: int | None = None
+    ) -> list[PacketRecord]:
+        """Return decrypted packets (optionally one sender's or one room's) by arrival."""
+        return [
+            p
+            for p in self.packets
+            if p.decrypted
+            and (ssrc is None or p.ssrc == ssrc)
+            and (channel_id is None or p.channel_id == channel_id)
+        ]
+
+    def pcm(self, packets: list[PacketRecord] | None = None) -> npt.NDArray[np.int16]:
+        """Return the decoded audio as an (n, 2) int16 array on the arrival timeline.
+
+        Each packet goes into the 20 ms slot nearest its arrival after the first
+        packet, but never into a slot already used, so steady jitter does not
+        drop or overlap audio while a real pause in arrivals becomes silence.
+        Packets that were not decoded are silent slots.
+        """
+        chosen = self.audio_packets() if packets is None else packets
+        if not chosen:
+            return np.zeros((0, CHANNELS), dtype=np.int16)
+        start = chosen[0].arrival
+        slots: list[int] = []
+        last = -1
+        for packet in chosen:
+            slot = max(last + 1, round((packet.arrival - start) / FRAME_SECONDS))
+            slots.append(slot)
+            last = slot
+        out = np.zeros((last + 1) * SAMPLES_PER_FRAME * CHANNELS, dtype=np.int16)
+        for slot, packet in zip(slots, chosen, strict=True):
+            if packet.pcm is None:
+                continue
+            frame = np.frombuffer(packet.pcm, dtype=np.int16)
+            begin = slot * SAMPLES_PER_FRAME * CHANNELS
+            out[begin : begin + frame.size] = frame[: out.size - begin]
+        return out.reshape(-1, CHANNELS)
+
+    def to_wav(self, path: Path, packets: list[PacketRecord] | None = None) -> Path:
+        """Write :meth:`pcm` as a 48 kHz stereo 16-bit WAV file for a person to listen to."""
+        samples = self.pcm(packets)
+        with wave.open(str(path), "wb") as out:
+            out.setnchannels(CHANNELS)
+            out.setsampwidth(2)
+            out.setframerate(SAMPLE_RATE)
+            out.writeframes(samples.astype("<i2").tobytes())
+        return path

@@ -1,0 +1,92 @@
+"""Who is in which voice room, and the gateway events that say so.
+
+Handles op 4 (join, move, leave) like Discord: a join or move updates the voice
+state, closes the old voice WebSocket first on a move (code 4014), then sends
+VOICE_STATE_UPDATE and VOICE_SERVER_UPDATE with a fresh token; joining a stage
+room makes the user an audience member (suppressed) until it becomes a speaker
+through ``PATCH /guilds/{id}/voice-states/@me``.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from radio.clock import Clock
+from radio.sandbox.gateway import Gateway, Session
+from radio.sandbox.state import JSON, ChannelType, VoiceState, World, iso
+from radio.sandbox.voice_ws import CLOSE_DISCONNECTED, VoiceServer
+
+logger = logging.getLogger(__name__)
+
+
+class VoiceStates:
+    """Owns the voice states of the guild and announces their changes."""
+
+    def __init__(self, world: World, gateway: Gateway, voice: VoiceServer, clock: Clock) -> None:
+        self._world = world
+        self._gateway = gateway
+        self._voice = voice
+        self._clock = clock
+        gateway.on_voice_state = self.on_gateway_op4
+
+    async def on_gateway_op4(self, session: Session, data: JSON) -> None:
+        """Apply an op 4 VOICE_STATE_UPDATE sent by ``session``'s user."""
+        guild = self._world.guild
+        if str(data.get("guild_id")) != str(guild.id):
+            return
+        user_id = session.user_id
+        raw_channel = data.get("channel_id")
+        channel_id = None if raw_channel is None else int(raw_channel)
+        state = guild.voice_states.get(user_id)
+        previous = None if state is None else state.channel_id
+        if state is None:
+            state = guild.voice_states[user_id] = VoiceState(user_id, None, session.id)
+        state.session_id = session.id
+        state.self_mute = bool(data.get("self_mute"))
+        state.self_deaf = bool(data.get("self_deaf"))
+        if channel_id is None:
+            state.channel_id = None
+            state.suppress = False
+            self._voice.forget(user_id)
+            await self.announce(user_id)
+            return
+        channel = guild.channels.get(channel_id)
+        if channel is None or channel.type not in (ChannelType.VOICE, ChannelType.STAGE):
+            logger.warning("op 4 names channel %s which is not a voice or stage room", channel_id)
+            return
+        if previous == channel_id:
+            await self.announce(user_id)
+            return
+        if previous is not None:
+            # Discord drops the old voice connection before pointing at the new server.
+            await self._voice.close(user_id, CLOSE_DISCONNECTED)
+        state.channel_id = channel_id
+        state.suppress = channel.type is ChannelType.STAGE
+        state.request_to_speak_timestamp = None
+        await self.announce(user_id)
+        token = self._voice.assign(user_id, session.id)
+        await self._gateway.dispatch(
+            "VOICE_SERVER_UPDATE",
+            {"token": token, "guild_id": str(guild.id), "endpoint": self._voice.endpoint},
+        )
+
+    async def set_stage_flags(
+        self, user_id: int, *, suppress: bool | None, request_to_speak: bool | None
+    ) -> None:
+        """Apply ``PATCH voice-states/@me``: become a speaker, or raise a hand."""
+        state = self._world.guild.voice_states.get(user_id)
+        if state is None or state.channel_id is None:
+            raise LookupError("not in a voice channel")
+        if suppress is not None:
+            state.suppress = suppress
+        if request_to_speak is not None:
+            state.request_to_speak_timestamp = iso(self._clock.now()) if request_to_speak else None
+        await self.announce(user_id)
+
+    async def announce(self, user_id: int) -> None:
+        """Dispatch VOICE_STATE_UPDATE for ``user_id``."""
+        guild = self._world.guild
+        state = guild.voice_states[user_id]
+        await self._gateway.dispatch(
+            "VOICE_STATE_UPDATE", state.payload(guild.id, guild.members[user_id])
+        )

@@ -1,0 +1,147 @@
+"""The emulator's voice UDP port: IP discovery, then listening like a person in the room.
+
+Discord's IP discovery: the client sends 74 bytes (type 1, length 70, SSRC, 64
+zero bytes for the address, 2 for the port); the server answers type 2 with the
+client's address as seen from the server, NUL-terminated from byte 8, and its
+port big-endian in the last two bytes. Every other datagram is an RTP packet,
+opened with the sender's session key, decoded with libopus (through
+``discord.opus.Decoder``) and appended to the :class:`ListenerRecord`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol, cast
+
+from discord.opus import Decoder, OpusError
+
+from radio.sandbox.record import ListenerRecord, PacketRecord
+from radio.sandbox.rtp import PacketError, header_fields, is_rtp, open_packet
+
+logger = logging.getLogger(__name__)
+
+DISCOVERY_LENGTH = 74
+
+
+@dataclass
+class Sender:
+    """What the listener knows about one SSRC: its key and where it is."""
+
+    ssrc: int
+    secret_key: bytes
+    channel_id: int | None
+    suppressed: bool
+
+
+class SenderDirectory(Protocol):
+    """Looks up the sender of an SSRC (the voice WebSocket sessions know them)."""
+
+    def sender(self, ssrc: int) -> Sender | None:
+        """Return the sender with ``ssrc``, or None if no session announced it."""
+        ...
+
+
+def discovery_reply(request: bytes, address: tuple[str, int]) -> bytes:
+    """Return the 74-byte IP discovery answer to ``request`` for a client at ``address``."""
+    (ssrc,) = struct.unpack_from(">I", request, 4)
+    reply = bytearray(DISCOVERY_LENGTH)
+    struct.pack_into(">HHI", reply, 0, 2, 70, ssrc)
+    host = address[0].encode("ascii")
+    reply[8 : 8 + len(host)] = host
+    struct.pack_into(">H", reply, DISCOVERY_LENGTH - 2, address[1])
+    return bytes(reply)
+
+
+class VoiceListener(asyncio.DatagramProtocol):
+    """The UDP endpoint. ``decode=False`` records arrivals only (for benchmarks)."""
+
+    def __init__(
+        self,
+        senders: SenderDirectory,
+        record: ListenerRecord,
+        monotonic: Callable[[], float],
+        *,
+        decode: bool = True,
+    ) -> None:
+        self._senders = senders
+        self.record = record
+        self._monotonic = monotonic
+        self.decode = decode
+        self.answering = True  # fault injection: False = stop answering (and hearing) UDP
+        self._decoders: dict[int, Decoder] = {}
+        self._transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = cast(asyncio.DatagramTransport, transport)
+
+    @property
+    def port(self) -> int:
+        """The UDP port the listener is bound to."""
+        if self._transport is None:
+            raise RuntimeError("voice listener is not bound")
+        return int(self._transport.get_extra_info("sockname")[1])
+
+    def close(self) -> None:
+        """Release the socket."""
+        if self._transport is not None:
+            self._transport.close()
+
+    def datagram_received(self, data: bytes, addr: tuple[str | int, int]) -> None:
+        arrival = self._monotonic()
+        if not self.answering:
+            return
+        if len(data) == DISCOVERY_LENGTH and data[0:2] == b"\x00\x01":
+            assert self._transport is not None
+            self._transport.sendto(discovery_reply(data, (str(addr[0]), int(addr[1]))), addr)
+            return
+        if not is_rtp(data):
+            logger.debug("ignoring a %d-byte datagram from %s that is not RTP", len(data), addr)
+            return
+        self._hear(data, arrival)
+
+    def _hear(self, data: bytes, arrival: float) -> None:
+        sequence, timestamp, ssrc = header_fields(data)
+        sender = self._senders.sender(ssrc)
+        if sender is None:
+            self.record.unknown_ssrc += 1
+            return
+        pcm: bytes | None = None
+        decrypted = True
+        try:
+            packet = open_packet(data, sender.secret_key)
+        except PacketError:
+            decrypted = False
+            self.record.auth_failures += 1
+            if self.record.auth_failures == 1:
+                logger.warning("voice packet from SSRC %d does not verify: wrong key?", ssrc)
+        else:
+            if self.decode:
+                pcm = self._decode(ssrc, packet.payload)
+        self.record.packets.append(
+            PacketRecord(
+                arrival=arrival,
+                sequence=sequence,
+                timestamp=timestamp,
+                ssrc=ssrc,
+                channel_id=sender.channel_id,
+                suppressed=sender.suppressed,
+                size=len(data),
+                decrypted=decrypted,
+                pcm=pcm,
+            )
+        )
+
+    def _decode(self, ssrc: int, opus: bytes) -> bytes | None:
+        decoder = self._decoders.get(ssrc)
+        if decoder is None:
+            decoder = self._decoders[ssrc] = Decoder()  # type: ignore[no-untyped-call]
+        try:
+            return decoder.decode(opus, fec=False)
+        except OpusError:
+            self.record.decode_failures += 1
+            logger.warning("Opus frame from SSRC %d does not decode", ssrc)
+            return None
