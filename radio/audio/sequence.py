@@ -144,6 +144,9 @@ class TrackSequence:
         with self._lock:
             if self._holding or self._closed:
                 return False
+            # a parent may ask before reading: take a finished preparation now
+            self._poll()
+            self._maybe_prepare()
             if self._current is not None and self._current.decoder.ready:
                 return True
             if self._current is None or self._current.decoder.finished:
