@@ -16,6 +16,7 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from radio.config.diagnostics import Diagnostic, Mark, file_mark
@@ -79,6 +80,20 @@ def _container_position(node: Any) -> tuple[int, int]:
     return 0, 0
 
 
+class _Constructor(RoundTripConstructor):
+    """Round-trip constructor that leaves timestamps as text.
+
+    Dates and times are checked by our own validators, which report a bad one
+    (``2026-13-01``) with its code and position instead of crashing the loader.
+    """
+
+
+_Constructor.add_constructor(
+    "tag:yaml.org,2002:timestamp",
+    RoundTripConstructor.construct_yaml_str,
+)
+
+
 def plain(node: Any) -> Any:
     """Convert a ruamel round-trip tree to plain dicts, lists and builtin scalars."""
     if isinstance(node, dict):
@@ -111,6 +126,7 @@ def load(path: Path) -> tuple[YamlDoc | None, list[Diagnostic]]:
 def parse(path: Path, text: str) -> tuple[YamlDoc | None, list[Diagnostic]]:
     """Parse ``text`` as the contents of ``path`` (see :func:`load`)."""
     yaml = YAML(typ="rt")
+    yaml.Constructor = _Constructor
     yaml.allow_duplicate_keys = False
     try:
         node = yaml.load(text)
@@ -119,6 +135,6 @@ def parse(path: Path, text: str) -> tuple[YamlDoc | None, list[Diagnostic]]:
         line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
         problem = exc.problem or exc.context or "syntax error"
         return None, [Mark(str(path), line, col).diagnostic("E001", f"invalid YAML: {problem}")]
-    except YAMLError as exc:
+    except (YAMLError, ValueError) as exc:
         return None, [file_mark(path).diagnostic("E001", f"invalid YAML: {exc}")]
     return YamlDoc(path, node), []

@@ -129,20 +129,17 @@ def _gaps(
     files: StationFiles, grid: Grid, occs: list[Occurrence], start: datetime, end: datetime
 ) -> list[Diagnostic]:
     segs = segments(occs, start, end)
-    groups: dict[tuple[str, str, str, timedelta], list[int]] = defaultdict(list)
+    groups: dict[tuple[str, str], list[int]] = defaultdict(list)
     for i, seg in enumerate(segs):
         if seg.occurrence is not None or seg.start == start or seg.end == end:
             continue  # the window's own edges are not gaps in the grid
-        local_start, local_end = seg.start.astimezone(grid.tz), seg.end.astimezone(grid.tz)
         key = (
-            local_start.strftime("%a"),
-            local_start.strftime("%H:%M"),
-            local_end.strftime("%H:%M"),
-            seg.end - seg.start,
+            seg.start.astimezone(grid.tz).strftime("%a %H:%M"),
+            seg.end.astimezone(grid.tz).strftime("%a %H:%M"),
         )
         groups[key].append(i)
     found: list[Diagnostic] = []
-    for (_, hhmm_start, hhmm_end, _length), indexes in groups.items():
+    for (local_start, local_end), indexes in groups.items():
         first = segs[indexes[0]]
         before = segs[indexes[0] - 1].occurrence if indexes[0] > 0 else None
         after = segs[indexes[0] + 1].occurrence if indexes[0] + 1 < len(segs) else None
@@ -156,9 +153,8 @@ def _gaps(
         found.append(
             mark.diagnostic(
                 "W401",
-                f"gap {hhmm_start}-{hhmm_end} {first.start.astimezone(grid.tz).strftime('%a')}, "
-                f"first on {_local(grid, first.start)} ({times}): the fallback "
-                f"'{grid.fallback}' will play",
+                f"gap from {local_start} to {local_end}, first on {_local(grid, first.start)} "
+                f"({times}): the fallback '{grid.fallback}' will play",
             )
         )
     if not occs and files.station_origin is not None:
@@ -176,21 +172,19 @@ def _dst(files: StationFiles, grid: Grid, occs: list[Occurrence]) -> list[Diagno
         origin = files.show_origin(occ.index)
         show = files.shows[occ.index][0]
         for which, wall, issue in (
-            ("starts", occ.wall_start, occ.start_issue),
-            ("ends", occ.wall_end, occ.end_issue),
+            ("start", occ.wall_start, occ.start_issue),
+            ("end", occ.wall_end, occ.end_issue),
         ):
             if issue is WallIssue.NONE or wall is None:
                 continue
             code = "W402" if issue is WallIssue.GAP else "W403"
-            key = "start" if which == "starts" else "end"
+            key = which
             if show.rrule is not None:
                 key = "rrule"
             elif show.cron is not None:
                 key = "cron"
             what = describe(wall, resolve(wall, grid.tz), grid.tz)
-            found.append(
-                origin.mark(key).diagnostic(code, f"show '{occ.show_id}' {which} at {what}")
-            )
+            found.append(origin.mark(key).diagnostic(code, f"show '{occ.show_id}' {which}: {what}"))
     return found
 
 
@@ -248,9 +242,8 @@ def _playlist_tracks(
             else:
                 result.append(item)
     if not result:
-        where = ("sources",) if playlist.model.sources else ()
         found.append(
-            origin.mark(*where, key=True).diagnostic(
+            origin.mark("sources", key=True).diagnostic(
                 "E303", f"playlist '{playlist.id}' has no playable track"
             )
         )

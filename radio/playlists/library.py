@@ -115,6 +115,10 @@ def probe(path: Path) -> Track:
     audio = [s for s in streams if s.get("codec_type") == "audio"]
     if not audio:
         raise SourceError(f"{path}: no audio stream")
+    # FFmpeg guesses a demuxer from the suffix: a text file called .flac "has" a
+    # FLAC stream with no channels and no sample rate. That is not audio.
+    if not int(audio[0].get("channels") or 0) or not int(audio[0].get("sample_rate") or 0):
+        raise SourceError(f"{path}: no decodable audio (no channels or sample rate)")
     tags: dict[str, str] = {}
     for holder in (audio[0], info.get("format", {})):
         for key, value in (holder.get("tags") or {}).items():
