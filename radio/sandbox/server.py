@@ -96,7 +96,7 @@ class Emulator:
         self.world: World = build_world(clock.now(), self.snowflakes, token)
         self.record = ListenerRecord()
         self.gateway = Gateway(self.world, clock, allowed_intents=allowed_intents)
-        self.voice = VoiceServer(self.world, self._udp_port)
+        self.voice = VoiceServer(self.world, self._udp_port, lambda ssrc: self.listener.nudge(ssrc))
         self.voice_states = VoiceStates(self.world, self.gateway, self.voice, clock)
         self.rest = Rest(
             self.world, self.gateway, self.voice_states, clock, monotonic, self.snowflakes

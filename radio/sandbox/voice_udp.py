@@ -73,6 +73,7 @@ class VoiceListener(asyncio.DatagramProtocol):
         self.decode = decode
         self.answering = True  # fault injection: False = stop answering (and hearing) UDP
         self._decoders: dict[int, Decoder] = {}
+        self._addresses: dict[int, tuple[str, int]] = {}  # SSRC -> client's UDP address
         self._transport: asyncio.DatagramTransport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -96,12 +97,28 @@ class VoiceListener(asyncio.DatagramProtocol):
             return
         if len(data) == DISCOVERY_LENGTH and data[0:2] == b"\x00\x01":
             assert self._transport is not None
+            (ssrc,) = struct.unpack_from(">I", data, 4)
+            self._addresses[int(ssrc)] = (str(addr[0]), int(addr[1]))
             self._transport.sendto(discovery_reply(data, (str(addr[0]), int(addr[1]))), addr)
             return
         if not is_rtp(data):
             logger.debug("ignoring a %d-byte datagram from %s that is not RTP", len(data), addr)
             return
         self._hear(data, arrival)
+
+    def nudge(self, ssrc: int) -> bool:
+        """Send an empty RTCP receiver report to the client address that used ``ssrc``.
+
+        A real voice server keeps sending datagrams to its clients (others' audio,
+        RTCP). discord.py's socket reader blocks in ``select()`` for up to 30 s on
+        the socket it had before a reconnect; one datagram to the old socket wakes
+        it so it reads the new one. Returns whether an address was known.
+        """
+        address = self._addresses.get(ssrc)
+        if address is None or self._transport is None:
+            return False
+        self._transport.sendto(struct.pack(">BBHI", 0x80, 201, 1, ssrc), address)
+        return True
 
     def _hear(self, data: bytes, arrival: float) -> None:
         sequence, timestamp, ssrc = header_fields(data)

@@ -69,9 +69,12 @@ class VoiceSession:
 class VoiceServer:
     """Serves voice WebSockets and tells the UDP listener who owns which SSRC."""
 
-    def __init__(self, world: World, udp_port: Callable[[], int]) -> None:
+    def __init__(
+        self, world: World, udp_port: Callable[[], int], nudge: Callable[[int], bool]
+    ) -> None:
         self._world = world
         self._udp_port = udp_port
+        self._nudge = nudge  # wakes a client's old UDP socket (see VoiceListener.nudge)
         self.faults = VoiceFaults()
         self.endpoint = ""  # "127.0.0.1:port", set by the server once bound
         self._current: dict[int, VoiceSession] = {}  # user id -> latest session
@@ -227,6 +230,8 @@ class VoiceServer:
             await socket.close(code=CLOSE_AUTHENTICATION_FAILED, message=b"Authentication failed.")
             return None
         session.socket = socket
+        if session.ssrc:
+            self._nudge(session.ssrc)
         self._next_ssrc += 1
         session.ssrc = self._next_ssrc
         session.secret_key = b""
