@@ -242,7 +242,7 @@ class FFmpegDecoder:
         """The FFmpeg process id (tests kill it to simulate a crash)."""
         return self._process.pid
 
-    def wait_buffered(self, frames: int, timeout: float | None = None) -> bool:
+    def wait_buffered(self, timeout: float | None = None, *, frames: int = 1) -> bool:
         """Block until ``frames`` frames are buffered or EOF; for tools and tests only.
 
         Returns True when the condition holds. Never call it on the player thread.

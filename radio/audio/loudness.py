@@ -76,15 +76,17 @@ def measure(location: str) -> Measurement:
     except OSError as exc:
         raise DecoderError(f"cannot run ffmpeg to measure {location}: {exc}") from exc
     text = result.stderr.decode(errors="replace")
-    integrated = _INTEGRATED.search(text)
-    peak = _TRUE_PEAK.search(text)
-    if result.returncode != 0 or integrated is None or peak is None:
+    # FFmpeg may print an empty summary first (a filter instance torn down while the
+    # graph is configured): the last one is the measurement
+    integrated = _INTEGRATED.findall(text)
+    peak = _TRUE_PEAK.findall(text)
+    if result.returncode != 0 or not integrated or not peak:
         last = text.strip().splitlines()[-1] if text.strip() else "no output"
         raise DecoderError(f"cannot measure loudness of {location}: {last}")
-    lufs = _number(integrated.group(1))
+    lufs = _number(integrated[-1])
     return Measurement(
         integrated_lufs=lufs if lufs is not None and lufs > _GATE_LUFS else None,
-        true_peak_dbtp=_number(peak.group(1)),
+        true_peak_dbtp=_number(peak[-1]),
     )
 
 

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from radio.audio import curves
+from radio.audio.buffering import wait_buffered
 from radio.audio.frames import SAMPLE_RATE, SAMPLES_PER_FRAME, SILENCE
 from radio.audio.pcm import from_float, to_float
 from radio.audio.source import Source
@@ -117,6 +118,10 @@ class Gain:
             if self._ramp_length == 0:
                 self._gain = self._target
 
+    def wait_buffered(self, timeout: float | None = None) -> bool:
+        """Offline pulling: wait for the wrapped source (see radio.audio.buffering)."""
+        return wait_buffered(self.source, timeout)
+
     def fade_out(self, frames: int) -> None:
         """Fade to silence over ``frames`` frames."""
         self.set_gain(-math.inf, frames)
@@ -178,6 +183,10 @@ class Mix:
     @property
     def remaining(self) -> int | None:
         return None
+
+    def wait_buffered(self, timeout: float | None = None) -> bool:
+        """Offline pulling: wait for every child (see radio.audio.buffering)."""
+        return all(wait_buffered(s, timeout) for s in self.sources)
 
     def read(self) -> bytes:
         total = to_float(self.sources[0].read()) * self._gains[0]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 
+from radio.audio.buffering import wait_buffered
 from radio.audio.frames import FRAME_BYTES, SILENCE
 from radio.audio.source import Source
 from radio.events import DeadAir, DeadAirEnded, Event, EventSink
@@ -56,6 +57,10 @@ class Infallible:
     def dead_air_frames(self) -> int:
         """Total frames of filler silence sent since the start."""
         return self._dead_frames
+
+    def wait_buffered(self, timeout: float | None = None) -> bool:
+        """Offline pulling: wait for the tree's buffers (see radio.audio.buffering)."""
+        return wait_buffered(self.source, timeout)
 
     def read(self) -> bytes:
         """Return exactly one frame; never raises, never blocks on I/O."""

@@ -259,7 +259,7 @@ class TrackSequence:
             self._poll()
             prepared = self._prepared
         for playing in (current, prepared):
-            if playing is not None and not playing.decoder.wait_buffered(1, timeout):
+            if playing is not None and not playing.decoder.wait_buffered(timeout):
                 return False
         return True
 

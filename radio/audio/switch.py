@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from radio.audio import curves
+from radio.audio.buffering import wait_buffered
 from radio.audio.frames import SAMPLE_RATE, SAMPLES_PER_FRAME, SILENCE, frames_for
 from radio.audio.pcm import from_float, to_float
 from radio.audio.source import Source
@@ -107,6 +108,17 @@ class Switch:
         with self._lock:
             child = self._child(self._selected)
             return child.remaining if child is not None else None
+
+    def wait_buffered(self, timeout: float | None = None) -> bool:
+        """Offline pulling: wait for the children this switch may read next."""
+        with self._lock:
+            wanted = {self._selected}
+            if self._request is not None:
+                wanted.add(self._request.index)
+            if self._fading is not None:
+                wanted.add(self._fading.old)
+            children = [self.children[i] for i in wanted if i is not None]
+        return all(wait_buffered(c, timeout) for c in children)
 
     def select(
         self,
@@ -253,6 +265,10 @@ class Fallback(Switch):
     @property
     def ready(self) -> bool:
         return any(child.ready for child in self.children)
+
+    def wait_buffered(self, timeout: float | None = None) -> bool:
+        """Offline pulling: wait for every child, so the choice is the real-time one."""
+        return all(wait_buffered(c, timeout) for c in self.children)
 
     def read(self) -> bytes:
         with self._lock:

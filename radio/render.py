@@ -1,0 +1,113 @@
+"""Offline rendering: pull a source as fast as possible into an encoded file.
+
+What ``radio render`` writes is what a listener would hear if the machine kept
+up in real time: before each frame the renderer waits for the tree's buffers
+(radio.audio.buffering), so no underrun silence appears that would not be on air.
+"""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+import ffmpeg
+from tqdm import tqdm
+
+from radio.audio.buffering import wait_buffered
+from radio.audio.frames import CHANNELS, FRAME_BYTES, FRAMES_PER_SECOND, SAMPLE_RATE
+from radio.audio.source import Source
+from radio.errors import SourceError
+
+logger = logging.getLogger(__name__)
+
+_ENCODERS: Final = {
+    ".wav": "pcm_s16le",
+    ".flac": "flac",
+    ".ogg": "libvorbis",
+    ".opus": "libopus",
+    ".mp3": "libmp3lame",
+}
+_WAIT_TIMEOUT: Final = 30.0  # seconds a buffer may take before the render gives up
+_BATCH: Final = 50  # frames written per pipe write and progress update
+
+
+@dataclass(frozen=True, slots=True)
+class RenderResult:
+    """What was written: the file, how many frames, how many of them were silence."""
+
+    path: Path
+    frames: int
+    silent_frames: int
+
+    @property
+    def seconds(self) -> float:
+        """Duration of the rendered audio in seconds."""
+        return self.frames / FRAMES_PER_SECOND
+
+
+def render_source(source: Source, frames: int, out: Path, *, progress: bool) -> RenderResult:
+    """Pull ``frames`` frames from ``source`` and encode them into ``out``.
+
+    The codec follows the suffix (.wav, .flac, .ogg, .opus, .mp3). ``progress``
+    draws a tqdm bar on stderr. The source is not closed. Raises SourceError for
+    an unknown suffix, when FFmpeg fails, or when the source's buffers stay
+    empty for 30 s.
+    """
+    codec = _ENCODERS.get(out.suffix.lower())
+    if codec is None:
+        raise SourceError(f"{out}: cannot render to {out.suffix!r} (use {sorted(_ENCODERS)})")
+    if frames < 0:
+        raise ValueError("frames must not be negative")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    args: list[str] = (
+        ffmpeg.input("pipe:", format="s16le", ar=SAMPLE_RATE, ac=CHANNELS)
+        .output(str(out), acodec=codec, ar=SAMPLE_RATE, ac=CHANNELS)
+        .compile(overwrite_output=True)
+    )
+    args[1:1] = ["-hide_banner", "-nostdin", "-loglevel", "error"]
+    try:
+        encoder = subprocess.Popen(args, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+    except OSError as exc:
+        raise SourceError(f"cannot start ffmpeg to write {out}: {exc}") from exc
+    assert encoder.stdin is not None and encoder.stderr is not None
+    silent = 0
+    silence = bytes(FRAME_BYTES)
+    bar = tqdm(total=frames, unit="frame", unit_scale=False, file=sys.stderr, disable=not progress)
+    try:
+        done = 0
+        while done < frames:
+            batch = []
+            for _ in range(min(_BATCH, frames - done)):
+                if not wait_buffered(source, _WAIT_TIMEOUT):
+                    raise SourceError(f"rendering {out}: the source stayed empty for 30 s")
+                frame = source.read()
+                silent += frame == silence
+                batch.append(frame)
+            encoder.stdin.write(b"".join(batch))
+            done += len(batch)
+            bar.update(len(batch))
+        encoder.stdin.close()
+    except BrokenPipeError:
+        pass  # the encoder died: its message is reported below
+    except BaseException:
+        encoder.kill()
+        encoder.wait()
+        encoder.stderr.close()
+        raise
+    finally:
+        bar.close()
+        if not encoder.stdin.closed:
+            try:
+                encoder.stdin.close()
+            except BrokenPipeError:
+                pass
+    message = encoder.stderr.read().decode(errors="replace").strip()
+    encoder.stderr.close()
+    if encoder.wait() != 0:
+        raise SourceError(f"ffmpeg could not write {out}: {message or 'no message'}")
+    logger.info("rendered %d frames (%d silent) to %s", frames, silent, out)
+    return RenderResult(path=out, frames=frames, silent_frames=silent)
