@@ -7,6 +7,7 @@ up in real time: before each frame the renderer waits for the tree's buffers
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import subprocess
 import sys
@@ -101,10 +102,8 @@ def render_source(source: Source, frames: int, out: Path, *, progress: bool) -> 
     finally:
         bar.close()
         if not encoder.stdin.closed:
-            try:
+            with contextlib.suppress(BrokenPipeError):
                 encoder.stdin.close()
-            except BrokenPipeError:
-                pass
     message = encoder.stderr.read().decode(errors="replace").strip()
     encoder.stderr.close()
     if encoder.wait() != 0:
