@@ -20,14 +20,22 @@ others wait or replaying stale audio.
 from __future__ import annotations
 
 import logging
+import math
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final, Protocol
 
 import discord
 import discord.opus
 
-from radio.audio.frames import FRAME_BYTES, SAMPLES_PER_FRAME, SILENCE
+from radio.audio.frames import (
+    FRAME_BYTES,
+    FRAME_MS,
+    FRAMES_PER_SECOND,
+    SAMPLES_PER_FRAME,
+    SILENCE,
+)
 from radio.audio.source import Source
 
 logger = logging.getLogger(__name__)
@@ -160,10 +168,77 @@ class SimulcastFeed:
         self._encoded += 1
         self._head += 1
 
+    def keep_up(self, target: int) -> int:
+        """Pull (and encode) frames until ``target`` frames have been pulled; return how many.
+
+        For the :class:`Pacer`: it keeps the programme moving in real time while
+        no room is reading (all rooms reconnecting), so that the station is at
+        the grid-correct point when audio comes back.
+        """
+        pulled = 0
+        with self._lock:
+            while self._head < target and not self._closed:
+                self._produce()
+                pulled += 1
+        return pulled
+
     def release(self) -> None:
         """Forget one reader (called by :meth:`StationAudio.cleanup`)."""
         with self._lock:
             self._readers -= 1
+
+
+class Pacer:
+    """Keeps a feed's station at real time when no room pulls it.
+
+    Each :meth:`tick` compares the frames pulled with the frames due since the
+    pacer started (by the ``monotonic`` clock passed in) and pulls what is more
+    than ``slack`` frames late. Rooms that play normally stay ahead of it, so
+    it costs nothing then; while every room is reconnecting it stands in for
+    them. :meth:`start` runs ticks on a daemon thread every 20 ms.
+    """
+
+    def __init__(
+        self, feed: SimulcastFeed, monotonic: Callable[[], float], *, slack: int = 10
+    ) -> None:
+        if slack < 0:
+            raise ValueError("slack cannot be negative")
+        self._feed = feed
+        self._monotonic = monotonic
+        self._slack = slack
+        self._origin = monotonic()
+        self._origin_frame = feed.position
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.pulled = 0  # frames this pacer pulled itself
+
+    def tick(self) -> int:
+        """Pull the frames that are overdue; return how many."""
+        elapsed = (self._monotonic() - self._origin) * FRAMES_PER_SECOND
+        # The epsilon absorbs float error (249.99999 frames is 250 frames).
+        due = self._origin_frame + math.floor(elapsed + 1e-6)
+        pulled = self._feed.keep_up(due - self._slack)
+        self.pulled += pulled
+        return pulled
+
+    def start(self) -> None:
+        """Tick every 20 ms on a daemon thread until :meth:`stop`."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="radio-pacer", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the thread (idempotent) and wait for it."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(FRAME_MS / 1000):
+            try:
+                self.tick()
+            except Exception:
+                logger.exception("the pacer failed to pull the station")
 
 
 def _worth_logging(count: int) -> bool:

@@ -10,7 +10,7 @@ every other station file, so that the config loader can report its errors as
       now_playing: edit                   # post a new embed per track, edit one, or off
       guilds:
         - id: 222222222222222222
-          broadcast: [333333333333333333] # voice or stage rooms; several = simulcast
+          broadcast: 333333333333333333   # the voice or stage room (one per guild)
           announcements: 444444444444444444
           programmers: 555555555555555555
           admins: 666666666666666666      # default: the programmers' room
@@ -52,7 +52,8 @@ class GuildConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: Snowflake
-    broadcast: list[Snowflake] = Field(min_length=1)
+    # A bot holds one voice connection per guild: simulcast is across guilds.
+    broadcast: Snowflake
     announcements: Snowflake | None = None
     programmers: Snowflake | None = None
     admins: Snowflake | None = None

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from radio.audio.frames import FRAME_BYTES, SAMPLE_RATE, SAMPLES_PER_FRAME, SILENCE
-from radio.bot.audio import SimulcastFeed
+from radio.bot.audio import Pacer, SimulcastFeed
 
 
 class ToneSource:
@@ -219,3 +219,36 @@ def test_rooms_on_threads_get_increasing_frames_with_one_encode_each() -> None:
     for indices in seen:
         assert indices == list(range(300))
     assert station.reads == encoder.calls == 300
+
+
+class FakeMonotonic:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_pacer_keeps_the_station_at_real_time_when_no_room_reads() -> None:
+    station = ToneSource()
+    feed = SimulcastFeed(station, CountingEncoder())
+    clock = FakeMonotonic()
+    pacer = Pacer(feed, clock, slack=10)
+    room = feed.reader("room")
+    # A room playing in real time: the pacer never has to pull.
+    for _ in range(100):
+        clock.now += 0.02
+        room.read()
+        assert pacer.tick() == 0
+    assert station.reads == 100
+    # The room drops for 3 s: the pacer keeps the programme moving, 10 frames behind.
+    clock.now += 3.0
+    assert pacer.tick() == 150 - 10
+    assert station.reads == 240
+    clock.now += 0.02
+    assert pacer.tick() == 1
+    # When the room is back it rejoins live; the frames in between were not sent to it.
+    room.read()
+    assert room.stats().last_index == 241
+    assert room.stats().skipped == 241 - 100
+    assert pacer.pulled == 141

@@ -115,8 +115,8 @@ def test_discord_config_validation() -> None:
     config = DiscordConfig.model_validate(
         {
             "guilds": [
-                {"id": 1, "broadcast": [10, 11], "programmers": 12, "roles": {"dj": [5]}},
-                {"id": 2, "broadcast": [20], "admins": 21, "programmers": 22},
+                {"id": 1, "broadcast": 10, "programmers": 12, "roles": {"dj": [5]}},
+                {"id": 2, "broadcast": 20, "admins": 21, "programmers": 22},
             ]
         }
     )
@@ -128,9 +128,9 @@ def test_discord_config_validation() -> None:
     assert config.guild(3) is None
     with pytest.raises(ValidationError, match="guild listed twice: 1"):
         DiscordConfig.model_validate(
-            {"guilds": [{"id": 1, "broadcast": [10]}, {"id": 1, "broadcast": [11]}]}
+            {"guilds": [{"id": 1, "broadcast": 10}, {"id": 1, "broadcast": 11}]}
         )
     with pytest.raises(ValidationError, match=r"Extra inputs are not permitted"):
-        DiscordConfig.model_validate({"guilds": [{"id": 1, "broadcast": [10], "rols": {}}]})
+        DiscordConfig.model_validate({"guilds": [{"id": 1, "broadcast": 10, "rols": {}}]})
     with pytest.raises(ValidationError):
-        DiscordConfig.model_validate({"guilds": [{"id": 1, "broadcast": []}]})
+        DiscordConfig.model_validate({"guilds": [{"id": 1, "broadcast": [10, 11]}]})
