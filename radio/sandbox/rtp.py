@@ -66,8 +66,9 @@ def _clear_length(datagram: bytes) -> tuple[int, int]:
     return clear, 0
 
 
-def open_packet(datagram: bytes, key: bytes) -> RtpPacket:
+def open_packet(datagram: bytes | bytearray, key: bytes) -> RtpPacket:
     """Decrypt ``datagram`` with ``key``; raise :class:`PacketError` if it does not verify."""
+    datagram = bytes(datagram)
     if not is_rtp(datagram):
         raise PacketError(f"not an RTP voice packet ({len(datagram)} bytes)")
     clear, extension_body = _clear_length(datagram)

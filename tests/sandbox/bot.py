@@ -24,6 +24,9 @@ class TestBot(discord.Client):
     def __init__(self, **options: Any) -> None:
         intents = options.pop("intents", None) or discord.Intents.default()
         intents.message_content = options.pop("message_content", True)
+        # discord.py waits this long after the last GUILD_CREATE for more guilds
+        # (2 s by default); the sandbox has exactly one.
+        options.setdefault("guild_ready_timeout", 0.05)
         super().__init__(intents=intents, **options)
         self.seen: list[discord.Message] = []
         self.interactions: list[discord.Interaction] = []
