@@ -54,6 +54,7 @@ SKIP_FADE_SAMPLES: Final = 480  # 10 ms: a skip is never a click
 DEFAULT_PRELOAD_SECONDS: Final = 10.0
 MAX_ATTEMPTS: Final = 10  # bad tracks tried in a row before backing off
 RETRY_FRAMES: Final = 50  # ask an empty provider again after 1 s of stream
+FIRST_FRAME_TIMEOUT: Final = 10.0  # seconds the helper waits for a new track's first frame
 
 
 @dataclass(slots=True)
@@ -207,6 +208,12 @@ class TrackSequence:
         """The next track, when it is already opened and buffering."""
         with self._lock:
             return self._prepared.track if self._prepared is not None else None
+
+    @property
+    def current_pid(self) -> int | None:
+        """The FFmpeg process id decoding the current track (monitoring, tests)."""
+        with self._lock:
+            return self._current.decoder.pid if self._current is not None else None
 
     @property
     def holding(self) -> bool:
@@ -420,6 +427,14 @@ class TrackSequence:
             except SourceError as exc:
                 logger.warning("skipping %s: %s", track.location, exc)
                 failures.append((track, str(exc)))
+                continue
+            # a file can probe fine and still decode nothing (garbage after a valid
+            # header): find out here, off the player thread, not at its turn
+            decoder.wait_buffered(FIRST_FRAME_TIMEOUT)
+            if decoder.finished and decoder.error is not None:
+                logger.warning("skipping %s: %s", track.location, decoder.error)
+                failures.append((track, decoder.error))
+                decoder.close()
                 continue
             logger.debug("opened %s at %+.2f dB", track.location, gain)
             return _Prepared(_Playing(track, decoder), failures)
