@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -125,6 +126,8 @@ class Rotation:
         station_id: Deck | None = None,
         show_id: str = "",
         tz: tzinfo = UTC,
+        lock: threading.Lock | None = None,
+        record: bool = True,
     ) -> None:
         self.parts = [p for p in parts if len(p.deck) > 0]
         self.show_id = show_id
@@ -136,13 +139,20 @@ class Rotation:
         self._station_id = station_id if station_id is not None and len(station_id) else None
         self._since_jingle = 0
         self._tz = tz
+        # Decks may be shared by the rotations of several shows, whose sequences
+        # ask for tracks from their own threads: one lock per station.
+        self._lock = lock or threading.Lock()
+        self._record = record
         now = clock.now()
         hour = _hour(now, tz)
         self._id_done_for = hour if now - hour > ID_GRACE else hour - timedelta(hours=1)
 
     def next_track(self) -> Track | None:
         """The next track: a due station ID, a due jingle, or music. None when empty."""
-        now = self._clock.now()
+        with self._lock:
+            return self._next(self._clock.now())
+
+    def _next(self, now: datetime) -> Track | None:
         if self._station_id is not None and _hour(now, self._tz) > self._id_done_for:
             self._id_done_for = _hour(now, self._tz)
             return self._play(self._station_id, self._station_id.candidates()[0], now, "id")
@@ -212,7 +222,7 @@ class Rotation:
 
     def _play(self, deck: Deck, track: Track, now: datetime, kind: str) -> Track:
         deck.take(track)
-        if self._history is not None:
+        if self._history is not None and self._record:
             self._history.record(track, now, playlist=deck.id, show=self.show_id)
         tags = {**track.tags, "playlist": deck.id, "kind": kind}
         if self.show_id:
