@@ -1,4 +1,4 @@
-"""A rendered window of the programme: hard starts land on their frame, soft starts on a track end."""
+"""A rendered window of the programme: hard starts on their frame, soft starts at a track end."""
 
 from __future__ import annotations
 
