@@ -18,7 +18,7 @@ from radio.errors import RadioError
 logger = logging.getLogger(__name__)
 
 # Each name is a module in radio.commands exposing register(subparsers).
-COMMANDS: tuple[str, ...] = ("render",)
+COMMANDS: tuple[str, ...] = ("render", "check", "grid")
 
 
 def build_parser() -> argparse.ArgumentParser:

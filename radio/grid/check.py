@@ -157,7 +157,7 @@ def _gaps(
                 f"({times}): the fallback '{grid.fallback}' will play",
             )
         )
-    if not occs and files.station_origin is not None:
+    if not occs and files.ok and files.station_origin is not None:
         found.append(
             files.station_origin.mark("fallback").diagnostic(
                 "W401", f"no show in the grid: the fallback '{grid.fallback}' plays all the time"

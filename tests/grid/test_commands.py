@@ -1,0 +1,114 @@
+"""The CLI: radio check exit codes and output, radio grid table, --at and --html (in Chromium)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from radio.cli import main
+
+from .conftest import WEEK, Station
+
+CHROMIUM = shutil.which("chromium")
+
+
+def test_check_passes_a_valid_station(station: Station, capsys: pytest.CaptureFixture[str]) -> None:
+    station.tone("media/music/a.flac")
+    assert main(["check", str(station.root)]) == 0
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.strip().endswith("1 shows, 1 playlists, 1 tracks: 0 error(s), 0 warning(s)")
+
+
+def test_check_fails_and_prints_path_line_col(
+    station: Station, capsys: pytest.CaptureFixture[str]
+) -> None:
+    station.tone("media/music/a.flac")
+    station.write("schedules/week.yaml", WEEK.replace("[mon,", "[lundi,"))
+    assert main(["check", str(station.root)]) == 1
+    out, _ = capsys.readouterr()
+    assert out.splitlines() == [
+        f"{station.root / 'schedules/week.yaml'}:3:12 E102 unknown weekday 'lundi': "
+        "use mon, tue, wed, thu, fri, sat or sun"
+    ]
+
+
+def test_check_strict_fails_on_warnings(
+    station: Station, capsys: pytest.CaptureFixture[str]
+) -> None:
+    station.tone("media/music/a.flac")
+    station.write("schedules/week.yaml", WEEK.replace(", sun]", "]"))
+    assert main(["check", str(station.root)]) == 0
+    assert main(["check", "--strict", str(station.root)]) == 1
+    assert "W401" in capsys.readouterr().out
+
+
+def test_grid_at_says_show_playlists_and_next_boundary(
+    station: Station, capsys: pytest.CaptureFixture[str]
+) -> None:
+    station.write(
+        "schedules/week.yaml",
+        WEEK.replace('"00:00"', '"07:00"').replace('"24:00"', '"10:00"'),
+    )
+    assert main(["grid", str(station.root), "--at", "2026-11-24 08:30"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "2026-11-24 08:30 CET: allday (allday)",
+        "  plays: music; hard start",
+        "  next boundary: 2026-11-24 10:00 CET → the fallback (music)",
+    ]
+    assert main(["grid", str(station.root), "--at", "2026-11-24 06:00"]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == "2026-11-24 06:00 CET: the fallback (music)"
+
+
+def test_grid_table_lists_each_day(station: Station, capsys: pytest.CaptureFixture[str]) -> None:
+    station.write(
+        "schedules/week.yaml", WEEK.replace('"00:00"', '"07:00"').replace('"24:00"', '"10:00"')
+    )
+    assert main(["grid", str(station.root), "--week", "2026-11-25"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "radio: week of 2026-11-23 (Europe/Paris)"
+    assert lines[1] == "Mon 2026-11-23"
+    assert re.match(r"  00:00-07:00  -\s+\(fallback\)\s+fallback: music", lines[2])
+    assert re.match(r"  07:00-10:00  allday\s+allday\s+music; hard start", lines[3])
+    assert sum(1 for line in lines if re.match(r"\w{3} \d{4}-\d\d-\d\d$", line)) == 7
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (scripts/test installs it)")
+def test_grid_html_renders_in_chromium(station: Station, tmp_path: Path) -> None:
+    station.write(
+        "schedules/week.yaml",
+        WEEK.replace("days: [mon, tue, wed, thu, fri, sat, sun]", "days: [mon, wed]")
+        .replace('"00:00"', '"21:00"')
+        .replace('"24:00"', '"02:00"')
+        .replace("  - id: allday", "  - id: allday\n    title: Late Night Jazz"),
+    )
+    page = tmp_path / "week.html"
+    assert main(["grid", str(station.root), "--week", "2026-11-23", "--html", str(page)]) == 0
+    assert CHROMIUM is not None
+    flags = [
+        CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+        "--no-first-run", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}",
+    ]  # fmt: skip
+    dom = subprocess.run(
+        [*flags, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=90
+    ).stdout
+    assert "times in Europe/Paris" in dom
+    assert "Week 2026-11-23 to 2026-11-29" in dom
+    # Monday and Wednesday 21:00-02:00 cross midnight: two pieces each.
+    shows = re.findall(r'data-show="allday"[^>]*title="Late Night Jazz ([0-9:–]+)"', dom)
+    assert shows == ["21:00–24:00", "00:00–02:00", "21:00–24:00", "00:00–02:00"]
+    assert len(re.findall(r'data-show="fallback"', dom)) == 7
+    shot = tmp_path / "week.png"
+    subprocess.run(
+        [*flags, f"--screenshot={shot}", "--window-size=1400,1000", page.as_uri()],
+        capture_output=True,
+        timeout=90,
+        check=True,
+    )
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert shot.stat().st_size > 10_000  # a drawn page, not a blank one
