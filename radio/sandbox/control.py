@@ -14,7 +14,9 @@ JSON out. People are named ``alice`` (listener), ``bob`` (DJ), ``carol`` (admin)
 - ``POST /control/listener/clear``
 - ``POST /control/faults/gateway``   ``{action: close|reconnect|invalid_session, code?,
                                      resumable?}`` or ``{ack_delay?, drop_acks?}``
-- ``POST /control/faults/voice``     ``{action: close, code}`` or ``{ack_delay?, drop_acks?}``
+- ``POST /control/faults/voice``     ``{action: close, code}``, ``{action: kick}`` (a
+                                     moderator disconnects the bot) or
+                                     ``{ack_delay?, drop_acks?}``
 - ``POST /control/faults/udp``       ``{answering: bool}``
 """
 
@@ -195,6 +197,8 @@ class Control:
         action = body.get("action")
         if action == "close":
             await self._emulator.voice.close(None, int(body.get("code", 4015)))
+        elif action == "kick":
+            await self._emulator.voice_states.kick(self._emulator.world.bot.id)
         elif action is not None:
             raise web.HTTPBadRequest(text=f"unknown voice action {action!r}")
         _apply_heartbeat_faults(self._emulator.voice.faults, body)

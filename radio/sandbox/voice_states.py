@@ -4,7 +4,10 @@ Handles op 4 (join, move, leave) like Discord: a join or move updates the voice
 state, closes the old voice WebSocket first on a move (code 4014), then sends
 VOICE_STATE_UPDATE and VOICE_SERVER_UPDATE with a fresh token; joining a stage
 room makes the user an audience member (suppressed) until it becomes a speaker
-through ``PATCH /guilds/{id}/voice-states/@me``.
+through ``PATCH /guilds/{id}/voice-states/@me``. An op 4 for the room the
+user is already in only re-announces the voice state, unless the user has no
+live voice WebSocket (it crashed or was closed): then a VOICE_SERVER_UPDATE
+comes first, then the VOICE_STATE_UPDATE, as when rejoining.
 """
 
 from __future__ import annotations
@@ -55,6 +58,13 @@ class VoiceStates:
             logger.warning("op 4 names channel %s which is not a voice or stage room", channel_id)
             return
         if previous == channel_id:
+            if self._voice.is_live(user_id):
+                # A mute/deafen change: the voice connection stays as it is.
+                await self.announce(user_id)
+                return
+            # Rejoining the same room with no live voice connection (after a
+            # voice server crash, say): Discord hands out a voice server again.
+            await self._send_server_update(user_id, session.id)
             await self.announce(user_id)
             return
         if previous is not None:
@@ -64,11 +74,29 @@ class VoiceStates:
         state.suppress = channel.type is ChannelType.STAGE
         state.request_to_speak_timestamp = None
         await self.announce(user_id)
-        token = self._voice.assign(user_id, session.id)
+        await self._send_server_update(user_id, session.id)
+
+    async def _send_server_update(self, user_id: int, session_id: str) -> None:
+        token = self._voice.assign(user_id, session_id)
         await self._gateway.dispatch(
             "VOICE_SERVER_UPDATE",
-            {"token": token, "guild_id": str(guild.id), "endpoint": self._voice.endpoint},
+            {
+                "token": token,
+                "guild_id": str(self._world.guild.id),
+                "endpoint": self._voice.endpoint,
+            },
         )
+
+    async def kick(self, user_id: int) -> None:
+        """Disconnect ``user_id`` from voice as a moderator would (close 4014, then state)."""
+        state = self._world.guild.voice_states.get(user_id)
+        if state is None or state.channel_id is None:
+            return
+        state.channel_id = None
+        state.suppress = False
+        await self._voice.close(user_id, CLOSE_DISCONNECTED)
+        self._voice.forget(user_id)
+        await self.announce(user_id)
 
     async def set_stage_flags(
         self, user_id: int, *, suppress: bool | None, request_to_speak: bool | None

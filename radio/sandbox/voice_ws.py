@@ -115,6 +115,11 @@ class VoiceServer:
                 closed += 1
         return closed
 
+    def is_live(self, user_id: int) -> bool:
+        """Whether ``user_id`` has an open voice WebSocket."""
+        session = self._current.get(user_id)
+        return session is not None and session.socket is not None and not session.socket.closed
+
     def forget(self, user_id: int) -> None:
         """The user left voice: its token is no longer valid."""
         self._current.pop(user_id, None)
