@@ -117,10 +117,11 @@ DEMO_LIBRARY: Final[tuple[DemoFile, ...]] = (
 )
 
 
-def generate(media: Path, *, overwrite: bool = False) -> list[Path]:
+def generate(media: Path, *, overwrite: bool = False, seconds: float | None = None) -> list[Path]:
     """Write the example library under ``media``; skip files that exist unless ``overwrite``.
 
-    Returns the paths written. Raises SourceError (from synth) when FFmpeg fails.
+    ``seconds`` overrides every duration (tests use short files). Returns the
+    paths written. Raises SourceError (from synth) when FFmpeg fails.
     """
     written: list[Path] = []
     for item in DEMO_LIBRARY:
@@ -131,7 +132,7 @@ def generate(media: Path, *, overwrite: bool = False) -> list[Path]:
         synth.tone(
             path,
             item.freq_hz,
-            item.seconds,
+            item.seconds if seconds is None else seconds,
             level_dbfs=-18.0,
             title=item.title,
             artist=item.artist,

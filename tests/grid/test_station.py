@@ -1,0 +1,95 @@
+"""The station tree: requests > the show on air > the fallback, never silent by accident."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+
+from radio.audio.buffering import wait_buffered
+from radio.audio.frames import SAMPLES_PER_FRAME
+from radio.audio.operators import Sine
+from radio.events import Event, ShowStarted
+from radio.grid.check import check_station
+from radio.grid.frameclock import FrameClock
+from radio.station import Station as RadioStation
+from radio.store.db import Database
+from radio.store.history import PlayHistory
+
+from .conftest import Station
+
+START = datetime(2026, 11, 23, 11, 0, tzinfo=UTC)  # Monday noon in Paris: the show is on
+SHOW_HZ, FILLER_HZ, REQUEST_HZ = 600.0, 300.0, 1000.0
+
+
+def _dominant(frame: bytes) -> float:
+    left = np.frombuffer(frame, dtype="<i2").reshape(-1, 2)[:, 0].astype(np.float64)
+    spectrum = np.abs(np.fft.rfft(left))
+    return float(np.argmax(spectrum) * 48_000 / SAMPLES_PER_FRAME)
+
+
+def _build(station: Station, events: list[Event]) -> tuple[RadioStation, PlayHistory]:
+    station.write("station.yaml", "timezone: Europe/Paris\nfallback: filler\n")
+    station.write("playlists/music.yaml", "sources: [media/music]\norder: sequential\n")
+    station.write("playlists/filler.yaml", "sources: [media/filler]\n")
+    station.tone("media/music/a.flac", SHOW_HZ, 2.0)
+    station.tone("media/music/b.flac", SHOW_HZ, 2.0)
+    station.tone("media/filler/f.flac", FILLER_HZ, 2.0)
+    setup = check_station(station.root, START)
+    assert setup.ok, setup.errors
+    history = PlayHistory(Database(":memory:"))
+    holder: list[RadioStation] = []
+    clock = FrameClock(START, lambda: holder[0].root.position if holder else 0)
+    radio = RadioStation(
+        setup, clock=clock, rng=random.Random(1), history=history, events=events.append
+    )
+    holder.append(radio)
+    return radio, history
+
+
+def _pull(radio: RadioStation, frames: int) -> list[bytes]:
+    out = []
+    for _ in range(frames):
+        assert wait_buffered(radio.root, 30)
+        out.append(radio.root.read())
+    return out
+
+
+def test_show_plays_requests_win_and_history_is_written(station: Station) -> None:
+    events: list[Event] = []
+    radio, history = _build(station, events)
+    try:
+        frames = _pull(radio, 150)  # 3 s: both show tracks start
+        assert {_dominant(f) for f in frames[5:95]} == {SHOW_HZ}
+        assert [e.show_id for e in events if isinstance(e, ShowStarted)] == ["allday"]
+        plays = history.since(START)
+        assert [(p.title, p.show, p.playlist) for p in plays] == [
+            ("a", "allday", "music"),
+            ("b", "allday", "music"),
+        ]
+        assert [p.played_at for p in plays] == [START, START + timedelta(seconds=2)]
+
+        radio.requests.seat(Sine(REQUEST_HZ))
+        frames = _pull(radio, 20)
+        assert _dominant(frames[-1]) == REQUEST_HZ
+        radio.requests.seat(None)
+        frames = _pull(radio, 20)
+        assert _dominant(frames[-1]) == SHOW_HZ
+        assert radio.root.dead_air_frames == 0
+    finally:
+        radio.close()
+
+
+def test_a_show_whose_media_vanished_falls_back_to_the_fallback(station: Station) -> None:
+    events: list[Event] = []
+    radio, _ = _build(station, events)
+    try:
+        for name in ("a", "b"):
+            (station.root / f"media/music/{name}.flac").unlink()
+        frames = _pull(radio, 100)
+        assert {_dominant(f) for f in frames} == {FILLER_HZ}
+        assert radio.root.dead_air_frames == 0
+        assert radio.programme.on_air is not None  # the grid still says the show is on
+    finally:
+        radio.close()
