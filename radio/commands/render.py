@@ -25,11 +25,18 @@ def register(subparsers: Any) -> None:
         help="render a playlist to an audio file, faster than real time",
         description="Render what a listener would hear from a playlist (a folder or files).",
     )
-    parser.add_argument("playlist", nargs="+", type=Path, help="audio files or folders")
+    parser.add_argument("playlist", nargs="*", type=Path, help="audio files or folders")
     parser.add_argument(
         "-o", "--output", type=Path, required=True, help="out.wav, out.flac or out.ogg"
     )
-    parser.add_argument("--duration", type=float, required=True, help="seconds to render")
+    parser.add_argument("--duration", type=float, help="seconds to render")
+    parser.add_argument(
+        "--from", dest="window_from", metavar="TIME", help="render the programme grid from TIME"
+    )
+    parser.add_argument("--to", dest="window_to", metavar="TIME", help="... until TIME")
+    parser.add_argument(
+        "--station", type=Path, default=Path("."), help="station folder for --from/--to"
+    )
     parser.add_argument("--crossfade", type=float, default=0.0, help="seconds (default 0)")
     parser.add_argument("--loop", action="store_true", help="start the playlist over when it ends")
     parser.add_argument(
@@ -51,6 +58,10 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Render and print the output path."""
+    if args.window_from is not None or args.window_to is not None:
+        return _run_window(args)
+    if not args.playlist or args.duration is None:
+        raise ConfigError("give a playlist and --duration, or --from and --to")
     if args.duration <= 0:
         raise ConfigError("--duration must be positive")
     if args.crossfade < 0:
@@ -84,6 +95,32 @@ def run(args: argparse.Namespace) -> int:
         )
     finally:
         root.close()
+        if db is not None:
+            db.close()
+    print(result.path)
+    return 0
+
+
+def _run_window(args: argparse.Namespace) -> int:
+    """``--from``/``--to``: render that window of the station's programme (radio.grid)."""
+    from radio.grid.render_window import parse_window, render_window
+
+    if args.window_from is None or args.window_to is None:
+        raise ConfigError("give both --from and --to")
+    start, end = parse_window(args.station, args.window_from, args.window_to)
+    db = None if args.no_normalize else Database(args.data_dir / "station.db")
+    loudness = None
+    if db is not None:
+        loudness = LoudnessLevels(
+            target_lufs=args.target_lufs,
+            max_true_peak_dbtp=args.max_true_peak,
+            cache=SQLiteLoudnessCache(db),
+        )
+    try:
+        result = render_window(
+            args.station, start, end, args.output, progress=not args.no_progress, loudness=loudness
+        )
+    finally:
         if db is not None:
             db.close()
     print(result.path)

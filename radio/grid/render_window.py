@@ -11,15 +11,18 @@ from __future__ import annotations
 import logging
 import random
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from radio.audio.frames import FRAME_DURATION
 from radio.audio.loudness import LoudnessLevels
 from radio.errors import ConfigError
 from radio.events import EventSink
 from radio.grid.check import check_station
+from radio.grid.dst import resolve
 from radio.grid.frameclock import FrameClock
+from radio.grid.loader import load_station
 from radio.render import RenderResult, render_source
 from radio.station import Station
 from radio.store.db import Database
@@ -34,6 +37,27 @@ class _Cell:
 
     def position(self) -> int:
         return self.station.root.position if self.station is not None else 0
+
+
+def parse_window(station_dir: Path, start: str, end: str) -> tuple[datetime, datetime]:
+    """``--from``/``--to`` texts (``YYYY-MM-DD HH:MM``, station time unless an offset is
+    given) → aware UTC instants. Raises ConfigError for a bad time or station file."""
+    files = load_station(station_dir)
+    if files.station is None:
+        problems = "; ".join(str(d) for d in files.diagnostics[:3])
+        raise ConfigError(f"cannot read the station's time zone: {problems}")
+    tz = ZoneInfo(files.station.timezone)
+
+    def instant(text: str, flag: str) -> datetime:
+        try:
+            value = datetime.fromisoformat(text.strip())
+        except ValueError:
+            raise ConfigError(f'bad {flag} {text!r}: write e.g. "2026-11-24 21:00"') from None
+        if value.tzinfo is None:
+            return resolve(value, tz).utc
+        return value.astimezone(UTC)
+
+    return instant(start, "--from"), instant(end, "--to")
 
 
 def render_window(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import wave
 from pathlib import Path
 
 import pytest
@@ -112,3 +113,27 @@ def test_grid_html_renders_in_chromium(station: Station, tmp_path: Path) -> None
     )
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert shot.stat().st_size > 10_000  # a drawn page, not a blank one
+
+
+def test_render_from_to_writes_the_window(
+    station: Station, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    station.tone("media/music/a.flac", 440, 1.0)
+    out = tmp_path / "window.wav"
+    code = main(
+        [
+            "render", "--station", str(station.root), "--from", "2026-11-24 08:00",
+            "--to", "2026-11-24 08:00:03", "-o", str(out), "--no-normalize", "--no-progress",
+        ]
+    )  # fmt: skip
+    assert code == 0
+    assert capsys.readouterr().out.strip() == str(out)
+    with wave.open(str(out)) as wav:
+        assert (wav.getnframes(), wav.getframerate(), wav.getnchannels()) == (3 * 48_000, 48_000, 2)
+
+
+def test_render_without_window_or_playlist_is_refused(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    assert main(["render", "-o", str(tmp_path / "x.wav")]) == 1
+    assert "give a playlist and --duration, or --from and --to" in capsys.readouterr().err
