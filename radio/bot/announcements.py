@@ -179,12 +179,19 @@ REFUSED_CLOSE_CODES: Final = {
 }
 
 
-def rejoin_refused_alert(channel_id: int, code: int) -> str:
-    """The admins' alert when the voice connection closed with a no-rejoin code."""
-    meaning = REFUSED_CLOSE_CODES.get(code, "Discord asked the bot not to reconnect")
+def rejoin_refused_alert(channel_id: int, code: int | None) -> str:
+    """The admins' alert when Discord ended the voice connection for good.
+
+    ``code`` is the close code when it is known (4014, 4021 or 4022).
+    """
+    if code is None:
+        why = "Discord closed the voice connection and does not want the bot back"
+    else:
+        meaning = REFUSED_CLOSE_CODES.get(code, "Discord asked the bot not to reconnect")
+        why = f"voice close code {code}: {meaning}"
     return (
-        f"Left <#{channel_id}> (voice close code {code}: {meaning}) and will not rejoin"
-        " on its own. Fix the cause, then use the join command."
+        f"Left <#{channel_id}> ({why}) and will not rejoin on its own."
+        " Fix the cause, then use the join command."
     )
 
 
@@ -302,7 +309,7 @@ class Announcer:
                 self._alerts.offer((room, kind), clip(content, MESSAGE_MAX))
         self._notify()
 
-    def rejoin_refused(self, channel_id: int, code: int) -> None:
+    def rejoin_refused(self, channel_id: int, code: int | None) -> None:
         """Tell the admins the bot left ``channel_id`` for good after close ``code``."""
         self.alert("voice", rejoin_refused_alert(channel_id, code), admins=True)
 

@@ -1,0 +1,427 @@
+"""The station's Discord client: joins its rooms, stays on air, says what plays.
+
+:class:`RadioBot` is a ``commands.Bot`` (so the hybrid commands of the final
+integration plug in as a cog). For every configured guild a *keeper* task
+holds the broadcast room: it joins self-deafened, becomes a speaker on a stage
+(unsuppress when it may, else request to speak and tell the admins which
+permission is missing), plays a :class:`~radio.bot.audio.StationAudio` reader
+of the shared feed, and watches the connection. discord.py itself resumes or
+reconnects the voice session after most close codes (4006, 4015, ...); when the
+connection is gone anyway the keeper rejoins with exponential backoff, except
+after close codes 4014, 4021 and 4022, where Discord does not want the bot
+back: then it reports to the admins' room and waits for an admin's ``join``.
+
+Announcements: a pump task sends what the :class:`~radio.bot.announcements.Announcer`
+says is due (presence, embeds, stage topic, voice status, alerts), and hands
+rate-limit refusals back to it instead of waiting (``max_ratelimit_timeout``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+from typing import Any, ClassVar
+
+import discord
+from discord.ext import commands
+
+from radio.bot.announcements import (
+    REFUSED_CLOSE_CODES,
+    Action,
+    Alert,
+    Announcer,
+    NowPlaying,
+    SetPresence,
+    SetStageTopic,
+    SetVoiceStatus,
+)
+from radio.bot.audio import SimulcastFeed
+from radio.bot.config import DiscordConfig, GuildConfig
+from radio.clock import Clock
+
+logger = logging.getLogger(__name__)
+
+# The smallest value discord.py accepts; a longer wait raises RateLimited instead.
+MAX_RATELIMIT_WAIT_S = 30.0
+
+
+class RoomState(StrEnum):
+    """Where a guild's keeper stands."""
+
+    JOINING = "joining"
+    ON_AIR = "on air"
+    WAITING = "waiting to rejoin"
+    REFUSED = "not rejoining"
+    LEFT = "left by command"
+
+
+@dataclass
+class Room:
+    """The keeper's view of one guild's broadcast room."""
+
+    guild: GuildConfig
+    state: RoomState = RoomState.JOINING
+    joins: int = 0  # successful connections so far
+    last_close_code: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Ended:
+    """How a watched connection ended: let go by discord.py (with the close code
+    when it could be read), or stalled (see :data:`_Ended.STALLED`)."""
+
+    code: int | None
+    stalled: bool = False
+
+    STALLED: ClassVar[_Ended]
+
+
+_Ended.STALLED = _Ended(None, stalled=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """Delays between rejoin attempts: ``base · factor^n``, at most ``cap`` seconds."""
+
+    base: float = 1.0
+    factor: float = 2.0
+    cap: float = 60.0
+
+    def delay(self, attempt: int) -> float:
+        """Seconds to wait before attempt ``attempt`` (0 = the first retry)."""
+        return float(min(self.cap, self.base * self.factor ** max(0, attempt)))
+
+
+class RadioBot(commands.Bot):
+    """The station on Discord. ``start(token)`` runs it; ``close()`` stops it.
+
+    ``feed`` is the shared station feed (one reader per room). ``clock`` gives
+    the wall time for rate-limit budgets. ``message_content`` asks for the
+    privileged intent so that prefix commands work without mentioning the bot.
+    ``poll_interval`` is how often a keeper checks its connection (seconds);
+    after ``stall_polls`` checks in a row without a connection (one minute by
+    default) it drops the connection and joins afresh.
+    """
+
+    def __init__(
+        self,
+        config: DiscordConfig,
+        feed: SimulcastFeed,
+        *,
+        clock: Clock,
+        announcer: Announcer | None = None,
+        message_content: bool = False,
+        backoff: Backoff = Backoff(),
+        connect_timeout: float = 20.0,
+        poll_interval: float = 0.25,
+        stall_polls: int = 240,
+        **options: Any,
+    ) -> None:
+        intents = discord.Intents.default()
+        intents.message_content = message_content
+        prefix: Callable[..., Any] = (
+            commands.when_mentioned_or(config.prefix)
+            if message_content
+            else commands.when_mentioned
+        )
+        super().__init__(
+            command_prefix=prefix,
+            intents=intents,
+            help_command=None,
+            max_ratelimit_timeout=MAX_RATELIMIT_WAIT_S,
+            owner_ids=set(config.owners) or None,
+            **options,
+        )
+        self.config = config
+        self.feed = feed
+        self.clock = clock
+        self.announcer = announcer
+        self.backoff = backoff
+        self.connect_timeout = connect_timeout
+        self.poll_interval = poll_interval
+        self.stall_polls = stall_polls
+        self.rooms: dict[int, Room] = {guild.id: Room(guild) for guild in config.guilds}
+        self._wake: dict[int, asyncio.Event] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._announce_wake = asyncio.Event()
+        self._last_embed: dict[int, discord.Message] = {}  # channel → our now-playing post
+
+    # -- lifecycle ---------------------------------------------------------------
+
+    async def setup_hook(self) -> None:
+        """Start one keeper per guild and the announcement pump."""
+        loop = asyncio.get_running_loop()
+        for guild_id in self.rooms:
+            self._wake[guild_id] = asyncio.Event()
+            self._tasks.append(loop.create_task(self._keep(guild_id), name=f"keeper:{guild_id}"))
+        if self.announcer is not None:
+            self._tasks.append(loop.create_task(self._pump(), name="announcements"))
+
+    def wake_announcements(self) -> None:
+        """Thread-safe: new announcements may be due (give it to Announcer's ``notify``)."""
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nothing to wake
+            self.loop.call_soon_threadsafe(self._announce_wake.set)
+
+    async def close(self) -> None:
+        """Stop the keepers and the pump, leave every room, then log out."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        for vc in list(self.voice_clients):
+            with contextlib.suppress(Exception):
+                await vc.disconnect(force=True)
+        await super().close()
+
+    # -- admin actions -----------------------------------------------------------
+
+    def join(self, guild_id: int) -> None:
+        """Rejoin ``guild_id``'s room, also after a refused close code (an admin asked)."""
+        room = self.rooms[guild_id]
+        room.state = RoomState.JOINING
+        self._wake[guild_id].set()
+
+    async def leave(self, guild_id: int) -> None:
+        """Leave ``guild_id``'s room and stay out until :meth:`join`."""
+        self.rooms[guild_id].state = RoomState.LEFT
+        guild = self.get_guild(guild_id)
+        vc = guild.voice_client if guild is not None else None
+        if isinstance(vc, discord.VoiceClient):
+            await vc.disconnect(force=True)
+        self._wake[guild_id].set()
+
+    # -- keeping the room --------------------------------------------------------
+
+    async def _keep(self, guild_id: int) -> None:
+        room = self.rooms[guild_id]
+        failures = 0
+        await self.wait_until_ready()
+        while not self.is_closed():
+            if room.state in (RoomState.REFUSED, RoomState.LEFT):
+                await self._wait_for_wake(guild_id, None)
+                continue
+            room.state = RoomState.JOINING
+            vc = await self._connect(room)
+            if vc is None:
+                room.state = RoomState.WAITING
+                await self._wait_for_wake(guild_id, self.backoff.delay(failures))
+                failures += 1
+                continue
+            failures = 0
+            room.joins += 1
+            room.state = RoomState.ON_AIR
+            ended = await self._watch(room, vc)
+            if self.is_closed() or room.state is RoomState.LEFT:
+                continue
+            if ended is _Ended.STALLED:
+                # discord.py stopped trying without letting go: start afresh.
+                room.state = RoomState.WAITING
+                with contextlib.suppress(Exception):
+                    await vc.disconnect(force=True)
+                delay = self.backoff.delay(failures)
+                logger.warning(
+                    "voice in guild %d did not come back; rejoining in %.1f s", guild_id, delay
+                )
+                await self._wait_for_wake(guild_id, delay)
+                failures += 1
+                continue
+            # discord.py reconnects by itself after every close code except
+            # 1000, 4014, 4021 and 4022; when it lets go, Discord wants us out.
+            room.state = RoomState.REFUSED
+            room.last_close_code = ended.code
+            logger.error(
+                "voice in guild %d closed by Discord (close code %s): not rejoining",
+                guild_id,
+                ended.code if ended.code is not None else "unknown",
+            )
+            if self.announcer is not None:
+                self.announcer.rejoin_refused(room.guild.broadcast, ended.code)
+
+    async def _wait_for_wake(self, guild_id: int, timeout: float | None) -> None:
+        wake = self._wake[guild_id]
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(wake.wait(), timeout)
+        wake.clear()
+
+    async def _connect(self, room: Room) -> discord.VoiceClient | None:
+        """Join the room self-deafened and start playing; None when it failed (logged)."""
+        channel = self.get_channel(room.guild.broadcast)
+        if not isinstance(channel, discord.VoiceChannel | discord.StageChannel):
+            logger.error(
+                "broadcast room %d of guild %d is not a voice or stage channel I can see",
+                room.guild.broadcast,
+                room.guild.id,
+            )
+            return None
+        existing = channel.guild.voice_client
+        if isinstance(existing, discord.VoiceClient):
+            await existing.disconnect(force=True)
+        try:
+            vc: discord.VoiceClient = await channel.connect(
+                cls=discord.VoiceClient,
+                timeout=self.connect_timeout,
+                reconnect=True,
+                self_deaf=True,
+            )
+        except (TimeoutError, discord.ClientException, discord.HTTPException, OSError) as exc:
+            logger.warning("joining %s failed: %s", channel, exc)
+            return None
+        if isinstance(channel, discord.StageChannel):
+            await self._become_speaker(channel)
+        self._play(vc, channel)
+        logger.info("on air in %s (%s)", channel, channel.guild)
+        return vc
+
+    def _play(self, vc: discord.VoiceClient, channel: discord.abc.Connectable) -> None:
+        if not vc.is_playing():
+            vc.play(self.feed.reader(f"{channel}"), application="audio", bitrate=128)
+
+    async def _become_speaker(self, channel: discord.StageChannel) -> None:
+        """Speak on the stage: unsuppress when allowed, else request to speak and say why."""
+        me = channel.guild.me
+        permissions = channel.permissions_for(me)
+        try:
+            if permissions.mute_members:
+                # Stage moderators (Mute Members on the stage) may unsuppress themselves.
+                await me.edit(suppress=False)
+                return
+            if permissions.request_to_speak:
+                await me.request_to_speak()
+                message = (
+                    f"I asked to speak on <#{channel.id}>. A stage moderator must invite me"
+                    " to speak, or give my role the **Mute Members** permission on that"
+                    " stage so that I can become a speaker on my own."
+                )
+            else:
+                message = (
+                    f"I cannot speak on <#{channel.id}>: my role needs **Mute Members**"
+                    " (stage moderator) or at least **Request to Speak** there."
+                )
+        except discord.HTTPException as exc:
+            message = f"Becoming a speaker on <#{channel.id}> failed: {exc}"
+        logger.warning("%s", message)
+        if self.announcer is not None:
+            self.announcer.alert("voice", message, admins=True)
+
+    async def _watch(self, room: Room, vc: discord.VoiceClient) -> _Ended:
+        """Wait until the connection ends for good, or stalls; say which.
+
+        While discord.py resumes or reconnects, the player may have given up:
+        it is restarted at the live edge as soon as the connection is back. A
+        connection that stays down for ``stall_polls`` checks in a row while
+        discord.py still holds it is reported as STALLED.
+        """
+        code: int | None = None
+        socket: object = None
+        down = 0
+        while not self.is_closed() and room.state is not RoomState.LEFT:
+            current = _voice_socket(vc)
+            if current is not socket:  # discord.py reconnected with a new socket
+                socket, code = current, None
+            if code is None:
+                code = _close_code(current)
+            if vc.is_connected():
+                down = 0
+                channel = vc.channel
+                if not vc.is_playing() and channel is not None:
+                    logger.info("connection to %s is back: playing live again", channel)
+                    self._play(vc, channel)
+            elif vc not in self.voice_clients:
+                return _Ended(code if code in REFUSED_CLOSE_CODES else None)
+            else:
+                down += 1
+                if down >= self.stall_polls:
+                    return _Ended.STALLED
+            await asyncio.sleep(self.poll_interval)
+        return _Ended(None)
+
+    # -- announcements -----------------------------------------------------------
+
+    async def _pump(self) -> None:
+        announcer = self.announcer
+        assert announcer is not None
+        await self.wait_until_ready()
+        while not self.is_closed():
+            now = self.clock.now()
+            for action in announcer.due(now):
+                try:
+                    await self._perform(action)
+                except discord.RateLimited as exc:
+                    announcer.refused(action, exc.retry_after, self.clock.now())
+                except discord.HTTPException as exc:
+                    logger.warning("announcement %r failed: %s", type(action).__name__, exc)
+            when = announcer.next_due(self.clock.now())
+            timeout = (
+                None if when is None else max(0.0, (when - self.clock.now()) / timedelta(seconds=1))
+            )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._announce_wake.wait(), timeout)
+            self._announce_wake.clear()
+
+    async def _perform(self, action: Action) -> None:
+        match action:
+            case SetPresence(text=None):
+                await self.change_presence(activity=None)
+            case SetPresence(text=str(text)):
+                activity = discord.Activity(type=discord.ActivityType.listening, name=text)
+                await self.change_presence(activity=activity)
+            case NowPlaying(channel_id=channel_id, embed=embed, mode=mode):
+                await self._now_playing(channel_id, discord.Embed.from_dict(embed), mode)
+            case SetStageTopic(channel_id=channel_id, topic=topic):
+                stage = self.get_channel(channel_id)
+                if isinstance(stage, discord.StageChannel):
+                    instance = stage.instance or await _fetch_instance(stage)
+                    if instance is None:
+                        await stage.create_instance(topic=topic)
+                    else:
+                        await instance.edit(topic=topic)
+            case SetVoiceStatus(channel_id=channel_id, text=text):
+                voice = self.get_channel(channel_id)
+                if isinstance(voice, discord.VoiceChannel):
+                    await voice.edit(status=text)
+            case Alert(channel_id=channel_id, content=content):
+                room = self.get_channel(channel_id)
+                if isinstance(room, discord.TextChannel):
+                    await room.send(content, allowed_mentions=discord.AllowedMentions.none())
+
+    async def _now_playing(self, channel_id: int, embed: discord.Embed, mode: str) -> None:
+        channel = self.get_channel(channel_id)
+        if not isinstance(channel, discord.TextChannel):
+            return
+        last = self._last_embed.get(channel_id)
+        if mode == "edit" and last is not None:
+            try:
+                await last.edit(embed=embed)
+                return
+            except discord.NotFound:
+                pass  # someone deleted it: post a new one
+        self._last_embed[channel_id] = await channel.send(
+            embed=embed, allowed_mentions=discord.AllowedMentions.none()
+        )
+
+
+async def _fetch_instance(stage: discord.StageChannel) -> discord.StageInstance | None:
+    try:
+        return await stage.fetch_instance()
+    except discord.NotFound:
+        return None
+
+
+def _voice_socket(vc: discord.VoiceClient) -> object:
+    """The aiohttp socket under ``vc``'s voice WebSocket (None when there is none yet)."""
+    return getattr(vc.ws, "ws", None)  # DiscordVoiceWebSocket.ws is aiohttp's socket
+
+
+def _close_code(socket: object) -> int | None:
+    """The close code of a closed aiohttp socket; None while it is open."""
+    if not getattr(socket, "closed", False):
+        return None
+    code = getattr(socket, "close_code", None)
+    return code if isinstance(code, int) else None
