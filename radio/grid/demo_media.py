@@ -142,3 +142,22 @@ def generate(media: Path, *, overwrite: bool = False, seconds: float | None = No
     if written:
         logger.info("generated %d demo media files under %s", len(written), media)
     return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m radio.grid.demo_media [STATION_DIR]``: generate the example media."""
+    import sys
+
+    from radio.grid.loader import load_station
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    args = sys.argv[1:] if argv is None else argv
+    station_dir = Path(args[0]) if args else Path(".")
+    files = load_station(station_dir)
+    written = generate(files.folder("media"))
+    logger.info("%d file(s) written under %s", len(written), files.folder("media"))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -18,7 +18,7 @@ from radio.grid.dst import resolve
 from radio.grid.grid import Grid, Occurrence
 from radio.grid.model import WEEKDAY_INDEX, ShowModel
 
-_SLACK = timedelta(days=8)  # a show lasts at most a week: look that far back
+_SLACK = timedelta(days=1)  # beyond a show's own length: DST and midnight crossings
 
 
 def occurrences(grid: Grid, start: datetime, end: datetime) -> list[Occurrence]:
@@ -53,7 +53,8 @@ def _show_occurrences(
     grid: Grid, index: int, show: ShowModel, start: datetime, end: datetime
 ) -> Iterator[Occurrence]:
     tz = grid.tz
-    first_day = (start - _SLACK).astimezone(tz).date()
+    # An occurrence that began up to one show-length before the window still overlaps it.
+    first_day = (start - show.length - _SLACK).astimezone(tz).date()
     last_day = (end + timedelta(days=1)).astimezone(tz).date()
     if show.days is not None or show.dates is not None:
         assert show.start is not None and show.end is not None

@@ -39,6 +39,7 @@ SlotKey = tuple[str, datetime] | None
 Builder = Callable[[Occurrence | None], Source]
 
 HORIZON = timedelta(days=8)
+REFRESH_BEFORE = timedelta(days=2)  # maintain() re-expands when less than this is left
 
 
 def slot_key(occurrence: Occurrence | None) -> SlotKey:
@@ -95,11 +96,33 @@ class Programme:
             return self._grid
 
     def set_grid(self, grid: Grid) -> None:
-        """Put a new grid on air (after a reload); the slot is re-evaluated at once."""
+        """Put a new grid on air (after a reload); the slot is re-evaluated at once.
+
+        The expansion is done here, in the caller's thread, not on the player thread.
+        """
+        now = self._now()
+        fresh = boundaries(grid, now, now + HORIZON)
         with self._lock:
             self._grid = grid
-            self._segments = []
+            self._segments = fresh
             self._drop_prepared()
+
+    def maintain(self) -> None:
+        """Refresh the expanded horizon when it runs short, then :meth:`poll`.
+
+        Called by the scheduler's jobs (off the player thread) so that the player
+        thread never expands the grid itself, except if nothing else ever did.
+        """
+        now = self._now()
+        with self._lock:
+            short = not self._segments or self._segments[-1].end - now < REFRESH_BEFORE
+            grid = self._grid
+        if short:
+            fresh = boundaries(grid, now, now + HORIZON)
+            with self._lock:
+                if self._grid is grid:
+                    self._segments = fresh
+        self.poll()
 
     @property
     def on_air(self) -> Occurrence | None:
