@@ -30,6 +30,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--arrivals-only", action="store_true", help="record packet arrivals, do not decode"
     )
+    parser.add_argument(
+        "--keep-seconds",
+        type=float,
+        default=600.0,
+        help="keep the last this many seconds of packets (at 50 per second per sender)",
+    )
     parser.add_argument("--log-level", default="INFO")
     return parser.parse_args(argv)
 
@@ -41,6 +47,7 @@ async def serve(args: argparse.Namespace) -> None:
         monotonic=time.monotonic,
         token=args.token,
         decode=not args.arrivals_only,
+        record_limit=max(1, round(args.keep_seconds * 50)),
     )
     addresses = await emulator.start()
     world = emulator.world

@@ -15,6 +15,7 @@ import asyncio
 import json
 import logging
 import secrets
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,6 +42,9 @@ CLOSE_AUTHENTICATION_FAILED = 4004
 CLOSE_INVALID_SEQ = 4007
 CLOSE_DISALLOWED_INTENTS = 4014
 
+# Dispatches kept per session for RESUME; older gaps get INVALID_SESSION.
+REPLAY_BUFFER = 1000
+
 # Events that carry message content and are blanked without MESSAGE_CONTENT.
 _CONTENT_EVENTS = frozenset({"MESSAGE_CREATE", "MESSAGE_UPDATE"})
 
@@ -62,7 +66,7 @@ class Session:
     user_id: int
     intents: int
     sequence: int = 0
-    sent: list[JSON] = field(default_factory=list)  # dispatches, for RESUME replay
+    sent: deque[JSON] = field(default_factory=lambda: deque(maxlen=REPLAY_BUFFER))
     socket: web.WebSocketResponse | None = None
     identifies: int = 1
     resumes: int = 0
@@ -246,12 +250,18 @@ class Gateway:
         if session is None or data.get("token") != self._world.token:
             await self._send(socket, {"op": INVALID_SESSION, "d": False})
             return None
+        seq = int(data.get("seq") or 0)
+        oldest = int(session.sent[0]["s"]) if session.sent else session.sequence + 1
+        if seq + 1 < oldest:
+            # The events after ``seq`` are no longer buffered: start afresh.
+            del self.sessions[session.id]
+            await self._send(socket, {"op": INVALID_SESSION, "d": False})
+            return None
         old = session.socket
         session.socket = socket
         session.resumes += 1
         if old is not None and old is not socket and not old.closed:
             await old.close(code=4000, message=b"resumed elsewhere")
-        seq = int(data.get("seq") or 0)
         for frame in session.sent:
             if int(frame["s"]) > seq:
                 await self._send(socket, frame)

@@ -41,12 +41,27 @@ class PacketRecord:
 
 @dataclass
 class ListenerRecord:
-    """The listener's log. Appended by the UDP listener, read by tests and the demo."""
+    """The listener's log. Appended by the UDP listener, read by tests and the demo.
+
+    ``limit`` bounds memory for long runs (the demo): past it, the oldest
+    packets are forgotten in chunks and counted in ``forgotten``. None keeps
+    everything (tests).
+    """
 
     packets: list[PacketRecord] = field(default_factory=list)
     auth_failures: int = 0  # packets whose tag did not verify: a wrong key or tampering
     decode_failures: int = 0
     unknown_ssrc: int = 0
+    limit: int | None = None
+    forgotten: int = 0
+
+    def append(self, packet: PacketRecord) -> None:
+        """Add one packet, forgetting the oldest quarter when past ``limit``."""
+        self.packets.append(packet)
+        if self.limit is not None and len(self.packets) > self.limit + self.limit // 4:
+            excess = len(self.packets) - self.limit
+            del self.packets[:excess]
+            self.forgotten += excess
 
     def clear(self) -> None:
         """Forget everything heard so far."""
@@ -54,6 +69,7 @@ class ListenerRecord:
         self.auth_failures = 0
         self.decode_failures = 0
         self.unknown_ssrc = 0
+        self.forgotten = 0
 
     def audio_packets(
         self, *, ssrc: int | None = None, channel_id: int | None = None

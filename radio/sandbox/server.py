@@ -78,7 +78,9 @@ class Emulator:
     arrivals and drives rate-limit windows. ``allowed_intents`` are the
     privileged intents "enabled in the developer portal"; asking for others
     closes the gateway with 4014. ``decode=False`` records packet arrivals
-    without decrypting or decoding (for benchmarks with many stations).
+    without decrypting or decoding (for benchmarks with many stations);
+    ``record_limit`` bounds the packets kept (None: all, for tests; a long demo
+    should set one, each decoded packet holds 3,840 bytes of PCM).
     """
 
     def __init__(
@@ -89,12 +91,13 @@ class Emulator:
         token: str = "sandbox-token",
         allowed_intents: int = PRIVILEGED_INTENTS,
         decode: bool = True,
+        record_limit: int | None = None,
     ) -> None:
         self.clock = clock
         self._monotonic = monotonic
         self.snowflakes = SnowflakeFactory()
         self.world: World = build_world(clock.now(), self.snowflakes, token)
-        self.record = ListenerRecord()
+        self.record = ListenerRecord(limit=record_limit)
         self.gateway = Gateway(self.world, clock, allowed_intents=allowed_intents)
         self.voice = VoiceServer(self.world, self._udp_port, lambda ssrc: self.listener.nudge(ssrc))
         self.voice_states = VoiceStates(self.world, self.gateway, self.voice, clock)

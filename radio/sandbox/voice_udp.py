@@ -138,7 +138,7 @@ class VoiceListener(asyncio.DatagramProtocol):
         else:
             if self.decode:
                 pcm = self._decode(ssrc, packet.payload)
-        self.record.packets.append(
+        self.record.append(
             PacketRecord(
                 arrival=arrival,
                 sequence=sequence,

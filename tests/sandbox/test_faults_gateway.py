@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+from collections import deque
 
 import discord
 import pytest
@@ -100,3 +101,17 @@ async def test_delayed_heartbeat_acks_show_as_latency(emulator: Emulator) -> Non
 
     # A causal lower bound: the ACK cannot arrive before it is sent.
     assert latency >= 0.25
+
+
+@pytest.mark.e2e  # discord.py waits 5 s before identifying again
+async def test_resume_past_the_replay_buffer_is_refused(emulator: Emulator, bot: TestBot) -> None:
+    (session,) = emulator.gateway.sessions.values()
+    session.sent = deque(session.sent, maxlen=2)
+
+    await emulator.gateway.close_sockets(4000)
+    for n in range(3):  # more than the buffer holds, before the bot is back
+        await emulator.inject_message("alice", f"missed {n}")
+    await wait_for(lambda: bot.ready_count == 2)
+
+    assert bot.resumed_count == 0
+    assert session.id not in emulator.gateway.sessions

@@ -163,3 +163,17 @@ def test_pcm_is_placed_on_the_arrival_timeline(tmp_path: Path) -> None:
     with wave.open(str(path)) as wav:
         assert (wav.getnchannels(), wav.getsampwidth(), wav.getframerate()) == (2, 2, 48000)
         assert wav.getnframes() == 12 * 960
+
+
+def test_record_limit_forgets_the_oldest_packets() -> None:
+    key = secrets.token_bytes(32)
+    packets = [seal_packet(i, 960 * i, SSRC, b"\xf8\xff\xfe", key, counter=i) for i in range(30)]
+    record = ListenerRecord(limit=8)
+    listener = VoiceListener(Directory(key), record, Ticks(), decode=False)
+    for packet in packets:
+        listener.datagram_received(packet, ("127.0.0.1", 1))
+
+    kept = [p.sequence for p in record.packets]
+    assert record.forgotten + len(kept) == 30
+    assert 8 <= len(kept) <= 10
+    assert kept == list(range(30 - len(kept), 30))
