@@ -108,3 +108,35 @@ async def test_listener_wav_through_the_control_api(
         assert heard.getnchannels() == 2
         assert heard.getnframes() >= 15 * 960
     assert emulator.record.packets == []
+
+
+async def test_history_voice_status_and_deferred_interaction(
+    emulator: Emulator, bot: TestBot
+) -> None:
+    text = bot.get_channel(emulator.world.text_channel.id)
+    voice = bot.get_channel(emulator.world.voice_channel.id)
+    assert isinstance(text, discord.TextChannel)
+    assert isinstance(voice, discord.VoiceChannel)
+    for n in range(3):
+        await text.send(f"track {n}")
+    await emulator.inject_message("alice", "nice")
+
+    history = [m.content async for m in text.history(limit=10)]
+    await voice.edit(status="On air: Tone Hour")  # discord.py 2.7.1 caches no status
+
+    tree = discord.app_commands.CommandTree(bot)
+
+    @tree.command(name="skip", description="Skip the track")
+    async def skip(interaction: discord.Interaction) -> None:
+        await interaction.response.defer(thinking=True)
+        await interaction.edit_original_response(content="Skipped")
+
+    await tree.sync()
+    interaction = await emulator.inject_interaction("bob", "skip")
+    await wait_for(lambda: any(m.content == "Skipped" for m in emulator.world.messages.values()))
+
+    assert history == ["nice", "track 2", "track 1", "track 0"]
+    assert emulator.world.voice_channel.status == "On air: Tone Hour"
+    assert interaction.response_type == 5
+    answer = emulator.world.messages[interaction.response_message_id or 0]
+    assert (answer.content, answer.interaction_id) == ("Skipped", interaction.id)
