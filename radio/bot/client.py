@@ -68,6 +68,7 @@ class Room:
     state: RoomState = RoomState.JOINING
     joins: int = 0  # successful connections so far
     last_close_code: int | None = None
+    last_problem: str = ""  # the last problem told to the admins (told once)
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +124,8 @@ class RadioBot(commands.Bot):
         **options: Any,
     ) -> None:
         intents = discord.Intents.default()
-        intents.message_content = message_content
+        intents.message_content = message_content or config.message_content
+        message_content = intents.message_content
         prefix: Callable[..., Any] = (
             commands.when_mentioned_or(config.prefix)
             if message_content
@@ -215,6 +217,7 @@ class RadioBot(commands.Bot):
                 failures += 1
                 continue
             failures = 0
+            room.last_problem = ""
             room.joins += 1
             room.state = RoomState.ON_AIR
             ended = await self._watch(room, vc)
@@ -260,6 +263,24 @@ class RadioBot(commands.Bot):
                 room.guild.id,
             )
             return None
+        permissions = channel.permissions_for(channel.guild.me)
+        missing = [
+            name
+            for name, granted in (
+                ("View Channel", permissions.view_channel),
+                ("Connect", permissions.connect),
+                ("Speak", permissions.speak),
+            )
+            if not granted
+        ]
+        if missing:
+            self._tell_admins_once(
+                room,
+                f"I cannot broadcast in <#{channel.id}>: my role lacks "
+                + ", ".join(f"**{name}**" for name in missing)
+                + " there. I will keep trying.",
+            )
+            return None
         existing = channel.guild.voice_client
         if isinstance(existing, discord.VoiceClient):
             await existing.disconnect(force=True)
@@ -282,6 +303,14 @@ class RadioBot(commands.Bot):
     def _play(self, vc: discord.VoiceClient, channel: discord.abc.Connectable) -> None:
         if not vc.is_playing():
             vc.play(self.feed.reader(f"{channel}"), application="audio", bitrate=128)
+
+    def _tell_admins_once(self, room: Room, message: str) -> None:
+        # Retries repeat the same problem; the admins hear of it once per change.
+        if room.last_problem != message:
+            room.last_problem = message
+            logger.warning("%s", message)
+            if self.announcer is not None:
+                self.announcer.alert("voice", message, admins=True)
 
     async def _become_speaker(self, channel: discord.StageChannel) -> None:
         """Speak on the stage: unsuppress when allowed, else request to speak and say why."""

@@ -7,6 +7,7 @@ every other station file, so that the config loader can report its errors as
     discord:
       owners: [111111111111111111]        # user IDs; default: the application's owner
       prefix: "!"
+      message_content: false              # true: "!np" works without mentioning the bot
       now_playing: edit                   # post a new embed per track, edit one, or off
       guilds:
         - id: 222222222222222222
@@ -72,6 +73,9 @@ class DiscordConfig(BaseModel):
 
     owners: frozenset[Snowflake] = frozenset()
     prefix: str = Field(default="!", min_length=1, max_length=5)
+    # Prefix commands without mentioning the bot need the privileged Message
+    # Content intent (switch it on in the Developer Portal first).
+    message_content: bool = False
     now_playing: Literal["post", "edit", "off"] = "post"
     guilds: list[GuildConfig] = Field(min_length=1)
 

@@ -162,3 +162,23 @@ async def test_close_4006_comes_back_on_air(emulator: Emulator) -> None:
     packets = emulator.record.audio_packets(channel_id=voice)
     runs = tone_runs(emulator.record.pcm(packets[mark:]))
     assert runs and {round(r.frequency) for r in runs} == {440}
+
+
+async def test_stage_speaker_with_the_show_as_topic(emulator: Emulator) -> None:
+    world = emulator.world
+    stage = world.stage_channel.id
+    async with on_air(emulator, stage, station_hz=660.0) as (_, announcer):
+        announcer.handle(ShowStarted(frame=0, show_id="m", title="Morning Tones"))
+        await until(lambda: len(emulator.record.audio_packets(channel_id=stage)) >= 100)
+        await until(lambda: bool(world.guild.stage_instances))
+        state = world.guild.voice_states[world.bot.id]
+        assert state.channel_id == stage
+        assert state.self_deaf
+        assert not state.suppress
+    packets = emulator.record.audio_packets(channel_id=stage)
+    # The bot unsuppresses itself before it starts playing: every packet is heard.
+    assert [p for p in packets if p.suppressed] == []
+    assert missing_sequences(packets) == []
+    runs = tone_runs(emulator.record.pcm(packets))
+    assert [round(r.frequency) for r in runs] == [660]
+    assert [s.topic for s in world.guild.stage_instances.values()] == ["Morning Tones"]
