@@ -23,7 +23,7 @@ from datetime import timedelta
 
 from radio.audio.loudness import LoudnessLevels
 from radio.audio.root import Infallible
-from radio.audio.sequence import TrackSequence
+from radio.audio.sequence import DEFAULT_PRELOAD_SECONDS, TrackSequence
 from radio.audio.switch import Fallback
 from radio.audio.track import Track
 from radio.clock import Clock
@@ -166,6 +166,7 @@ class Station:
             tz=grid.tz,
             lock=_DECK_LOCK,
             record=False,
+            lookahead=timedelta(seconds=DEFAULT_PRELOAD_SECONDS),
         )
         return TrackSequence(
             rotation,

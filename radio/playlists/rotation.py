@@ -128,6 +128,7 @@ class Rotation:
         tz: tzinfo = UTC,
         lock: threading.Lock | None = None,
         record: bool = True,
+        lookahead: timedelta = timedelta(0),
     ) -> None:
         self.parts = [p for p in parts if len(p.deck) > 0]
         self.show_id = show_id
@@ -143,6 +144,7 @@ class Rotation:
         # ask for tracks from their own threads: one lock per station.
         self._lock = lock or threading.Lock()
         self._record = record
+        self._lookahead = lookahead
         now = clock.now()
         hour = _hour(now, tz)
         self._id_done_for = hour if now - hour > ID_GRACE else hour - timedelta(hours=1)
@@ -150,7 +152,7 @@ class Rotation:
     def next_track(self) -> Track | None:
         """The next track: a due station ID, a due jingle, or music. None when empty."""
         with self._lock:
-            return self._next(self._clock.now())
+            return self._next(self._clock.now() + self._lookahead)
 
     def _next(self, now: datetime) -> Track | None:
         if self._station_id is not None and _hour(now, self._tz) > self._id_done_for:
