@@ -1,0 +1,103 @@
+"""A station on air: its source tree, the APScheduler runner and live reload, wired together.
+
+The application layer (the bot, the demo) creates one :class:`OnAir` with the
+wall clock and its event loop's scheduler, hands :attr:`OnAir.root` to the audio
+adapter, and runs :meth:`OnAir.watch` as a task.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from apscheduler.schedulers.base import BaseScheduler
+
+from radio.audio.loudness import LoudnessLevels
+from radio.audio.root import Infallible
+from radio.clock import Clock
+from radio.config.diagnostics import Diagnostic
+from radio.errors import ConfigError
+from radio.events import EventSink
+from radio.grid.check import CheckResult, check_station
+from radio.grid.runner import GridRunner
+from radio.grid.watch import GridWatcher
+from radio.station import Station
+from radio.store.history import PlayHistory
+
+logger = logging.getLogger(__name__)
+
+
+class OnAir:
+    """Loads and checks ``station_dir``, builds the station, schedules its boundaries.
+
+    Raises ConfigError (naming the first problem; every problem is logged) when
+    the configuration has errors at start. Later invalid edits are refused: they
+    are logged and passed to ``on_invalid`` and the last good grid stays on air.
+    """
+
+    def __init__(
+        self,
+        station_dir: Path,
+        *,
+        clock: Clock,
+        scheduler: BaseScheduler,
+        history: PlayHistory | None = None,
+        events: EventSink | None = None,
+        loudness: LoudnessLevels | None = None,
+        on_invalid: Callable[[list[Diagnostic]], None] | None = None,
+        rng: random.Random | None = None,
+        lead: timedelta = timedelta(seconds=20),
+    ) -> None:
+        self.station_dir = station_dir
+        self._clock = clock
+        result = self._check()
+        if not result.ok:
+            for problem in result.errors:
+                logger.error("%s", problem)
+            first = result.errors[0] if result.errors else "no station file"
+            raise ConfigError(f"{station_dir}: the station cannot go on air: {first}")
+        for warning in result.warnings:
+            logger.warning("%s", warning)
+        self.station = Station(
+            result,
+            clock=clock,
+            rng=rng,
+            history=history,
+            events=events,
+            loudness=loudness,
+            lead=lead,
+        )
+        self.runner = GridRunner(scheduler, clock=clock, wake=self._wake, lead=lead)
+        assert result.grid is not None
+        self.runner.rebuild(result.grid, clock.now())
+        self.watcher = GridWatcher(
+            station_dir, load=self._check, apply=self._apply, invalid=on_invalid
+        )
+
+    @property
+    def root(self) -> Infallible:
+        """The station's never-silent root source (what the audio adapter reads)."""
+        return self.station.root
+
+    async def watch(self, interval: float = 2.0) -> None:
+        """Poll the files every ``interval`` seconds until cancelled (live reload)."""
+        await self.watcher.run(interval)
+
+    def close(self) -> None:
+        """Stop every decoder (the scheduler belongs to the caller)."""
+        self.station.close()
+
+    def _check(self) -> CheckResult:
+        return check_station(self.station_dir, self._clock.now())
+
+    def _apply(self, result: CheckResult) -> None:
+        self.station.reload(result)
+        assert result.grid is not None
+        self.runner.rebuild(result.grid, self._clock.now())
+
+    def _wake(self, boundary: datetime | None) -> None:
+        logger.debug("woken for the boundary at %s", boundary)
+        self.station.programme.maintain()
