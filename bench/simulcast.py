@@ -1,0 +1,147 @@
+"""Simulcast benchmark: what one station costs on Discord, and what each extra room adds.
+
+Run from the repository root:
+
+    .venv/bin/python -m bench.simulcast            # about 20 s on 2 cores
+
+Frames are pulled as fast as possible (no sleeping) from a generated sine
+station through :class:`radio.bot.audio.SimulcastFeed` with the real libopus
+encoder, by 1 to 30 room readers in turn, and the process CPU time is divided
+by the audio time produced. "+ transport" adds, per room and packet, what
+discord.py does after ``read()``: the RTP header and the
+``aead_xchacha20_poly1305_rtpsize`` encryption (PyNaCl), the part that cannot be
+shared between rooms. Sending on the socket is not included. Prints Markdown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import platform
+import struct
+import time
+from collections.abc import Callable
+
+import discord.opus
+import nacl.secret
+
+from radio.audio.frames import FRAMES_PER_SECOND, SAMPLES_PER_FRAME
+from radio.audio.operators import Sine
+from radio.bot.audio import SimulcastFeed, StationAudio
+
+REPEATS = 3
+
+
+def cpu_percent(run: Callable[[], None], frames: int) -> float:
+    """CPU time of ``run`` as a percentage of one core over ``frames`` of audio.
+
+    The least of :data:`REPEATS` runs: on a shared machine, other processes
+    only ever add time (cache and frequency effects), never remove it.
+    """
+    spent: list[float] = []
+    for _ in range(REPEATS):
+        start = time.process_time()
+        run()
+        spent.append(time.process_time() - start)
+    return 100.0 * min(spent) / (frames / FRAMES_PER_SECOND)
+
+
+def transport(key: bytes) -> Callable[[bytes, int], bytes]:
+    """Per-room packet protection as discord.py 2.7.1 does it for the rtpsize mode."""
+    box = nacl.secret.Aead(key)
+
+    def protect(packet: bytes, sequence: int) -> bytes:
+        header = bytearray(12)
+        header[0], header[1] = 0x80, 0x78
+        struct.pack_into(">HII", header, 2, sequence & 0xFFFF, sequence * 960, 1234)
+        nonce = bytearray(24)
+        nonce[:4] = struct.pack(">I", sequence)
+        return bytes(header) + box.encrypt(packet, bytes(header), bytes(nonce)).ciphertext
+
+    return protect
+
+
+def station_only(frames: int) -> Callable[[], None]:
+    def run() -> None:
+        station = Sine(440.0)
+        for _ in range(frames):
+            station.read()
+
+    return run
+
+
+def simulcast(frames: int, rooms: int, protect: bool) -> Callable[[], None]:
+    def run() -> None:
+        feed = SimulcastFeed(Sine(440.0), capacity=64)
+        readers: list[StationAudio] = [feed.reader(f"room{r}") for r in range(rooms)]
+        protectors = [transport(bytes(32)) for _ in readers]
+        for index in range(frames):
+            for reader, protector in zip(readers, protectors, strict=True):
+                packet = reader.read()
+                if protect:
+                    protector(packet, index)
+        assert feed.stats().encoded == frames  # one encode per frame, whatever the rooms
+
+    return run
+
+
+def per_room_encoders(frames: int, rooms: int) -> Callable[[], None]:
+    """The naive alternative: every room encodes the station itself (for comparison)."""
+
+    def run() -> None:
+        station = Sine(440.0)
+        encoders = [discord.opus.Encoder() for _ in range(rooms)]
+        for _ in range(frames):
+            pcm = station.read()
+            for encoder in encoders:
+                encoder.encode(pcm, SAMPLES_PER_FRAME)
+
+    return run
+
+
+def machine() -> str:
+    """CPU model and core count, as far as Linux tells."""
+    model = platform.machine()
+    with contextlib.suppress(OSError), open("/proc/cpuinfo") as info:
+        for line in info:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return f"{model}, {os.cpu_count()} cores"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=20.0, help="audio per case")
+    args = parser.parse_args()
+    frames = round(args.seconds * FRAMES_PER_SECOND)
+    room_counts = (1, 2, 10, 30)
+
+    base = cpu_percent(station_only(frames), frames)
+    shared = {n: cpu_percent(simulcast(frames, n, protect=False), frames) for n in room_counts}
+    wired = {n: cpu_percent(simulcast(frames, n, protect=True), frames) for n in room_counts}
+    naive = {n: cpu_percent(per_room_encoders(frames, n), frames) for n in (1, 10)}
+
+    print(f"## Simulcast ({args.seconds:.0f} s of audio per case)\n")
+    print(f"Machine: {machine()}, Python {platform.python_version()}")
+    print("Command: `.venv/bin/python -m bench.simulcast`\n")
+    print(f"Sine station alone: {base:.3f} % of one core\n")
+    print("| rooms | pull + 1 encode + reads (% core) | + transport per room (% core) |")
+    print("| ---: | ---: | ---: |")
+    for n in room_counts:
+        print(f"| {n} | {shared[n]:.3f} | {wired[n]:.3f} |")
+    extra = (shared[30] - shared[1]) / 29
+    extra_wired = (wired[30] - wired[1]) / 29
+    print(
+        f"\nEach extra room: {extra:.4f} % of a core for the shared packet,"
+        f" {extra_wired:.4f} % with its own RTP header and encryption."
+    )
+    print(
+        f"Without sharing (one encoder per room): 1 room {naive[1]:.3f} %,"
+        f" 10 rooms {naive[10]:.3f} % of a core."
+    )
+
+
+if __name__ == "__main__":
+    main()
