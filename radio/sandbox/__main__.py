@@ -36,6 +36,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=600.0,
         help="keep the last this many seconds of packets (at 50 per second per sender)",
     )
+    parser.add_argument("--guilds", type=int, default=1, help="how many identical guilds")
     parser.add_argument("--log-level", default="INFO")
     return parser.parse_args(argv)
 
@@ -48,6 +49,7 @@ async def serve(args: argparse.Namespace) -> None:
         token=args.token,
         decode=not args.arrivals_only,
         record_limit=max(1, round(args.keep_seconds * 50)),
+        guilds=args.guilds,
     )
     addresses = await emulator.start()
     world = emulator.world
@@ -63,6 +65,10 @@ async def serve(args: argparse.Namespace) -> None:
         "text_channel_id": str(world.text_channel.id),
         "voice_channel_id": str(world.voice_channel.id),
         "stage_channel_id": str(world.stage_channel.id),
+        "guilds": [
+            {"id": str(g.id), "channels": {c.name: str(c.id) for c in g.channels.values()}}
+            for g in world.guilds.values()
+        ],
     }
     sys.stdout.write(json.dumps(announcement) + "\n")
     sys.stdout.flush()

@@ -8,8 +8,8 @@ JSON out. People are named ``alice`` (listener), ``bob`` (DJ), ``carol`` (admin)
 - ``GET  /control/messages``         ``?channel_id=`` → every message, oldest first
 - ``POST /control/interactions``     ``{author, name, options?}`` → a member runs /name
 - ``GET  /control/interactions/{id}`` how the bot answered
-- ``GET  /control/state``            presence, voice states, room status/topic, stage
-                                     instances, scheduled events
+- ``GET  /control/state``            ``?guild_id=`` presence, voice states, room
+                                     status/topic, stage instances, scheduled events
 - ``GET  /control/listener``         packet log summary; ``/control/listener.wav`` audio
 - ``POST /control/listener/clear``
 - ``POST /control/faults/gateway``   ``{action: close|reconnect|invalid_session, code?,
@@ -86,6 +86,14 @@ class Control:
                 "voice_channel_id": str(world.voice_channel.id),
                 "stage_channel_id": str(world.stage_channel.id),
                 "people": {name: str(user.id) for name, user in world.people.items()},
+                "guilds": [
+                    {
+                        "id": str(g.id),
+                        "name": g.name,
+                        "channels": {c.name: str(c.id) for c in g.channels.values()},
+                    }
+                    for g in world.guilds.values()
+                ],
                 "roles": {role.name: str(role.id) for role in world.guild.roles.values()},
             }
         )
@@ -107,7 +115,10 @@ class Control:
         world = self._emulator.world
         raw = request.query.get("channel_id")
         channel = world.text_channel.id if raw is None else int(raw)
-        guild_id = world.guild.id
+        try:
+            guild_id = world.guild_of(channel).id
+        except KeyError:
+            raise web.HTTPNotFound(text=f"unknown channel {channel}") from None
         out = []
         for message in world.messages_in(channel, include_deleted=True):
             data = message.payload(guild_id, None)
@@ -142,7 +153,11 @@ class Control:
         )
 
     async def _state(self, request: web.Request) -> web.Response:
-        return json_response(snapshot(self._emulator))
+        raw = request.query.get("guild_id")
+        guilds = self._emulator.world.guilds
+        if raw is not None and int(raw) not in guilds:
+            raise web.HTTPNotFound(text=f"unknown guild {raw}")
+        return json_response(snapshot(self._emulator, None if raw is None else int(raw)))
 
     async def _listener(self, request: web.Request) -> web.Response:
         record = self._emulator.record
@@ -217,10 +232,10 @@ def _apply_heartbeat_faults(faults: Any, body: JSON) -> None:
         faults.drop_acks = bool(body["drop_acks"])
 
 
-def snapshot(emulator: Emulator) -> JSON:
-    """What the bot has set, as the guild's members would see it."""
+def snapshot(emulator: Emulator, guild_id: int | None = None) -> JSON:
+    """What the bot has set, as a guild's members would see it (default: the first guild)."""
     world = emulator.world
-    guild = world.guild
+    guild = world.guild if guild_id is None else world.guilds[guild_id]
     presence = world.presences.get(world.bot.id)
     return {
         "presence": None

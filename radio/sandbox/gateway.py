@@ -229,7 +229,7 @@ class Gateway:
         ready = {
             "v": 10,
             "user": world.bot.payload() | {"verified": True, "mfa_enabled": False},
-            "guilds": [{"id": str(world.guild.id), "unavailable": True}],
+            "guilds": [{"id": str(gid), "unavailable": True} for gid in world.guilds],
             "session_id": session.id,
             "resume_gateway_url": self.resume_url,
             "application": {"id": str(world.application_id), "flags": 0},
@@ -238,12 +238,13 @@ class Gateway:
             "user_settings": {},
         }
         await self.dispatch_to(session, "READY", ready)
-        await self.dispatch_to(session, "GUILD_CREATE", self.guild_payload())
+        for guild_id in world.guilds:
+            await self.dispatch_to(session, "GUILD_CREATE", self.guild_payload(guild_id))
         return session
 
-    def guild_payload(self) -> JSON:
-        """The GUILD_CREATE payload of the sandbox guild as it is now."""
-        return self._world.guild.payload(self._world.presences, self._world.bot.id)
+    def guild_payload(self, guild_id: int) -> JSON:
+        """The GUILD_CREATE payload of one sandbox guild as it is now."""
+        return self._world.guilds[guild_id].payload(self._world.presences, self._world.bot.id)
 
     async def _resume(self, socket: web.WebSocketResponse, data: JSON) -> Session | None:
         session = self.sessions.get(str(data.get("session_id")))
@@ -280,19 +281,22 @@ class Gateway:
     async def _presence(self, session: Session, data: JSON) -> None:
         self._store_presence(data)
         presence = self._world.presences[self._world.bot.id]
-        await self.dispatch(
-            "PRESENCE_UPDATE",
-            {
-                "user": {"id": str(self._world.bot.id)},
-                "guild_id": str(self._world.guild.id),
-                "status": presence.status,
-                "activities": presence.activities,
-                "client_status": {"desktop": presence.status},
-            },
-        )
+        for guild_id in self._world.guilds:
+            await self.dispatch(
+                "PRESENCE_UPDATE",
+                {
+                    "user": {"id": str(self._world.bot.id)},
+                    "guild_id": str(guild_id),
+                    "status": presence.status,
+                    "activities": presence.activities,
+                    "client_status": {"desktop": presence.status},
+                },
+            )
 
     async def _members_chunk(self, session: Session, data: JSON) -> None:
-        guild = self._world.guild
+        guild = self._world.guilds.get(int(data.get("guild_id") or 0))
+        if guild is None:
+            return
         await self.dispatch_to(
             session,
             "GUILD_MEMBERS_CHUNK",

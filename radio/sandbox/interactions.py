@@ -14,9 +14,9 @@ if TYPE_CHECKING:
 _ALL_PERMISSIONS = (1 << 51) - 1
 
 
-def _registered(emulator: Emulator, name: str) -> JSON:
+def _registered(emulator: Emulator, guild_id: int, name: str) -> JSON:
     world = emulator.world
-    for scope in (world.guild.id, 0):
+    for scope in (guild_id, 0):
         for command in world.commands.get(scope, []):
             if command.get("name") == name:
                 return command
@@ -47,11 +47,12 @@ async def build_interaction(
 ) -> Interaction:
     """Create, store and dispatch an INTERACTION_CREATE for ``/name`` run by ``author``."""
     world = emulator.world
-    guild = world.guild
-    command = _registered(emulator, name)
+    cid = world.text_channel.id if channel_id is None else channel_id
+    guild = world.guild_of(cid)
+    channel = guild.channels[cid]
+    command = _registered(emulator, guild.id, name)
     user_id = emulator.person(author)
     member = guild.members[user_id]
-    channel = guild.channels[world.text_channel.id if channel_id is None else channel_id]
     now = emulator.clock.now()
     interaction = Interaction(
         id=emulator.snowflakes.make(now),

@@ -22,6 +22,7 @@ from radio.sandbox.ratelimits import Bucket, Decision, RateLimits
 from radio.sandbox.state import (
     JSON,
     ChannelType,
+    Guild,
     Message,
     ScheduledEvent,
     SnowflakeFactory,
@@ -161,9 +162,20 @@ class Rest:
 
     def _channel(self, request: web.Request) -> int:
         cid = int(request.match_info["cid"])
-        if cid not in self._world.guild.channels:
-            raise HTTPError(404, "Unknown Channel", 10003)
+        self._guild_of(cid)
         return cid
+
+    def _guild_of(self, channel_id: int) -> Guild:
+        try:
+            return self._world.guild_of(channel_id)
+        except KeyError:
+            raise HTTPError(404, "Unknown Channel", 10003) from None
+
+    def _guild(self, request: web.Request) -> Guild:
+        guild = self._world.guilds.get(int(request.match_info["gid"]))
+        if guild is None:
+            raise HTTPError(404, "Unknown Guild", 10004)
+        return guild
 
     def _message(self, request: web.Request) -> Message:
         message = self._world.messages.get(int(request.match_info["mid"]))
@@ -172,8 +184,8 @@ class Rest:
         return message
 
     def _render(self, message: Message) -> JSON:
-        member = self._world.guild.members.get(message.author.id)
-        return message.payload(self._world.guild.id, member)
+        guild = self._guild_of(message.channel_id)
+        return message.payload(guild.id, guild.members.get(message.author.id))
 
     # -- login ----------------------------------------------------------------
 
@@ -222,26 +234,29 @@ class Rest:
 
     async def _get_channel(self, request: web.Request) -> web.Response:
         cid = self._channel(request)
-        return json_response(self._world.guild.channels[cid].payload(self._world.guild.id))
+        guild = self._guild_of(cid)
+        return json_response(guild.channels[cid].payload(guild.id))
 
     async def _edit_channel(self, request: web.Request) -> web.Response:
         cid = self._channel(request)
         decision = self._limit(self.limits.channel_edit, str(cid))
         body = await self._body(request)
-        channel = self._world.guild.channels[cid]
+        guild = self._guild_of(cid)
+        channel = guild.channels[cid]
         if "name" in body:
             channel.name = str(body["name"])
         if "topic" in body:
             channel.topic = body["topic"]
         if "bitrate" in body and channel.type is not ChannelType.TEXT:
             channel.bitrate = int(body["bitrate"])
-        data = channel.payload(self._world.guild.id)
+        data = channel.payload(guild.id)
         await self._gateway.dispatch("CHANNEL_UPDATE", data)
         return json_response(data, headers=decision.headers())
 
     async def _voice_status(self, request: web.Request) -> web.Response:
         cid = self._channel(request)
-        channel = self._world.guild.channels[cid]
+        guild = self._guild_of(cid)
+        channel = guild.channels[cid]
         if channel.type is not ChannelType.VOICE:
             raise HTTPError(400, "Voice status is only for voice channels", 50024)
         body = await self._body(request)
@@ -249,7 +264,7 @@ class Rest:
         channel.status = None if not status else str(status)
         await self._gateway.dispatch(
             "VOICE_CHANNEL_STATUS_UPDATE",
-            {"id": str(cid), "guild_id": str(self._world.guild.id), "status": channel.status},
+            {"id": str(cid), "guild_id": str(guild.id), "status": channel.status},
         )
         return web.Response(status=204)
 
@@ -289,7 +304,7 @@ class Rest:
     ) -> Message:
         """Store a new message by ``author_id`` and dispatch MESSAGE_CREATE."""
         world = self._world
-        member = world.guild.members.get(author_id)
+        member = self._guild_of(channel_id).members.get(author_id)
         if member is None:
             raise HTTPError(404, "Unknown Member", 10007)
         now = self._clock.now()
@@ -341,22 +356,25 @@ class Rest:
         message.deleted = True
         await self._gateway.dispatch(
             "MESSAGE_DELETE",
-            {"id": str(message.id), "channel_id": str(cid), "guild_id": str(self._world.guild.id)},
+            {
+                "id": str(message.id),
+                "channel_id": str(cid),
+                "guild_id": str(self._guild_of(cid).id),
+            },
         )
 
     # -- stage ----------------------------------------------------------------
 
-    def _stage_channel(self, raw: Any) -> int:
+    def _stage_channel(self, raw: Any) -> tuple[Guild, int]:
         cid = int(raw)
-        channel = self._world.guild.channels.get(cid)
-        if channel is None or channel.type is not ChannelType.STAGE:
+        guild = self._guild_of(cid)
+        if guild.channels[cid].type is not ChannelType.STAGE:
             raise HTTPError(404, "Unknown Channel", 10003)
-        return cid
+        return guild, cid
 
     async def _create_stage(self, request: web.Request) -> web.Response:
         body = await self._body(request)
-        cid = self._stage_channel(body.get("channel_id"))
-        guild = self._world.guild
+        guild, cid = self._stage_channel(body.get("channel_id"))
         if guild.stage_instance_in(cid) is not None:
             raise HTTPError(400, "A stage instance is already live in this channel", 150006)
         instance = StageInstance(
@@ -370,44 +388,44 @@ class Rest:
         await self._gateway.dispatch("STAGE_INSTANCE_CREATE", data)
         return json_response(data)
 
-    def _live_stage(self, request: web.Request) -> StageInstance:
-        instance = self._world.guild.stage_instance_in(
-            self._stage_channel(request.match_info["cid"])
-        )
+    def _live_stage(self, request: web.Request) -> tuple[Guild, StageInstance]:
+        guild, cid = self._stage_channel(request.match_info["cid"])
+        instance = guild.stage_instance_in(cid)
         if instance is None:
             raise HTTPError(404, "Unknown Stage Instance", 10067)
-        return instance
+        return guild, instance
 
     async def _get_stage(self, request: web.Request) -> web.Response:
-        return json_response(self._live_stage(request).payload(self._world.guild.id))
+        guild, instance = self._live_stage(request)
+        return json_response(instance.payload(guild.id))
 
     async def _edit_stage(self, request: web.Request) -> web.Response:
-        instance = self._live_stage(request)
+        guild, instance = self._live_stage(request)
         decision = self._limit(self.limits.channel_edit, f"stage:{instance.channel_id}")
         body = await self._body(request)
         if "topic" in body:
             instance.topic = str(body["topic"])
         if "privacy_level" in body:
             instance.privacy_level = int(body["privacy_level"])
-        data = instance.payload(self._world.guild.id)
+        data = instance.payload(guild.id)
         await self._gateway.dispatch("STAGE_INSTANCE_UPDATE", data)
         return json_response(data, headers=decision.headers())
 
     async def _delete_stage(self, request: web.Request) -> web.Response:
-        instance = self._live_stage(request)
-        del self._world.guild.stage_instances[instance.id]
-        await self._gateway.dispatch(
-            "STAGE_INSTANCE_DELETE", instance.payload(self._world.guild.id)
-        )
+        guild, instance = self._live_stage(request)
+        del guild.stage_instances[instance.id]
+        await self._gateway.dispatch("STAGE_INSTANCE_DELETE", instance.payload(guild.id))
         return web.Response(status=204)
 
     async def _my_voice_state(self, request: web.Request) -> web.Response:
+        guild = self._guild(request)
         body = await self._body(request)
         suppress = body.get("suppress")
         raised = body.get("request_to_speak_timestamp", ...)
         try:
             await self._voice_states.set_stage_flags(
                 self._world.bot.id,
+                guild.id,
                 suppress=None if suppress is None else bool(suppress),
                 request_to_speak=None if raised is ... else raised is not None,
             )
@@ -417,40 +435,44 @@ class Rest:
 
     # -- scheduled events -----------------------------------------------------
 
-    def _event_payload(self, event: ScheduledEvent) -> JSON:
-        return event.payload(self._world.guild.id, self._world.bot.id)
+    def _event_payload(self, guild: Guild, event: ScheduledEvent) -> JSON:
+        return event.payload(guild.id, self._world.bot.id)
 
     async def _list_events(self, request: web.Request) -> web.Response:
-        events = self._world.guild.scheduled_events.values()
-        return json_response([self._event_payload(e) for e in events])
+        guild = self._guild(request)
+        events = guild.scheduled_events.values()
+        return json_response([self._event_payload(guild, e) for e in events])
 
     async def _create_event(self, request: web.Request) -> web.Response:
+        guild = self._guild(request)
         body = await self._body(request)
         if not body.get("name") or not body.get("scheduled_start_time"):
             raise HTTPError(400, "Invalid Form Body: name and scheduled_start_time", 50035)
         event = ScheduledEvent(id=self._snowflakes.make(self._clock.now()), fields=body)
-        self._world.guild.scheduled_events[event.id] = event
-        data = self._event_payload(event)
+        guild.scheduled_events[event.id] = event
+        data = self._event_payload(guild, event)
         await self._gateway.dispatch("GUILD_SCHEDULED_EVENT_CREATE", data)
         return json_response(data)
 
-    def _event(self, request: web.Request) -> ScheduledEvent:
-        event = self._world.guild.scheduled_events.get(int(request.match_info["eid"]))
+    def _event(self, request: web.Request) -> tuple[Guild, ScheduledEvent]:
+        guild = self._guild(request)
+        event = guild.scheduled_events.get(int(request.match_info["eid"]))
         if event is None:
             raise HTTPError(404, "Unknown Guild Scheduled Event", 10070)
-        return event
+        return guild, event
 
     async def _edit_event(self, request: web.Request) -> web.Response:
-        event = self._event(request)
+        guild, event = self._event(request)
         event.fields.update(await self._body(request))
-        data = self._event_payload(event)
+        data = self._event_payload(guild, event)
         await self._gateway.dispatch("GUILD_SCHEDULED_EVENT_UPDATE", data)
         return json_response(data)
 
     async def _delete_event(self, request: web.Request) -> web.Response:
-        event = self._event(request)
-        del self._world.guild.scheduled_events[event.id]
-        await self._gateway.dispatch("GUILD_SCHEDULED_EVENT_DELETE", self._event_payload(event))
+        guild, event = self._event(request)
+        del guild.scheduled_events[event.id]
+        data = self._event_payload(guild, event)
+        await self._gateway.dispatch("GUILD_SCHEDULED_EVENT_DELETE", data)
         return web.Response(status=204)
 
     # -- application commands and interactions --------------------------------

@@ -80,7 +80,8 @@ class Emulator:
     closes the gateway with 4014. ``decode=False`` records packet arrivals
     without decrypting or decoding (for benchmarks with many stations);
     ``record_limit`` bounds the packets kept (None: all, for tests; a long demo
-    should set one, each decoded packet holds 3,840 bytes of PCM).
+    should set one, each decoded packet holds 3,840 bytes of PCM). ``guilds``
+    makes that many identical guilds (one voice connection each: simulcast).
     """
 
     def __init__(
@@ -92,11 +93,12 @@ class Emulator:
         allowed_intents: int = PRIVILEGED_INTENTS,
         decode: bool = True,
         record_limit: int | None = None,
+        guilds: int = 1,
     ) -> None:
         self.clock = clock
         self._monotonic = monotonic
         self.snowflakes = SnowflakeFactory()
-        self.world: World = build_world(clock.now(), self.snowflakes, token)
+        self.world: World = build_world(clock.now(), self.snowflakes, token, guilds=guilds)
         self.record = ListenerRecord(limit=record_limit)
         self.gateway = Gateway(self.world, clock, allowed_intents=allowed_intents)
         self.voice = VoiceServer(self.world, self._udp_port, lambda ssrc: self.listener.nudge(ssrc))

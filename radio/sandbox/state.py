@@ -369,18 +369,27 @@ class Guild:
 
 @dataclass
 class World:
-    """Everything the emulator knows: the bot, its application, one guild, messages."""
+    """Everything the emulator knows: the bot, its application, its guilds, messages.
+
+    ``guild`` and the ``*_channel`` properties name the first guild, which is
+    all most tests need; ``guilds`` holds every guild (simulcast).
+    """
 
     bot: User
     application_id: int
     token: str
-    guild: Guild
+    guilds: dict[int, Guild]
     listener: User
     people: dict[str, User]
     messages: dict[int, Message] = field(default_factory=dict)
     presences: dict[int, Presence] = field(default_factory=dict)
     commands: dict[int, list[JSON]] = field(default_factory=dict)  # guild id (0 = global)
     interactions: dict[int, Interaction] = field(default_factory=dict)
+
+    @property
+    def guild(self) -> Guild:
+        """The first guild."""
+        return next(iter(self.guilds.values()))
 
     @property
     def text_channel(self) -> Channel:
@@ -394,6 +403,13 @@ class World:
     def stage_channel(self) -> Channel:
         return self.guild.channel_of_type(ChannelType.STAGE)
 
+    def guild_of(self, channel_id: int) -> Guild:
+        """Return the guild that has ``channel_id``; raise KeyError if none has."""
+        for guild in self.guilds.values():
+            if channel_id in guild.channels:
+                return guild
+        raise KeyError(f"unknown channel {channel_id}")
+
     def messages_in(self, channel_id: int, *, include_deleted: bool = False) -> list[Message]:
         """Return the messages of ``channel_id`` in the order they were posted."""
         return [
@@ -403,44 +419,51 @@ class World:
         ]
 
 
-def build_world(now: datetime, snowflakes: SnowflakeFactory, token: str) -> World:
-    """Create the standard sandbox guild.
+def build_world(
+    now: datetime, snowflakes: SnowflakeFactory, token: str, *, guilds: int = 1
+) -> World:
+    """Create the standard sandbox world with ``guilds`` identical guilds.
 
-    One guild "Radio Sandbox" with a text room ``#studio``, a voice room
-    ``On Air``, a stage room ``Stage``; roles @everyone, admin, dj and listener;
-    members: the bot (admin), a listener ``alice`` (listener), a DJ ``bob`` (dj),
-    an admin ``carol`` (admin).
+    Each guild "Radio Sandbox" (then "Radio Sandbox 2", ...) has a text room
+    ``#studio``, a voice room ``On Air``, a stage room ``Stage``; roles
+    @everyone, admin, dj and listener; members: the bot (admin), a listener
+    ``alice`` (listener), a DJ ``bob`` (dj), an admin ``carol`` (admin, owner).
     """
+    if guilds < 1:
+        raise ValueError("the sandbox needs at least one guild")
     joined = iso(now)
     bot = User(snowflakes.make(now), "radio-bot", bot=True)
     alice = User(snowflakes.make(now), "alice")
     bob = User(snowflakes.make(now), "bob")
     carol = User(snowflakes.make(now), "carol")
-    guild_id = snowflakes.make(now)
-    guild = Guild(id=guild_id, name="Radio Sandbox", owner_id=carol.id, created=joined)
-    everyone = Role(guild_id, "@everyone", permissions=EVERYONE_PERMISSIONS, position=0)
-    admin = Role(snowflakes.make(now), "admin", permissions=ADMINISTRATOR, position=3)
-    dj = Role(snowflakes.make(now), "dj", permissions=0, position=2)
-    listener = Role(snowflakes.make(now), "listener", permissions=0, position=1)
-    for role in (everyone, admin, dj, listener):
-        guild.roles[role.id] = role
-    for position, (kind, name) in enumerate(
-        ((ChannelType.TEXT, "studio"), (ChannelType.VOICE, "On Air"), (ChannelType.STAGE, "Stage"))
-    ):
-        channel = Channel(snowflakes.make(now), kind, name, position)
-        guild.channels[channel.id] = channel
-    for user, roles in (
-        (bot, [admin.id]),
-        (alice, [listener.id]),
-        (bob, [dj.id]),
-        (carol, [admin.id]),
-    ):
-        guild.members[user.id] = Member(user=user, role_ids=roles, joined_at=joined)
+    made: dict[int, Guild] = {}
+    for number in range(1, guilds + 1):
+        guild_id = snowflakes.make(now)
+        name = "Radio Sandbox" if number == 1 else f"Radio Sandbox {number}"
+        guild = Guild(id=guild_id, name=name, owner_id=carol.id, created=joined)
+        everyone = Role(guild_id, "@everyone", permissions=EVERYONE_PERMISSIONS, position=0)
+        admin = Role(snowflakes.make(now), "admin", permissions=ADMINISTRATOR, position=3)
+        dj = Role(snowflakes.make(now), "dj", permissions=0, position=2)
+        listener = Role(snowflakes.make(now), "listener", permissions=0, position=1)
+        for role in (everyone, admin, dj, listener):
+            guild.roles[role.id] = role
+        rooms = (
+            (ChannelType.TEXT, "studio"),
+            (ChannelType.VOICE, "On Air"),
+            (ChannelType.STAGE, "Stage"),
+        )
+        for position, (kind, room) in enumerate(rooms):
+            channel = Channel(snowflakes.make(now), kind, room, position)
+            guild.channels[channel.id] = channel
+        members = ((bot, [admin.id]), (alice, [listener.id]), (bob, [dj.id]), (carol, [admin.id]))
+        for user, roles in members:
+            guild.members[user.id] = Member(user=user, role_ids=roles, joined_at=joined)
+        made[guild.id] = guild
     return World(
         bot=bot,
         application_id=bot.id,
         token=token,
-        guild=guild,
+        guilds=made,
         listener=alice,
         people={"alice": alice, "bob": bob, "carol": carol},
     )

@@ -34,8 +34,9 @@ class VoiceStates:
 
     async def on_gateway_op4(self, session: Session, data: JSON) -> None:
         """Apply an op 4 VOICE_STATE_UPDATE sent by ``session``'s user."""
-        guild = self._world.guild
-        if str(data.get("guild_id")) != str(guild.id):
+        guild = self._world.guilds.get(int(data.get("guild_id") or 0))
+        if guild is None:
+            logger.warning("op 4 names guild %s which the bot is not in", data.get("guild_id"))
             return
         user_id = session.user_id
         raw_channel = data.get("channel_id")
@@ -50,70 +51,79 @@ class VoiceStates:
         if channel_id is None:
             state.channel_id = None
             state.suppress = False
-            self._voice.forget(user_id)
-            await self.announce(user_id)
+            self._voice.forget(user_id, guild.id)
+            await self.announce(user_id, guild.id)
             return
         channel = guild.channels.get(channel_id)
         if channel is None or channel.type not in (ChannelType.VOICE, ChannelType.STAGE):
             logger.warning("op 4 names channel %s which is not a voice or stage room", channel_id)
             return
         if previous == channel_id:
-            if self._voice.is_live(user_id):
+            if self._voice.is_live(user_id, guild.id):
                 # A mute/deafen change: the voice connection stays as it is.
-                await self.announce(user_id)
+                await self.announce(user_id, guild.id)
                 return
             # Rejoining the same room with no live voice connection (after a
             # voice server crash, say): Discord hands out a voice server again.
-            await self._send_server_update(user_id, session.id)
-            await self.announce(user_id)
+            await self._send_server_update(user_id, guild.id, session.id)
+            await self.announce(user_id, guild.id)
             return
         if previous is not None:
             # Discord drops the old voice connection before pointing at the new server.
-            await self._voice.close(user_id, CLOSE_DISCONNECTED)
+            await self._voice.close(user_id, CLOSE_DISCONNECTED, guild.id)
         state.channel_id = channel_id
         state.suppress = channel.type is ChannelType.STAGE
         state.request_to_speak_timestamp = None
-        await self.announce(user_id)
-        await self._send_server_update(user_id, session.id)
+        await self.announce(user_id, guild.id)
+        await self._send_server_update(user_id, guild.id, session.id)
 
-    async def _send_server_update(self, user_id: int, session_id: str) -> None:
-        token = self._voice.assign(user_id, session_id)
+    async def _send_server_update(self, user_id: int, guild_id: int, session_id: str) -> None:
+        token = self._voice.assign(user_id, guild_id, session_id)
         await self._gateway.dispatch(
             "VOICE_SERVER_UPDATE",
-            {
-                "token": token,
-                "guild_id": str(self._world.guild.id),
-                "endpoint": self._voice.endpoint,
-            },
+            {"token": token, "guild_id": str(guild_id), "endpoint": self._voice.endpoint},
         )
 
-    async def kick(self, user_id: int) -> None:
-        """Disconnect ``user_id`` from voice as a moderator would (close 4014, then state)."""
-        state = self._world.guild.voice_states.get(user_id)
+    async def kick(self, user_id: int, guild_id: int | None = None) -> None:
+        """Disconnect ``user_id`` from voice as a moderator would (close 4014, then state).
+
+        ``guild_id`` defaults to the first guild.
+        """
+        guild = self._world.guild if guild_id is None else self._world.guilds[guild_id]
+        state = guild.voice_states.get(user_id)
         if state is None or state.channel_id is None:
             return
         state.channel_id = None
         state.suppress = False
-        await self._voice.close(user_id, CLOSE_DISCONNECTED)
-        self._voice.forget(user_id)
-        await self.announce(user_id)
+        await self._voice.close(user_id, CLOSE_DISCONNECTED, guild.id)
+        self._voice.forget(user_id, guild.id)
+        await self.announce(user_id, guild.id)
 
     async def set_stage_flags(
-        self, user_id: int, *, suppress: bool | None, request_to_speak: bool | None
+        self,
+        user_id: int,
+        guild_id: int,
+        *,
+        suppress: bool | None,
+        request_to_speak: bool | None,
     ) -> None:
-        """Apply ``PATCH voice-states/@me``: become a speaker, or raise a hand."""
-        state = self._world.guild.voice_states.get(user_id)
+        """Apply ``PATCH voice-states/@me``: become a speaker, or raise a hand.
+
+        Raises LookupError if the user is in no voice room of that guild.
+        """
+        guild = self._world.guilds.get(guild_id)
+        state = None if guild is None else guild.voice_states.get(user_id)
         if state is None or state.channel_id is None:
             raise LookupError("not in a voice channel")
         if suppress is not None:
             state.suppress = suppress
         if request_to_speak is not None:
             state.request_to_speak_timestamp = iso(self._clock.now()) if request_to_speak else None
-        await self.announce(user_id)
+        await self.announce(user_id, guild_id)
 
-    async def announce(self, user_id: int) -> None:
-        """Dispatch VOICE_STATE_UPDATE for ``user_id``."""
-        guild = self._world.guild
+    async def announce(self, user_id: int, guild_id: int) -> None:
+        """Dispatch VOICE_STATE_UPDATE for ``user_id`` in ``guild_id``."""
+        guild = self._world.guilds[guild_id]
         state = guild.voice_states[user_id]
         await self._gateway.dispatch(
             "VOICE_STATE_UPDATE", state.payload(guild.id, guild.members[user_id])

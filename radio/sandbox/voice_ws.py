@@ -55,6 +55,7 @@ class VoiceSession:
     """One voice connection of one user: its credentials, SSRC and key."""
 
     user_id: int
+    guild_id: int
     session_id: str
     token: str
     ssrc: int = 0
@@ -77,37 +78,44 @@ class VoiceServer:
         self._nudge = nudge  # wakes a client's old UDP socket (see VoiceListener.nudge)
         self.faults = VoiceFaults()
         self.endpoint = ""  # "127.0.0.1:port", set by the server once bound
-        self._current: dict[int, VoiceSession] = {}  # user id -> latest session
+        self._current: dict[tuple[int, int], VoiceSession] = {}  # (user, guild) -> latest
         self._by_ssrc: dict[int, VoiceSession] = {}  # every SSRC ever handed out
         self._next_ssrc = 1000
         self._tasks: set[asyncio.Task[None]] = set()
-        self.history: list[tuple[int, str]] = []  # (user id, event) in order
+        self.history: list[tuple[int, str]] = []  # (user id, event) in order, every guild
 
     # -- called by the gateway ------------------------------------------------
 
-    def assign(self, user_id: int, session_id: str) -> str:
-        """Issue a new voice token for ``user_id`` (a VOICE_SERVER_UPDATE is coming)."""
+    def assign(self, user_id: int, guild_id: int, session_id: str) -> str:
+        """Issue a new voice token for ``user_id`` in ``guild_id`` (a server update follows)."""
         token = secrets.token_hex(8)
-        previous = self._current.get(user_id)
-        session = VoiceSession(user_id=user_id, session_id=session_id, token=token)
+        previous = self._current.get((user_id, guild_id))
+        session = VoiceSession(
+            user_id=user_id, guild_id=guild_id, session_id=session_id, token=token
+        )
         if previous is not None:
             session.ssrc, session.secret_key, session.mode = (
                 previous.ssrc,
                 previous.secret_key,
                 previous.mode,
             )
-        self._current[user_id] = session
+        self._current[(user_id, guild_id)] = session
         return token
 
-    def session_of(self, user_id: int) -> VoiceSession | None:
-        """Return the latest voice session of ``user_id``."""
-        return self._current.get(user_id)
+    def session_of(self, user_id: int, guild_id: int) -> VoiceSession | None:
+        """Return the latest voice session of ``user_id`` in ``guild_id``."""
+        return self._current.get((user_id, guild_id))
 
-    async def close(self, user_id: int | None, code: int) -> int:
-        """Close the live voice socket of ``user_id`` (None: everyone's); return how many."""
+    async def close(self, user_id: int | None, code: int, guild_id: int | None = None) -> int:
+        """Close live voice sockets with ``code``; return how many.
+
+        ``user_id`` None means everyone's, ``guild_id`` None every guild's.
+        """
         closed = 0
         for session in list(self._current.values()):
             if user_id is not None and session.user_id != user_id:
+                continue
+            if guild_id is not None and session.guild_id != guild_id:
                 continue
             socket = session.socket
             if socket is not None and not socket.closed:
@@ -115,14 +123,14 @@ class VoiceServer:
                 closed += 1
         return closed
 
-    def is_live(self, user_id: int) -> bool:
-        """Whether ``user_id`` has an open voice WebSocket."""
-        session = self._current.get(user_id)
+    def is_live(self, user_id: int, guild_id: int) -> bool:
+        """Whether ``user_id`` has an open voice WebSocket in ``guild_id``."""
+        session = self._current.get((user_id, guild_id))
         return session is not None and session.socket is not None and not session.socket.closed
 
-    def forget(self, user_id: int) -> None:
-        """The user left voice: its token is no longer valid."""
-        self._current.pop(user_id, None)
+    def forget(self, user_id: int, guild_id: int) -> None:
+        """The user left voice in ``guild_id``: its token is no longer valid."""
+        self._current.pop((user_id, guild_id), None)
 
     # -- SenderDirectory ------------------------------------------------------
 
@@ -131,7 +139,7 @@ class VoiceServer:
         session = self._by_ssrc.get(ssrc)
         if session is None:
             return None
-        state = self._world.guild.voice_states.get(session.user_id)
+        state = self._world.guilds[session.guild_id].voice_states.get(session.user_id)
         return Sender(
             ssrc=ssrc,
             secret_key=session.secret_key,
@@ -209,17 +217,13 @@ class VoiceServer:
         return session
 
     def _matching(self, data: JSON) -> VoiceSession | None:
-        session = self._current.get(int(data.get("user_id") or 0))
-        if session is None:
-            # RESUME carries no user id: find the session by its token.
-            session = next(
-                (s for s in self._current.values() if s.token == data.get("token")), None
-            )
+        # RESUME carries no user id: find the session by its token.
+        session = next((s for s in self._current.values() if s.token == data.get("token")), None)
         if (
             session is None
-            or data.get("token") != session.token
             or data.get("session_id") != session.session_id
-            or str(data.get("server_id")) != str(self._world.guild.id)
+            or str(data.get("server_id")) != str(session.guild_id)
+            or ("user_id" in data and str(data["user_id"]) != str(session.user_id))
         ):
             return None
         return session

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 import aiohttp
 import discord
 import pytest
 
+from radio.clock import SystemClock
 from radio.sandbox import Emulator
 from radio.sandbox.analysis import missing_sequences, tone_runs
+from radio.sandbox.state import ChannelType
 
-from .bot import TestBot, play_and_wait, wait_for
+from .bot import TestBot, play_and_wait, running_bot, wait_for
 from .conftest import ToneMaker
 
 pytestmark = pytest.mark.e2e
@@ -117,3 +122,39 @@ async def test_voice_then_stage_with_everything_the_bot_set(
     assert [s["topic"] for s in state["stage_instances"]] == ["Tone hour"]
     posted = [(m["content"], m["embeds"][0]["title"]) for m in messages]
     assert posted == [("Now playing", "440 / 660")]
+
+
+async def test_one_bot_broadcasts_in_two_guilds_at_once(tones: ToneMaker) -> None:
+    async with Emulator(clock=SystemClock(), monotonic=time.monotonic, guilds=2) as emulator:
+        first, second = emulator.world.guilds.values()
+        rooms = [g.channel_of_type(ChannelType.VOICE).id for g in (first, second)]
+        async with running_bot(emulator) as bot:
+            clients = []
+            for room in rooms:
+                channel = bot.get_channel(room)
+                assert isinstance(channel, discord.VoiceChannel)
+                clients.append(await channel.connect(timeout=10))
+            try:
+                with (
+                    tones([440.0], TONE_SECONDS).open("rb") as low,
+                    tones([880.0], TONE_SECONDS).open("rb") as high,
+                ):
+                    await asyncio.gather(
+                        play_and_wait(clients[0], discord.PCMAudio(low)),
+                        play_and_wait(clients[1], discord.PCMAudio(high)),
+                    )
+                expected = 2 * (FRAMES_PER_TONE + SILENCE_FRAMES)
+                await wait_for(lambda: len(emulator.record.packets) >= expected)
+            finally:
+                for client in clients:
+                    await client.disconnect()
+
+        record = emulator.record
+        assert record.auth_failures == 0
+        assert len({p.ssrc for p in record.packets}) == 2
+        for room, freq in zip(rooms, (440.0, 880.0), strict=True):
+            packets = record.audio_packets(channel_id=room)
+            assert len(packets) == FRAMES_PER_TONE + SILENCE_FRAMES
+            assert missing_sequences(packets) == []
+            (run,) = tone_runs(record.pcm(packets))
+            assert abs(run.frequency - freq) < 1.0
