@@ -4,8 +4,9 @@ Every RTP packet that reaches the emulator's UDP port becomes a
 :class:`PacketRecord` (arrival instant from the injected monotonic clock, RTP
 sequence, timestamp, SSRC, the channel it was sent to, whether it decrypted).
 Decoded Opus is kept per packet and laid out on the *arrival* timeline by
-:meth:`ListenerRecord.pcm`: discord.py advances RTP timestamps by frames sent, so
-a pause in sending is only visible in arrival times.
+:meth:`ListenerRecord.pcm` (with a 60 ms jitter allowance): discord.py advances
+RTP timestamps by frames sent, so a pause in sending is only visible in arrival
+times.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ CHANNELS = 2
 FRAME_SECONDS = 0.020
 SAMPLES_PER_FRAME = 960
 FRAME_BYTES = SAMPLES_PER_FRAME * CHANNELS * 2
+# Lateness absorbed as jitter when laying packets on the arrival timeline.
+JITTER_SECONDS = 0.060
 
 
 @dataclass(frozen=True)
@@ -83,22 +86,31 @@ class ListenerRecord:
             and (channel_id is None or p.channel_id == channel_id)
         ]
 
-    def pcm(self, packets: list[PacketRecord] | None = None) -> npt.NDArray[np.int16]:
+    def pcm(
+        self, packets: list[PacketRecord] | None = None, *, jitter: float = JITTER_SECONDS
+    ) -> npt.NDArray[np.int16]:
         """Return the decoded audio as an (n, 2) int16 array on the arrival timeline.
 
-        Each packet goes into the 20 ms slot nearest its arrival after the first
-        packet, but never into a slot already used, so steady jitter does not
-        drop or overlap audio while a real pause in arrivals becomes silence.
-        Packets that were not decoded are silent slots.
+        Packets are laid end to end, like a listener's jitter buffer would play
+        them, until one arrives more than ``jitter`` seconds later than the
+        audio so far says it should: the pause becomes silence (in whole 20 ms
+        slots) and the timeline is re-anchored on that packet. So scheduling
+        jitter of the sender does not punch holes in a tone, while a real pause
+        in sending is heard as one. Packets that were not decoded are silent
+        slots. (For exact gap sizes use arrival times: analysis.arrival_gaps.)
         """
         chosen = self.audio_packets() if packets is None else packets
         if not chosen:
             return np.zeros((0, CHANNELS), dtype=np.int16)
-        start = chosen[0].arrival
+        anchor_time, anchor_slot = chosen[0].arrival, 0
         slots: list[int] = []
         last = -1
         for packet in chosen:
-            slot = max(last + 1, round((packet.arrival - start) / FRAME_SECONDS))
+            slot = last + 1
+            due = anchor_time + (slot - anchor_slot) * FRAME_SECONDS
+            if packet.arrival - due > jitter:
+                slot = anchor_slot + round((packet.arrival - anchor_time) / FRAME_SECONDS)
+                anchor_time, anchor_slot = packet.arrival, slot
             slots.append(slot)
             last = slot
         out = np.zeros((last + 1) * SAMPLES_PER_FRAME * CHANNELS, dtype=np.int16)

@@ -147,22 +147,24 @@ def test_pcm_is_placed_on_the_arrival_timeline(tmp_path: Path) -> None:
     loud = np.full(FRAME_BYTES // 2, 8000, dtype=np.int16).tobytes()
     opus = encoder.encode(loud, 960)
     record = ListenerRecord()
-    arrivals = iter([0.000, 0.021, 0.039, 0.200, 0.221])  # jitter, then a 140 ms pause
+    # 45 ms late (absorbed as jitter), a catch-up burst, then a real 210 ms pause
+    arrivals = iter([0.000, 0.021, 0.085, 0.090, 0.300, 0.320])
     listener = VoiceListener(Directory(key), record, lambda: next(arrivals))
-    for i in range(5):
+    for i in range(6):
         listener.datagram_received(seal_packet(i, 960 * i, SSRC, opus, key, i), ("h", 1))
 
     pcm = record.pcm()
 
-    # slots 0, 1, 2, then 10, 11: seven silent 20 ms slots for the pause
-    assert pcm.shape == (12 * 960, 2)
-    level = np.abs(pcm.astype(np.int32)).reshape(12, 960, 2).mean(axis=(1, 2))
-    assert [bool(v > 1000) for v in level[4:10]] == [False] * 6
-    assert bool(level[10] > 1000) and bool(level[11] > 1000)
+    # slots 0-3 end to end, then 15 and 16: eleven silent 20 ms slots for the pause
+    assert pcm.shape == (17 * 960, 2)
+    level = np.abs(pcm.astype(np.int32)).reshape(17, 960, 2).mean(axis=(1, 2))
+    assert [bool(v > 1000) for v in level[1:4]] == [True] * 3
+    assert [bool(v > 1000) for v in level[5:15]] == [False] * 10
+    assert bool(level[15] > 1000) and bool(level[16] > 1000)
     path = record.to_wav(tmp_path / "heard.wav")
     with wave.open(str(path)) as wav:
         assert (wav.getnchannels(), wav.getsampwidth(), wav.getframerate()) == (2, 2, 48000)
-        assert wav.getnframes() == 12 * 960
+        assert wav.getnframes() == 17 * 960
 
 
 def test_record_limit_forgets_the_oldest_packets() -> None:
