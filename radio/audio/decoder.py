@@ -70,7 +70,8 @@ class FFmpegDecoder:
     (tens of milliseconds for a file) and must happen off the player thread.
     ``gain_db`` is applied by FFmpeg (``volume`` filter, before conversion to
     s16); ``seek`` starts that many seconds in. The buffer holds at most
-    ``buffer_frames`` frames; the reader waits while it is full.
+    ``buffer_frames`` frames; once full, the reader waits until half of it has
+    been played, then refills it in big reads (fewer wake-ups than one per frame).
 
     Raises DecoderError when the probe fails (missing, unreadable, non-media or
     audio-less file) or FFmpeg cannot be started. A failure *after* start (FFmpeg
@@ -98,8 +99,9 @@ class FFmpegDecoder:
         self.gain_db = gain_db
         self.info = info if info is not None else probe(location)
         self._capacity = buffer_frames * FRAME_BYTES
+        self._low_water = self._capacity // 2
         self._buffer = ByteQueue()
-        self._cond = threading.Condition()
+        self._cond = threading.Condition(threading.Lock())  # never re-entered
         self._consumed = 0  # bytes handed out
         self._decoded = 0  # bytes received from FFmpeg
         self._eof = False
@@ -177,13 +179,17 @@ class FFmpegDecoder:
 
     # -- gapless access -----------------------------------------------------
 
-    def read_pcm(self, max_bytes: int) -> bytes:
+    def read_pcm(self, max_bytes: int, *, whole: bool = False) -> bytes:
         """Take up to ``max_bytes`` of buffered PCM (whole samples), without padding.
 
-        Returns fewer bytes (possibly none) when less is buffered. Never blocks.
+        Returns fewer bytes (possibly none) when less is buffered; with ``whole``,
+        returns nothing unless all ``max_bytes`` are buffered or FFmpeg's output
+        has ended (an underrun then consumes nothing). Never blocks.
         """
         with self._cond:
             size = len(self._buffer)
+            if whole and size < max_bytes and not self._eof:
+                return b""
             count = min(max_bytes, size)
             count -= count % SAMPLE_BYTES
             return self._take(count) if count else b""
@@ -258,14 +264,20 @@ class FFmpegDecoder:
     def _take(self, count: int) -> bytes:
         data = self._buffer.pop(count)
         self._consumed += len(data)
-        self._cond.notify_all()
+        if len(self._buffer) <= self._low_water:
+            self._cond.notify_all()  # the reader waits for the low-water mark
         return data
 
     def _read_stdout(self, pipe: IO[bytes]) -> None:
         try:
             while True:
                 with self._cond:
-                    self._cond.wait_for(lambda: self._closed or len(self._buffer) < self._capacity)
+                    if len(self._buffer) >= self._capacity:
+                        # hysteresis: once full, wait until half is played, then refill
+                        # in big reads; waking per frame costs more CPU than decoding
+                        self._cond.wait_for(
+                            lambda: self._closed or len(self._buffer) <= self._low_water
+                        )
                     if self._closed:
                         break
                     room = self._capacity - len(self._buffer)

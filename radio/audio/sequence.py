@@ -115,8 +115,9 @@ class TrackSequence:
         self._crossfade = round(crossfade * 48_000)
         crossfade_frames = frames_for(crossfade) + 1
         self._preload_frames = max(frames_for(preload), crossfade_frames + 50)
-        # the decoder must hold the whole fade so its exact length is known (EOF)
-        self._buffer_frames = max(DEFAULT_BUFFER_FRAMES, crossfade_frames + 50)
+        # even at its low-water mark (half full) the decoder must hold the whole fade,
+        # so that the outgoing track's exact length (EOF) is known when the fade starts
+        self._buffer_frames = max(DEFAULT_BUFFER_FRAMES, 2 * (crossfade_frames + 50))
         self._position = position
         self._frames = 0
         self._lock = threading.RLock()
@@ -289,10 +290,7 @@ class TrackSequence:
                 current = self._current = self._prepared
                 self._prepared = None
             decoder = current.decoder
-            if decoder.buffered_bytes < need and not decoder.eof:
-                self._underruns += 1
-                break
-            chunk = decoder.read_pcm(need)
+            chunk = decoder.read_pcm(need, whole=True)
             if chunk:
                 if not current.started:
                     current.started = True
@@ -306,6 +304,7 @@ class TrackSequence:
                 self._current = None
                 self._maybe_prepare()
             elif not chunk:
+                self._underruns += 1
                 break
         data = b"".join(parts)
         if need > 0:
