@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
@@ -104,6 +104,7 @@ class RadioBot(commands.Bot):
     ``feed`` is the shared station feed (one reader per room). ``clock`` gives
     the wall time for rate-limit budgets. ``message_content`` asks for the
     privileged intent so that prefix commands work without mentioning the bot.
+    ``cogs`` are added at start (the station's commands, :mod:`radio.bot.commands`).
     ``poll_interval`` is how often a keeper checks its connection (seconds);
     after ``stall_polls`` checks in a row without a connection (one minute by
     default) it drops the connection and joins afresh.
@@ -121,6 +122,8 @@ class RadioBot(commands.Bot):
         connect_timeout: float = 20.0,
         poll_interval: float = 0.25,
         stall_polls: int = 240,
+        cogs: Sequence[commands.Cog] = (),
+        sync_commands: bool = True,
         **options: Any,
     ) -> None:
         intents = discord.Intents.default()
@@ -147,6 +150,8 @@ class RadioBot(commands.Bot):
         self.connect_timeout = connect_timeout
         self.poll_interval = poll_interval
         self.stall_polls = stall_polls
+        self._cogs = list(cogs)
+        self.sync_commands = sync_commands
         self.rooms: dict[int, Room] = {guild.id: Room(guild) for guild in config.guilds}
         self._wake: dict[int, asyncio.Event] = {}
         self._tasks: list[asyncio.Task[None]] = []
@@ -156,7 +161,18 @@ class RadioBot(commands.Bot):
     # -- lifecycle ---------------------------------------------------------------
 
     async def setup_hook(self) -> None:
-        """Start one keeper per guild and the announcement pump."""
+        """Add the command cogs, register the slash commands per guild, start the tasks.
+
+        Commands are registered per guild (they appear at once, unlike global
+        commands) on every start; discord.py's bulk overwrite makes that idempotent.
+        """
+        for cog in self._cogs:
+            await self.add_cog(cog)
+        if self.sync_commands and self.tree.get_commands():
+            for guild_id in self.rooms:
+                guild = discord.Object(id=guild_id)
+                self.tree.copy_global_to(guild=guild)
+                await self.tree.sync(guild=guild)
         loop = asyncio.get_running_loop()
         for guild_id in self.rooms:
             self._wake[guild_id] = asyncio.Event()

@@ -3,89 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import time
-from collections.abc import AsyncIterator, Callable
 
 import pytest
 
-from radio.audio.operators import Sine
 from radio.audio.track import Track
-from radio.bot.announcements import Announcer, Rooms
-from radio.bot.audio import SimulcastFeed
-from radio.bot.client import Backoff, RadioBot, RoomState
-from radio.bot.config import DiscordConfig
-from radio.clock import SystemClock
+from radio.bot.client import RoomState
 from radio.events import ShowStarted, TrackStarted
-from radio.sandbox import Emulator, point_discord_at
+from radio.sandbox import Emulator
 from radio.sandbox.analysis import missing_sequences, tone_runs
 
+from .e2e import on_air, until
+
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-async def emulator() -> AsyncIterator[Emulator]:
-    async with Emulator(clock=SystemClock(), monotonic=time.monotonic) as emu:
-        yield emu
-
-
-async def until(predicate: Callable[[], bool], timeout: float = 15.0) -> None:
-    """Poll ``predicate`` on the loop; fail after ``timeout`` (a deadlock guard, not a measure)."""
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.02)
-
-
-@contextlib.asynccontextmanager
-async def on_air(
-    emulator: Emulator, room: int, station_hz: float = 440.0
-) -> AsyncIterator[tuple[RadioBot, Announcer]]:
-    world = emulator.world
-    text = world.text_channel.id
-    config = DiscordConfig.model_validate(
-        {
-            "guilds": [
-                {
-                    "id": world.guild.id,
-                    "broadcast": room,
-                    "announcements": text,
-                    "programmers": text,
-                }
-            ]
-        }
-    )
-    feed = SimulcastFeed(Sine(station_hz, level_dbfs=-12.0))
-    rooms = Rooms(
-        announcements=(text,),
-        voices=(room,) if room == world.voice_channel.id else (),
-        stages=(room,) if room == world.stage_channel.id else (),
-        programmers=(text,),
-        admins=(text,),
-    )
-    bot: RadioBot
-    announcer = Announcer(rooms, station="Sandbox FM", notify=lambda: bot.wake_announcements())
-    bot = RadioBot(
-        config,
-        feed,
-        clock=SystemClock(),
-        announcer=announcer,
-        backoff=Backoff(base=0.1, cap=0.5),
-        connect_timeout=5.0,
-        poll_interval=0.05,
-        stall_polls=100,
-    )
-    point_discord_at(bot, emulator.addresses)
-    task = asyncio.create_task(bot.start(world.token))
-    try:
-        await until(lambda: bot.rooms[world.guild.id].state is RoomState.ON_AIR or task.done())
-        if task.done():
-            task.result()
-        yield bot, announcer
-    finally:
-        await bot.close()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await asyncio.wait_for(task, 5)
-        feed.close()
 
 
 async def test_bot_broadcasts_the_station_and_announces(emulator: Emulator) -> None:

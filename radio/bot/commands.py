@@ -1,0 +1,334 @@
+"""The station's commands, hybrid (slash and prefix), with run-time permission checks.
+
+Every command checks the member's level against the guild's configured role
+IDs (:mod:`radio.bot.permissions`) the same way for slash and prefix
+invocations; a refusal is a private reply (ephemeral for slash commands; for
+prefix commands a direct message, or a reply that deletes itself when direct
+messages are closed).
+
+The cog talks to the station only through :class:`Services`, so the final
+integration wires the real station, grid and store, and tests can wire small
+real parts. Replies are rendered by pure functions (``format_*``).
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import logging
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Protocol, cast
+
+import discord
+from discord.ext import commands
+
+from radio.audio.track import Track
+from radio.bot.announcements import Announcer, now_playing_embed
+from radio.bot.catalogue import Catalogue
+from radio.bot.config import DiscordConfig
+from radio.bot.permissions import Decision, Level, Member, SlotNow, check, check_live
+from radio.clock import Clock
+from radio.errors import RequestRefused
+from radio.store.history import PlayHistory
+from radio.store.requests import Request, RequestQueue
+
+logger = logging.getLogger(__name__)
+
+Ctx = commands.Context[commands.Bot]
+Callback = Callable[..., Coroutine[Any, Any, None]]
+
+
+def _hybrid(*, name: str, description: str) -> Callable[[Callback], Any]:
+    """``commands.hybrid_command``, typed loosely.
+
+    mypy cannot solve discord.py's callback union (cog method or free function
+    through a ParamSpec) for methods, so this one cast stands for all commands.
+    """
+    decorator = cast(Callable[..., Callable[[Callback], Any]], commands.hybrid_command)
+    return decorator(name=name, description=description)
+
+
+REFUSAL_SECONDS = 20.0  # how long a public refusal stays when a DM is impossible
+LIST_MAX = 10
+
+
+class StationControls(Protocol):
+    """What the commands may ask of the station itself."""
+
+    def skip(self) -> bool:
+        """Cut the current track; True when something was skipped."""
+        ...
+
+    def next_up(self) -> Track | None:
+        """The next track when known."""
+        ...
+
+
+class RoomControls(Protocol):
+    """Joining and leaving the broadcast room (the bot client provides it)."""
+
+    def join(self, guild_id: int) -> None: ...
+
+    async def leave(self, guild_id: int) -> None: ...
+
+
+@dataclass
+class Services:
+    """Everything the commands use. ``diagnostics`` returns lines for the owner."""
+
+    config: DiscordConfig
+    queue: RequestQueue
+    catalogue: Catalogue
+    controls: StationControls
+    rooms: RoomControls
+    clock: Clock
+    slot_now: SlotNow
+    announcer: Announcer | None = None
+    history: PlayHistory | None = None
+    diagnostics: Callable[[], list[str]] = lambda: []
+    station_name: str = "radio"
+
+
+# -- rendering -------------------------------------------------------------------
+
+
+def format_request(request: Request, place: int) -> str:
+    """The confirmation of a queued request."""
+    what = discord.utils.escape_markdown(request.track.display)
+    return f"Queued **{what}** (request {request.id}, number {place} in the queue)."
+
+
+def format_queue(playing: Request | None, pending: Sequence[Request]) -> str:
+    """The request queue as a short list, the request being played first."""
+    if playing is None and not pending:
+        return "The request queue is empty."
+    lines: list[str] = []
+    if playing is not None:
+        lines.append(f"▶ {_line(playing)}")
+    lines += [f"{n}. {_line(r)}" for n, r in enumerate(pending[:LIST_MAX], start=1)]
+    if len(pending) > LIST_MAX:
+        lines.append(f"… and {len(pending) - LIST_MAX} more")
+    return "\n".join(lines)
+
+
+def _line(request: Request) -> str:
+    who = f"<@{request.user_id}>"
+    return f"{discord.utils.escape_markdown(request.track.display)} · {who} · #{request.id}"
+
+
+def format_history(plays: Sequence[tuple[str, str]]) -> str:
+    """Recent plays, newest first: (HH:MM, "Artist – Title") pairs."""
+    if not plays:
+        return "Nothing has played in the last hour."
+    return "\n".join(f"`{at}` {discord.utils.escape_markdown(what)}" for at, what in plays)
+
+
+def format_choices(query: str, tracks: Sequence[Track]) -> str:
+    """The answer when a request matches several tracks: the first is queued, the rest listed."""
+    others = "\n".join(f"• {discord.utils.escape_markdown(t.display)}" for t in tracks[1:])
+    return f"Other matches for “{query}” (be more specific to pick one):\n{others}"
+
+
+# -- the cog ---------------------------------------------------------------------
+
+
+class RadioCommands(commands.Cog):
+    """Listener, DJ, presenter, programmer, admin and owner commands of the station."""
+
+    def __init__(self, services: Services) -> None:
+        self.s = services
+
+    # everyone
+
+    @_hybrid(name="np", description="What is playing now")
+    async def now_playing(self, ctx: Ctx) -> None:
+        if not await self._allowed(ctx, Level.LISTENER):
+            return
+        announcer = self.s.announcer
+        track = announcer.track if announcer is not None else None
+        if track is None:
+            await ctx.send("Nothing is playing right now.", ephemeral=True)
+            return
+        show = announcer.show if announcer is not None else None
+        embed = now_playing_embed(track, show, self.s.controls.next_up(), self.s.station_name)
+        await ctx.send(embed=discord.Embed.from_dict(embed), ephemeral=True)
+
+    @_hybrid(name="request", description="Request a track by title or artist")
+    async def request(self, ctx: Ctx, *, query: str) -> None:
+        if not await self._allowed(ctx, Level.LISTENER):
+            return
+        matches = self.s.catalogue.search(query)
+        if not matches:
+            await ctx.send(f"No requestable track matches “{query}”.", ephemeral=True)
+            return
+        try:
+            request = self.s.queue.add(
+                ctx.author.id, ctx.author.display_name, matches[0], self.s.clock.now()
+            )
+        except RequestRefused as refusal:
+            await ctx.send(str(refusal), ephemeral=True)
+            return
+        place = [r.id for r in self.s.queue.pending()].index(request.id) + 1
+        text = format_request(request, place)
+        if len(matches) > 1:
+            text += "\n" + format_choices(query, matches)
+        await ctx.send(text, allowed_mentions=discord.AllowedMentions.none())
+
+    @_hybrid(name="queue", description="The request queue")
+    async def queue(self, ctx: Ctx) -> None:
+        if not await self._allowed(ctx, Level.LISTENER):
+            return
+        text = format_queue(self.s.queue.playing(), self.s.queue.pending())
+        await ctx.send(text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none())
+
+    @_hybrid(name="cancel", description="Cancel one of your requests")
+    async def cancel(self, ctx: Ctx, request_id: int) -> None:
+        if not await self._allowed(ctx, Level.LISTENER):
+            return
+        try:
+            request = self.s.queue.cancel(request_id, ctx.author.id, self.s.clock.now())
+        except RequestRefused as refusal:
+            await ctx.send(str(refusal), ephemeral=True)
+            return
+        await ctx.send(f"Cancelled {request.track.display}.", ephemeral=True)
+
+    @_hybrid(name="history", description="What played in the last hour")
+    async def history(self, ctx: Ctx) -> None:
+        if not await self._allowed(ctx, Level.LISTENER):
+            return
+        if self.s.history is None:
+            await ctx.send("The play history is not kept on this station.", ephemeral=True)
+            return
+        plays = self.s.history.since(self.s.clock.now() - timedelta(hours=1))
+        rows = [(p.played_at.strftime("%H:%M"), _display(p.artist, p.title)) for p in plays]
+        await ctx.send(format_history(rows[::-1][:LIST_MAX]), ephemeral=True)
+
+    # DJ
+
+    @_hybrid(name="skip", description="Skip the current track (DJ)")
+    async def skip(self, ctx: Ctx) -> None:
+        if not await self._allowed(ctx, Level.DJ):
+            return
+        skipped = self.s.controls.skip()
+        await ctx.send("Skipped." if skipped else "Nothing to skip.")
+
+    @_hybrid(name="remove", description="Remove a request from the queue (DJ)")
+    async def remove(self, ctx: Ctx, request_id: int) -> None:
+        if not await self._allowed(ctx, Level.DJ):
+            return
+        try:
+            request = self.s.queue.remove(request_id, self.s.clock.now())
+        except RequestRefused as refusal:
+            await ctx.send(str(refusal), ephemeral=True)
+            return
+        await ctx.send(f"Removed {request.track.display} (request {request.id}).")
+
+    @_hybrid(name="move", description="Move a request in the queue (DJ)")
+    async def move(self, ctx: Ctx, request_id: int, place: int) -> None:
+        if not await self._allowed(ctx, Level.DJ):
+            return
+        try:
+            pending = self.s.queue.move(request_id, place)
+        except RequestRefused as refusal:
+            await ctx.send(str(refusal), ephemeral=True)
+            return
+        text = format_queue(self.s.queue.playing(), pending)
+        await ctx.send(text, allowed_mentions=discord.AllowedMentions.none())
+
+    @_hybrid(name="clear", description="Clear the request queue (DJ)")
+    async def clear(self, ctx: Ctx) -> None:
+        if not await self._allowed(ctx, Level.DJ):
+            return
+        count = self.s.queue.clear(self.s.clock.now())
+        await ctx.send(f"Cleared the queue ({count} request{'s' if count != 1 else ''}).")
+
+    # presenter
+
+    @_hybrid(name="live", description="Go live (presenters, in their slot)")
+    async def live(self, ctx: Ctx) -> None:
+        decision = self._live_decision(ctx)
+        if not decision.allowed:
+            await self._refuse(ctx, decision.reason)
+            return
+        await ctx.send("Live takeover is not available on this station yet.", ephemeral=True)
+
+    # admin
+
+    @_hybrid(name="join", description="Join the broadcast room (admin)")
+    async def join(self, ctx: Ctx) -> None:
+        if not await self._allowed(ctx, Level.ADMIN) or ctx.guild is None:
+            return
+        self.s.rooms.join(ctx.guild.id)
+        await ctx.send("Joining the broadcast room.", ephemeral=True)
+
+    @_hybrid(name="leave", description="Leave the broadcast room (admin)")
+    async def leave(self, ctx: Ctx) -> None:
+        if not await self._allowed(ctx, Level.ADMIN) or ctx.guild is None:
+            return
+        await self.s.rooms.leave(ctx.guild.id)
+        await ctx.send("Left the broadcast room; `join` brings the station back.", ephemeral=True)
+
+    # owner
+
+    @_hybrid(name="diag", description="Versions and audio counters (owner)")
+    async def diag(self, ctx: Ctx) -> None:
+        if not await self._allowed(ctx, Level.OWNER):
+            return
+        lines = [f"discord.py {discord.__version__}", f"davey {_version('davey')}"]
+        lines += self.s.diagnostics()
+        await ctx.send("```\n" + "\n".join(lines) + "\n```", ephemeral=True)
+
+    # checks
+
+    def _member(self, ctx: Ctx) -> Member | None:
+        author = ctx.author
+        if not isinstance(author, discord.Member):
+            return None  # direct messages: the station's commands are per guild
+        return Member(
+            user_id=author.id,
+            role_ids=frozenset(role.id for role in author.roles),
+            administrator=author.guild_permissions.administrator,
+        )
+
+    def _decision(self, ctx: Ctx, level: Level) -> Decision:
+        member = self._member(ctx)
+        guild = self.s.config.guild(ctx.guild.id) if ctx.guild is not None else None
+        if member is None or guild is None:
+            return Decision(False, "The station's commands work in its servers only.")
+        return check(member, level, guild.roles, self.s.config.owners)
+
+    def _live_decision(self, ctx: Ctx) -> Decision:
+        member = self._member(ctx)
+        guild = self.s.config.guild(ctx.guild.id) if ctx.guild is not None else None
+        if member is None or guild is None:
+            return Decision(False, "The station's commands work in its servers only.")
+        return check_live(member, guild.roles, self.s.config.owners, self.s.slot_now)
+
+    async def _allowed(self, ctx: Ctx, level: Level) -> bool:
+        decision = self._decision(ctx, level)
+        if not decision.allowed:
+            await self._refuse(ctx, decision.reason)
+        return decision.allowed
+
+    async def _refuse(self, ctx: Ctx, reason: str) -> None:
+        logger.info("refused %s to %s: %s", ctx.command, ctx.author, reason)
+        quiet = discord.AllowedMentions.none()
+        if ctx.interaction is not None:
+            await ctx.send(reason, ephemeral=True, allowed_mentions=quiet)
+            return
+        try:
+            await ctx.author.send(reason, allowed_mentions=quiet)
+        except discord.HTTPException:
+            await ctx.reply(reason, delete_after=REFUSAL_SECONDS, allowed_mentions=quiet)
+
+
+def _display(artist: str, title: str) -> str:
+    return f"{artist} – {title}" if artist else title
+
+
+def _version(distribution: str) -> str:
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"

@@ -1,0 +1,62 @@
+"""Request search and the command replies, rendered."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from radio.audio.track import Track
+from radio.bot.catalogue import Catalogue
+from radio.bot.commands import format_choices, format_history, format_queue, format_request
+from radio.store.requests import Request
+
+SO_WHAT = Track("/m/so-what.flac", "So What", "Miles Davis", "Kind of Blue")
+BLUE = Track("/m/blue-in-green.flac", "Blue in Green", "Miles Davis", "Kind of Blue")
+NAIMA = Track("/m/naima.flac", "Naima", "John Coltrane", "Giant Steps")
+WHAT_NOW = Track("/m/what-now.flac", "What Now", "Other Band")
+CATALOGUE = Catalogue([SO_WHAT, BLUE, NAIMA, WHAT_NOW, SO_WHAT])
+
+
+def test_duplicates_count_once() -> None:
+    assert len(CATALOGUE) == 4
+
+
+def test_every_word_must_match_artist_title_or_album() -> None:
+    assert CATALOGUE.search("miles") == [SO_WHAT, BLUE]
+    assert CATALOGUE.search("MILES   blue") == [BLUE, SO_WHAT]  # the album match last
+    assert CATALOGUE.search("giant steps") == [NAIMA]
+    assert CATALOGUE.search("miles naima") == []
+    assert CATALOGUE.search("   ") == []
+
+
+def test_exact_title_ranks_first_then_title_prefix() -> None:
+    assert CATALOGUE.search("what") == [WHAT_NOW, SO_WHAT]  # title prefix first
+    assert CATALOGUE.search("what now") == [WHAT_NOW]
+    assert CATALOGUE.search("so what") == [SO_WHAT]
+    assert CATALOGUE.search("miles davis so what") == [SO_WHAT]
+    assert CATALOGUE.search("blue") == [BLUE, SO_WHAT]  # title prefix before album match
+    assert CATALOGUE.search("miles", limit=1) == [SO_WHAT]
+
+
+def request(rid: int, track: Track, user: int) -> Request:
+    return Request(rid, user, f"u{user}", track, datetime(2026, 1, 1, tzinfo=UTC), "queued")
+
+
+def test_replies() -> None:
+    assert format_request(request(7, SO_WHAT, 1), 2) == (
+        "Queued **Miles Davis – So What** (request 7, number 2 in the queue)."
+    )
+    assert format_queue(None, []) == "The request queue is empty."
+    queue = format_queue(request(1, NAIMA, 5), [request(2, SO_WHAT, 6), request(3, BLUE, 5)])
+    assert queue.splitlines() == [
+        "▶ John Coltrane – Naima · <@5> · #1",
+        "1. Miles Davis – So What · <@6> · #2",
+        "2. Miles Davis – Blue in Green · <@5> · #3",
+    ]
+    long = format_queue(None, [request(n, NAIMA, 1) for n in range(1, 14)])
+    assert long.splitlines()[-1] == "… and 3 more"
+    assert len(long.splitlines()) == 11
+    assert format_history([]) == "Nothing has played in the last hour."
+    assert format_history([("20:01", "A – *B*")]) == r"`20:01` A – \*B\*"
+    assert format_choices("miles", [SO_WHAT, BLUE]) == (
+        "Other matches for “miles” (be more specific to pick one):\n• Miles Davis – Blue in Green"
+    )

@@ -1,0 +1,140 @@
+"""The station's commands on the local Discord: allowed and refused, slash and prefix."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from discord.ext import commands
+
+from radio.audio.track import Track
+from radio.bot.announcements import Announcer
+from radio.bot.catalogue import Catalogue
+from radio.bot.client import RadioBot
+from radio.bot.commands import RadioCommands, Services
+from radio.bot.permissions import Slot
+from radio.clock import SystemClock
+from radio.sandbox import Emulator
+from radio.sandbox.state import Interaction, Message
+from radio.store.db import Database
+from radio.store.requests import RequestQueue
+
+from .e2e import on_air, until
+
+pytestmark = pytest.mark.e2e
+
+EPHEMERAL = 64
+SO_WHAT = Track("/m/so-what.flac", "So What", "Miles Davis")
+NAIMA = Track("/m/naima.flac", "Naima", "John Coltrane")
+
+
+class Controls:
+    """Our test double of the station's controls: counts skips."""
+
+    def __init__(self) -> None:
+        self.skips = 0
+
+    def skip(self) -> bool:
+        self.skips += 1
+        return True
+
+    def next_up(self) -> Track | None:
+        return NAIMA
+
+
+async def answer(emulator: Emulator, author: str, name: str, **options: object) -> Message:
+    """Run slash command ``name`` as ``author``; return the bot's response message."""
+    interaction: Interaction = await emulator.inject_interaction(
+        author, name, [{"name": k, "value": v} for k, v in options.items()]
+    )
+    await until(lambda: interaction.response_message_id is not None)
+    return emulator.world.messages[interaction.response_message_id or 0]
+
+
+async def test_commands_by_allowed_and_refused_members(emulator: Emulator, tmp_path: Path) -> None:
+    world = emulator.world
+    role = {r.name: r.id for r in world.guild.roles.values()}
+    queue = RequestQueue(Database(tmp_path / "radio.sqlite3"), quota=2, cooldown=timedelta(0))
+    controls = Controls()
+
+    def cogs(bot: RadioBot, announcer: Announcer) -> list[commands.Cog]:
+        services = Services(
+            config=bot.config,
+            queue=queue,
+            catalogue=Catalogue([SO_WHAT, NAIMA]),
+            controls=controls,
+            rooms=bot,
+            clock=SystemClock(),
+            slot_now=lambda: Slot("Evening Live", frozenset({world.people["bob"].id})),
+            announcer=announcer,
+            station_name="Sandbox FM",
+        )
+        return [RadioCommands(services)]
+
+    roles = {"dj": [role["dj"]], "admin": [role["admin"]]}
+    async with on_air(emulator, world.voice_channel.id, roles=roles, cogs=cogs) as (bot, _):
+        registered = {c["name"] for c in world.commands[world.guild.id]}
+        assert {"np", "request", "queue", "cancel", "skip", "move", "clear", "live"} <= registered
+
+        queued = await answer(emulator, "alice", "request", query="so what")
+        assert queued.content.startswith("Queued **Miles Davis – So What** (request 1, number 1")
+        assert not queued.flags & EPHEMERAL
+        assert [r.track for r in queue.pending()] == [SO_WHAT]
+
+        refused = await answer(emulator, "alice", "skip")
+        assert refused.flags & EPHEMERAL
+        assert refused.content == (
+            f"This command is for DJs: you need one of these roles: "
+            f"<@&{min(role['dj'], role['admin'])}>, <@&{max(role['dj'], role['admin'])}>."
+        )
+        assert controls.skips == 0
+
+        skipped = await answer(emulator, "bob", "skip")
+        assert (skipped.content, controls.skips) == ("Skipped.", 1)
+
+        await answer(emulator, "bob", "request", query="naima")
+        listing = await answer(emulator, "alice", "queue")
+        assert listing.flags & EPHEMERAL
+        alice, bob = world.people["alice"].id, world.people["bob"].id
+        assert listing.content.splitlines() == [
+            f"1. Miles Davis – So What · <@{alice}> · #1",
+            f"2. John Coltrane – Naima · <@{bob}> · #2",
+        ]
+        moved = await answer(emulator, "bob", "move", request_id=2, place=1)
+        assert moved.content.splitlines()[0].startswith("1. John Coltrane – Naima")
+
+        not_yours = await answer(emulator, "bob", "cancel", request_id=1)
+        assert (not_yours.content, not_yours.flags & EPHEMERAL) == (
+            "You have no request number 1.",
+            EPHEMERAL,
+        )
+        cleared = await answer(emulator, "carol", "clear")  # admin: also a DJ
+        assert cleared.content == "Cleared the queue (2 requests)."
+        assert queue.pending() == []
+
+        live_refused = await answer(emulator, "alice", "live")
+        assert live_refused.content == "Only the presenters of Evening Live can go live now."
+        live = await answer(emulator, "bob", "live")  # bob presents the show on air
+        assert live.content == "Live takeover is not available on this station yet."
+
+        owner_only = await answer(emulator, "carol", "diag")
+        assert owner_only.content == "This command is for the bot's owner only."
+
+        # Prefix commands by mention (no message content intent): same checks.
+        text = world.text_channel.id
+
+        def bot_posts() -> list[str]:
+            return [m.content for m in world.messages_in(text) if m.author.id == world.bot.id]
+
+        before = len(bot_posts())
+        mention = f"<@{world.bot.id}>"
+        await emulator.inject_message("alice", f"{mention} skip")
+        await until(lambda: len(bot_posts()) == before + 1)
+        assert bot_posts()[-1].startswith("This command is for DJs")  # DMs closed: a reply
+        await emulator.inject_message("bob", f"{mention} request naima")
+        await until(lambda: len(bot_posts()) == before + 2)
+        assert bot_posts()[-1].startswith("Queued **John Coltrane – Naima** (request 3,")
+        assert controls.skips == 1
+        assert [r.track for r in queue.pending()] == [NAIMA]
+        assert bot.rooms[world.guild.id].joins == 1
