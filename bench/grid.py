@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 from radio.grid.check import check_station
 from radio.grid.expand import occurrences
@@ -37,6 +38,7 @@ from radio.grid.loader import load_station
 from radio.grid.runner import plan
 from radio.grid.timeline import on_air, segments
 
+T = TypeVar("T")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 YEAR = timedelta(days=366)
@@ -87,11 +89,10 @@ def write_busy_station(root: Path, shows: int = 200, seed: int = 1) -> None:
         (root / "schedules" / f"part-{n}.yaml").write_text("shows:\n" + "\n".join(chunk) + "\n")
 
 
-def best(repeat: int, func: Callable[[], object]) -> tuple[float, object]:
+def best(repeat: int, func: Callable[[], T]) -> tuple[float, T]:
     """Best wall time of ``repeat`` runs (seconds) and the last result."""
     times = []
-    result: object = None
-    for _ in range(repeat):
+    for _ in range(max(1, repeat)):
         start = time.perf_counter()
         result = func()
         times.append(time.perf_counter() - start)
@@ -106,15 +107,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         write_busy_station(root, args.shows)
-        load_s, files = best(args.repeat, lambda: load_station(root))
+        load_s, _ = best(args.repeat, lambda: load_station(root))
         check_s, result = best(
             args.repeat, lambda: check_station(root, NOW, horizon=YEAR, media=False)
         )
-    errors = [d for d in result.errors]  # type: ignore[attr-defined]
-    grid = result.grid  # type: ignore[attr-defined]
+    errors = result.errors
+    grid = result.grid
     assert grid is not None and not errors, errors[:3]
     expand_s, occs = best(args.repeat, lambda: occurrences(grid, NOW, NOW + YEAR))
-    timeline_s, segs = best(args.repeat, lambda: segments(occs, NOW, NOW + YEAR))  # type: ignore[arg-type]
+    timeline_s, segs = best(args.repeat, lambda: segments(occs, NOW, NOW + YEAR))
     lookup_s, _ = best(args.repeat, lambda: on_air(grid, NOW + timedelta(days=100)))
     plan_s, jobs = best(args.repeat, lambda: plan(grid, NOW, lead=timedelta(seconds=20)))
     info = Path("/proc/cpuinfo")
@@ -125,7 +126,7 @@ def main() -> None:
     print("## Grid\n")
     print(
         f"A busy grid: {args.shows} shows (70 % weekly days, 15 % rrule, 15 % cron) in 10 files, "
-        f"{len(occs)} occurrences and {len(segs)} on-air segments a year ahead. "  # type: ignore[arg-type]
+        f"{len(occs)} occurrences and {len(segs)} on-air segments a year ahead. "
         f"Best of {args.repeat} runs, wall time.\n"
     )
     print("| step | time |")
@@ -135,12 +136,11 @@ def main() -> None:
     print(f"| expand to UTC occurrences, 366 days | {expand_s * 1000:.0f} ms |")
     print(f"| timeline (winning show per stretch), 366 days | {timeline_s * 1000:.0f} ms |")
     print(f"| one `on_air(grid, now)` lookup (±8 days expanded) | {lookup_s * 1000:.1f} ms |")
-    print(f"| APScheduler plan for the next day ({len(jobs)} jobs) | {plan_s * 1000:.1f} ms |")  # type: ignore[arg-type]
+    print(f"| APScheduler plan for the next day ({len(jobs)} jobs) | {plan_s * 1000:.1f} ms |")
     print(
         f"\nMachine: {os.cpu_count()} CPUs, {model}, Python {platform.python_version()}. "
         "Command: `.venv/bin/python -m bench.grid`."
     )
-    _ = files
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from apscheduler.triggers.cron import CronTrigger
 from dateutil.rrule import rrulestr
 
+from radio.grid.cronspec import compile_cron
 from radio.grid.dst import resolve
 from radio.grid.grid import Grid, Occurrence
 from radio.grid.model import WEEKDAY_INDEX, ShowModel
@@ -117,6 +118,12 @@ def _dates(first: date, last: date) -> Iterator[date]:
 
 
 def _cron_walls(expr: str, lo: datetime, hi: datetime) -> Iterator[datetime]:
+    spec = compile_cron(expr)
+    if spec is not None:
+        for wall in spec.walls(lo.date(), hi.date()):
+            if lo <= wall < hi:
+                yield wall
+        return
     # The trigger runs on naive wall time dressed as UTC, so that DST is handled
     # by our own resolve() like every other kind of show.
     trigger = CronTrigger.from_crontab(expr, timezone=UTC)
