@@ -86,6 +86,7 @@ class Programme:
         self._retire: tuple[int, int] | None = None  # (seat, frames left before closing)
         self._announce: tuple[Occurrence | None, int] | None = None
         self._closed = False
+        self._soft_waiting = False
         self.switches = 0  # slot changes so far (tests, monitoring)
 
     # -- control --------------------------------------------------------------
@@ -198,7 +199,10 @@ class Programme:
         return self._segments[0]
 
     def _idle_seat(self) -> int:
-        return 1 - self._seat
+        # The seat not heard now. During a pending (soft) switch the seat heard is
+        # still the old one, so the idle seat is the pending one, which may be replaced.
+        selected = self._switch.selected
+        return 1 - (self._seat if selected is None else selected)
 
     def _prepare_next(self, boundary: datetime) -> None:
         following = next((s for s in self._segments if s.start >= boundary), None)
@@ -207,6 +211,8 @@ class Programme:
         key = slot_key(following.occurrence)
         if key == self._key or (self._prepared is not None and self._prepared[0] == key):
             return
+        if self._soft_waiting and self._switch.pending:
+            return  # a soft start is still waiting: its seat is taken
         idle = self._idle_seat()
         if self._retire is not None and self._retire[0] == idle:
             return  # the previous slot is still fading out of that seat
@@ -240,6 +246,7 @@ class Programme:
                 self._replace(idle, None)  # cut a fade-out short: a new slot needs the seat
                 self._retire = None
             self._replace(idle, self._build(occurrence))
+        heard = self._switch.selected if not first else None  # before select(): still the old
         show = None if occurrence is None else self._grid.shows[occurrence.index]
         soft = show is not None and show.start_mode == "soft" and not first
         if soft:
@@ -247,12 +254,12 @@ class Programme:
             self._switch.select(idle, after_track=True, max_wait=show.max_wait.total_seconds())
         else:
             self._switch.select(idle, fade=0.0 if first else None)
-        old_seat = self._seat
         self._seat = idle
+        self._soft_waiting = soft
         self._key = key
         self._occurrence = occurrence
         self.switches += 1
-        self._announce = (occurrence, old_seat if not first else -1)
+        self._announce = (occurrence, -1 if heard is None else heard)
         logger.info(
             "%s %s (%s start)",
             "on air:" if occurrence else "fallback:",

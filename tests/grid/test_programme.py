@@ -100,3 +100,38 @@ def test_next_boundary_and_maintain() -> None:
     h.frames = 60  # 06:59:59.2, within the 1 s lead: the next slot is prepared
     h.programme.maintain()
     assert h.built == [None, "a"]
+
+
+def test_a_new_boundary_during_a_waiting_soft_start_wins() -> None:
+    schedule = ScheduleFile.model_validate(
+        {
+            "shows": [
+                {
+                    "id": "a",
+                    "days": ["mon"],
+                    "start": "07:00",
+                    "end": "07:01",
+                    "start_mode": "soft",
+                    "max_wait": "5m",
+                    "rotation": [{"playlist": "x"}],
+                },
+                {
+                    "id": "b",
+                    "days": ["mon"],
+                    "start": "07:01",
+                    "end": "07:02",
+                    "rotation": [{"playlist": "x"}],
+                },
+            ]
+        }
+    )
+    grid = Grid(tz=ZoneInfo("Europe/Paris"), shows=tuple(schedule.shows), fallback="x")
+    h = Harness(grid)
+    # A sine never ends a track: the soft start of "a" waits (up to 5 min) ...
+    heard = h.pull(100 + 3000 + 10)
+    assert set(heard[: 100 + 3000]) == {FREQS[None]}
+    # ... until 07:01, when the hard start of "b" takes the air on its frame.
+    assert set(heard[100 + 3000 + 3 :]) == {FREQS["b"]}
+    shows = [(e.show_id, e.frame) for e in h.events if isinstance(e, ShowStarted)]
+    assert shows == [("", 0), ("b", 3100)]
+    assert h.programme.on_air is not None and h.programme.on_air.show_id == "b"
