@@ -17,11 +17,13 @@ from apscheduler.schedulers.base import BaseScheduler
 
 from radio.audio.loudness import LoudnessLevels
 from radio.audio.root import Infallible
+from radio.audio.track import Track
 from radio.clock import Clock
 from radio.config.diagnostics import Diagnostic
 from radio.errors import ConfigError
 from radio.events import EventSink
 from radio.grid.check import CheckResult, check_station
+from radio.grid.live_slot import LiveSlot, live_slot_of, requestable_tracks
 from radio.grid.runner import GridRunner
 from radio.grid.watch import GridWatcher
 from radio.station import Station
@@ -61,6 +63,7 @@ class OnAir:
             raise ConfigError(f"{station_dir}: the station cannot go on air: {first}")
         for warning in result.warnings:
             logger.warning("%s", warning)
+        self._result = result
         self.station = Station(
             result,
             clock=clock,
@@ -76,6 +79,15 @@ class OnAir:
         self.watcher = GridWatcher(
             station_dir, load=self._check, apply=self._apply, invalid=on_invalid
         )
+
+    def live_slot(self) -> LiveSlot | None:
+        """The show on air now with its presenters and live policy (None: the fallback)."""
+        return live_slot_of(self.station.grid, self.station.programme.on_air)
+
+    @property
+    def requestable(self) -> list[Track]:
+        """The tracks listeners may request (from the last good configuration)."""
+        return requestable_tracks(self._result)
 
     @property
     def root(self) -> Infallible:
@@ -95,6 +107,7 @@ class OnAir:
 
     def _apply(self, result: CheckResult) -> None:
         self.station.reload(result)
+        self._result = result
         assert result.grid is not None
         self.runner.rebuild(result.grid, self._clock.now())
 
