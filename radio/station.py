@@ -167,6 +167,7 @@ class Station:
             lock=_DECK_LOCK,
             record=False,
             lookahead=timedelta(seconds=DEFAULT_PRELOAD_SECONDS),
+            starts_at=occurrence.start if occurrence is not None else None,
         )
         return TrackSequence(
             rotation,

@@ -129,6 +129,7 @@ class Rotation:
         lock: threading.Lock | None = None,
         record: bool = True,
         lookahead: timedelta = timedelta(0),
+        starts_at: datetime | None = None,
     ) -> None:
         self.parts = [p for p in parts if len(p.deck) > 0]
         self.show_id = show_id
@@ -145,14 +146,18 @@ class Rotation:
         self._lock = lock or threading.Lock()
         self._record = record
         self._lookahead = lookahead
-        now = clock.now()
-        hour = _hour(now, tz)
-        self._id_done_for = hour if now - hour > ID_GRACE else hour - timedelta(hours=1)
+        self._starts_at = starts_at
+        start = max(clock.now(), starts_at) if starts_at is not None else clock.now()
+        hour = _hour(start, tz)
+        self._id_done_for = hour if start - hour > ID_GRACE else hour - timedelta(hours=1)
 
     def next_track(self) -> Track | None:
         """The next track: a due station ID, a due jingle, or music. None when empty."""
+        expected = self._clock.now() + self._lookahead
+        if self._starts_at is not None and expected < self._starts_at:
+            expected = self._starts_at  # built ahead of its slot: it starts at the boundary
         with self._lock:
-            return self._next(self._clock.now() + self._lookahead)
+            return self._next(expected)
 
     def _next(self, now: datetime) -> Track | None:
         if self._station_id is not None and _hour(now, self._tz) > self._id_done_for:

@@ -152,3 +152,25 @@ def test_empty_rotation_gives_none() -> None:
     clock = ManualClock(START)
     empty = Deck("empty", _model(), [], rng)
     assert Rotation([Part(empty, 1)], clock=clock, rng=rng).next_track() is None
+
+
+def test_a_show_built_ahead_of_the_top_of_the_hour_opens_with_the_id() -> None:
+    rng = random.Random(3)
+    clock = ManualClock(START - timedelta(seconds=20))  # built 20 s before 07:00 UTC
+    music = Deck("music", _model(order="sequential"), _tracks("m", 3, 3), rng)
+    ids = Deck("ids", _model(order="sequential"), _tracks("id", 1, 1, 4.0), rng)
+    rotation = Rotation(
+        [Part(music, 1)], clock=clock, rng=rng, station_id=ids, starts_at=START,
+        lookahead=timedelta(seconds=10),
+    )  # fmt: skip
+    first = rotation.next_track()
+    assert first is not None and first.tags["kind"] == "id"
+    clock.set(START + timedelta(seconds=4))
+    second = rotation.next_track()
+    assert second is not None and second.tags["kind"] == "music"
+    # Without a slot start, a rotation starting 20 s before the hour plays music first.
+    plain = Rotation(
+        [Part(music, 1)], clock=ManualClock(START - timedelta(seconds=20)), rng=rng, station_id=ids
+    )
+    track = plain.next_track()
+    assert track is not None and track.tags["kind"] == "music"
