@@ -24,8 +24,10 @@ from radio.errors import ConfigError
 from radio.events import EventSink
 from radio.grid.check import CheckResult, check_station
 from radio.grid.live_slot import LiveSlot, live_slot_of, requestable_tracks
+from radio.grid.loader import station_file
 from radio.grid.runner import GridRunner
 from radio.grid.watch import GridWatcher
+from radio.playlists.library import Library
 from radio.station import Station
 from radio.store.history import PlayHistory
 
@@ -55,6 +57,8 @@ class OnAir:
     ) -> None:
         self.station_dir = station_dir
         self._clock = clock
+        # One library for the station's life: a reload re-probes only changed files.
+        self._library = Library(station_file(station_dir).parent)
         result = self._check()
         if not result.ok:
             for problem in result.errors:
@@ -103,7 +107,7 @@ class OnAir:
         self.station.close()
 
     def _check(self) -> CheckResult:
-        return check_station(self.station_dir, self._clock.now())
+        return check_station(self.station_dir, self._clock.now(), library=self._library)
 
     def _apply(self, result: CheckResult) -> None:
         self.station.reload(result)
