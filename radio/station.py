@@ -99,6 +99,12 @@ class Station:
     def grid(self) -> Grid:
         return self._grid
 
+    @property
+    def decks(self) -> Mapping[str, Deck]:
+        """The playlists' decks; a reload keeps the decks of unchanged playlists."""
+        with self._lock:
+            return dict(self._decks)
+
     def close(self) -> None:
         """Stop every decoder."""
         self.root.source.close()
@@ -128,10 +134,19 @@ class Station:
             pid: loaded.model for pid, loaded in setup.files.playlists.items()
         }
         tracks: Mapping[str, list[Track]] = setup.tracks
-        return {
-            pid: Deck(pid, model, tracks.get(pid, []), self._rng)
-            for pid, model in playlists.items()
-        }
+        old: dict[str, Deck] = getattr(self, "_decks", {})
+        decks: dict[str, Deck] = {}
+        for pid, model in playlists.items():
+            same = old.get(pid)
+            if (
+                same is not None
+                and same.model == model
+                and same.tracks == tuple(tracks.get(pid, []))
+            ):
+                decks[pid] = same  # unchanged: keep its shuffle round across the reload
+            else:
+                decks[pid] = Deck(pid, model, tracks.get(pid, []), self._rng)
+        return decks
 
     def _build(self, occurrence: Occurrence | None) -> TrackSequence:
         return self._sequence(occurrence)

@@ -93,3 +93,19 @@ def test_a_show_whose_media_vanished_falls_back_to_the_fallback(station: Station
         assert radio.programme.on_air is not None  # the grid still says the show is on
     finally:
         radio.close()
+
+
+def test_reload_keeps_the_decks_of_unchanged_playlists(station: Station) -> None:
+    radio, _ = _build(station, [])
+    try:
+        before = radio.decks
+        radio.reload(check_station(station.root, START))
+        after = radio.decks
+        assert after["music"] is before["music"] and after["filler"] is before["filler"]
+        station.write("playlists/music.yaml", "sources: [media/music]\norder: random\n")
+        radio.reload(check_station(station.root, START))
+        assert radio.decks["music"] is not before["music"]
+        assert radio.decks["music"].model.order == "random"
+        assert radio.decks["filler"] is before["filler"]
+    finally:
+        radio.close()
