@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from radio.config.diagnostics import Diagnostic, Mark, file_mark
 from radio.config.schema import validate
 from radio.config.station import StationModel
-from radio.config.yamlfile import Loc, YamlDoc, load
+from radio.config.yamlfile import YamlDoc, load
 from radio.grid.grid import Grid
 from radio.grid.model import ScheduleFile, ShowModel, check_id
 from radio.playlists.model import PlaylistModel
@@ -260,4 +260,4 @@ def _hint(files: StationFiles) -> str:
     return " (known: " + ", ".join(sorted(files.playlists)) + ")"
 
 
-__all__ = ["LoadedPlaylist", "Loc", "Origin", "StationFiles", "load_station", "station_file"]
+__all__ = ["LoadedPlaylist", "Origin", "StationFiles", "load_station", "station_file"]
