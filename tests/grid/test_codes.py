@@ -211,3 +211,14 @@ def test_every_error_of_every_file_in_one_pass(station: Station) -> None:
         ("station.yaml", 1, 11, "E103"),
         ("station.yaml", 3, 1, "E100"),
     ]
+
+
+def test_unknown_key_suggests_the_nearest_known_key(station: Station) -> None:
+    station.tone("media/music/good.flac")
+    station.write("schedules/week.yaml", WEEK.replace("    end:", "    ned:") + "    colour: red\n")
+    result = check_station(station.root, NOW)
+    path = station.root / "schedules/week.yaml"
+    assert [str(d) for d in result.errors] == [
+        f"{path}:5:5 E100 unknown key 'ned' (did you mean 'end'?)",
+        f"{path}:8:5 E100 unknown key 'colour'",
+    ]
