@@ -29,6 +29,7 @@ from radio.playlists.library import Library, Resolution
 logger = logging.getLogger(__name__)
 
 HORIZON = timedelta(days=366)
+WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
 @dataclass
@@ -129,17 +130,20 @@ def _gaps(
     files: StationFiles, grid: Grid, occs: list[Occurrence], start: datetime, end: datetime
 ) -> list[Diagnostic]:
     segs = segments(occs, start, end)
-    groups: dict[tuple[str, str], list[int]] = defaultdict(list)
+    # One warning per recurring gap: same wall times, listed with its weekdays.
+    groups: dict[tuple[str, str, int], list[int]] = defaultdict(list)
     for i, seg in enumerate(segs):
         if seg.occurrence is not None or seg.start == start or seg.end == end:
             continue  # the window's own edges are not gaps in the grid
+        local_start, local_end = seg.start.astimezone(grid.tz), seg.end.astimezone(grid.tz)
         key = (
-            seg.start.astimezone(grid.tz).strftime("%a %H:%M"),
-            seg.end.astimezone(grid.tz).strftime("%a %H:%M"),
+            local_start.strftime("%H:%M"),
+            local_end.strftime("%H:%M"),
+            (local_end.date() - local_start.date()).days,
         )
         groups[key].append(i)
     found: list[Diagnostic] = []
-    for (local_start, local_end), indexes in groups.items():
+    for (hhmm_start, hhmm_end, span), indexes in groups.items():
         first = segs[indexes[0]]
         before = segs[indexes[0] - 1].occurrence if indexes[0] > 0 else None
         after = segs[indexes[0] + 1].occurrence if indexes[0] + 1 < len(segs) else None
@@ -149,12 +153,15 @@ def _gaps(
             mark = files.show_origin(after.index).mark("id")
         else:
             continue
+        weekdays = sorted({segs[i].start.astimezone(grid.tz).weekday() for i in indexes})
+        days = ", ".join(WEEKDAY_NAMES[d] for d in weekdays)
+        until = hhmm_end + ("" if span == 0 else " the next day" if span == 1 else f" +{span} days")
         times = "once" if len(indexes) == 1 else f"{len(indexes)} times in the window"
         found.append(
             mark.diagnostic(
                 "W401",
-                f"gap from {local_start} to {local_end}, first on {_local(grid, first.start)} "
-                f"({times}): the fallback '{grid.fallback}' will play",
+                f"gap from {hhmm_start} to {until} on {days}, first on "
+                f"{_local(grid, first.start)} ({times}): the fallback '{grid.fallback}' will play",
             )
         )
     if not occs and files.ok and files.station_origin is not None:
