@@ -68,3 +68,26 @@ def test_new_playlist_file_is_noticed(station: Station) -> None:
     station.write("playlists/more.yaml", "sources: [media/music]\n")
     assert watcher.scan() is True
     assert sorted(seen[0].tracks) == ["more", "music"]
+
+
+async def test_run_polls_at_the_given_interval_until_cancelled(station: Station) -> None:
+    import asyncio
+
+    station.tone("media/music/a.flac")
+    applied: list[CheckResult] = []
+    watcher = GridWatcher(
+        station.root, load=lambda: check_station(station.root, NOW), apply=applied.append
+    )
+    naps: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        naps.append(seconds)
+        if len(naps) == 2:
+            _touch_later(station.write("playlists/more.yaml", "sources: [media/music]\n"))
+        if len(naps) == 4:
+            raise asyncio.CancelledError
+
+    with pytest.raises(asyncio.CancelledError):
+        await watcher.run(7.5, sleep=sleep)
+    assert naps == [7.5, 7.5, 7.5, 7.5]
+    assert len(applied) == 1 and "more" in applied[0].tracks
