@@ -1,1 +1,4 @@
-"""Playlists: their files, the track library behind them, and the rotation rules."""
+"""Playlists: their schema (:mod:`~radio.playlists.model`), the track library behind
+them (:mod:`~radio.playlists.library`, ffprobe tags) and the rotation rules
+(:mod:`~radio.playlists.rotation`: shuffle/random/sequential, weights, separation,
+jingles, station IDs)."""
