@@ -129,6 +129,8 @@ class TrackSequence:
         self._current: _Playing | None = None
         self._fade: _Fade | None = None
         self._retry_at = 0
+        self._checked: _Playing | None = None  # the track whose preload time was checked
+        self._check_at = 0
         self._skip = False
         self._hold = False
         self._holding = False
@@ -148,7 +150,6 @@ class TrackSequence:
                 return False
             # a parent may ask before reading: take a finished preparation now
             self._poll()
-            self._maybe_prepare()
             if self._current is not None and self._current.decoder.ready:
                 return True
             if self._current is None or self._current.decoder.finished:
@@ -338,7 +339,9 @@ class TrackSequence:
             self._skip = False
             self._start_fade(current, max(self._crossfade, SKIP_FADE_SAMPLES), skipped=True)
             return
-        if self._crossfade == 0 or self._prepared is None or not self._prepared.decoder.ready:
+        if self._hold or self._crossfade == 0:
+            return  # a held track plays to its end: nothing to fade into
+        if self._prepared is None or not self._prepared.decoder.ready:
             return
         left = current.decoder.remaining_samples
         if left is None or left > self._crossfade:
@@ -401,9 +404,13 @@ class TrackSequence:
             return
         current = self._current
         if current is not None:
+            if current is self._checked and self._frames < self._check_at:
+                return  # checked recently: this runs several times per frame
             decoder = current.decoder
             left = decoder.remaining
             if not decoder.eof and left is not None and left > self._preload_frames:
+                self._checked = current
+                self._check_at = self._frames + min(25, left - self._preload_frames)
                 return
         self._future = self._executor.submit(self._prepare)
 

@@ -81,3 +81,18 @@ def test_a_track_change_costs_zero_frames(make_tone: Callable[..., Track]) -> No
     silent_frames = [i for i in range(40) if not out[i * 960 : (i + 1) * 960].any()]
     assert silent_frames == []
     assert seq.underruns == 0
+
+
+def test_a_held_track_plays_to_its_end_even_with_a_crossfade(
+    make_tone: Callable[..., Track],
+) -> None:
+    a = make_tone("a", 440.0, 0.5)
+    b = make_tone("b", 880.0, 0.5)
+    seq = TrackSequence(TrackList([a, b]), crossfade=0.2)
+    first = pull(seq, 1)
+    seq.hold_after_track()
+    out = pcm(first + pull(seq, 30))
+    assert seq.holding and seq.preloaded == b
+    seq.close()
+    assert np.array_equal(out[:24000], decode_file(a.location))
+    assert not out[24000:].any()
