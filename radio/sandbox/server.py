@@ -135,8 +135,7 @@ class Emulator:
     async def _start(self) -> Addresses:
         from radio.sandbox.control import Control  # control imports this module's types
 
-        loop = asyncio.get_running_loop()
-        await loop.create_datagram_endpoint(lambda: self.listener, local_addr=(HOST, 0))
+        self.listener.start(HOST)
         self._workdir = Path(tempfile.mkdtemp(prefix="radio-sandbox-"))
         certificate: Certificate = make_certificate(self._workdir, self.clock.now())
 

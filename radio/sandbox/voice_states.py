@@ -65,7 +65,7 @@ class VoiceStates:
                 return
             # Rejoining the same room with no live voice connection (after a
             # voice server crash, say): Discord hands out a voice server again.
-            await self._send_server_update(user_id, guild.id, session.id)
+            await self._send_server_update(user_id, guild.id, channel_id, session.id)
             await self.announce(user_id, guild.id)
             return
         if previous is not None:
@@ -75,10 +75,12 @@ class VoiceStates:
         state.suppress = channel.type is ChannelType.STAGE
         state.request_to_speak_timestamp = None
         await self.announce(user_id, guild.id)
-        await self._send_server_update(user_id, guild.id, session.id)
+        await self._send_server_update(user_id, guild.id, channel_id, session.id)
 
-    async def _send_server_update(self, user_id: int, guild_id: int, session_id: str) -> None:
-        token = self._voice.assign(user_id, guild_id, session_id)
+    async def _send_server_update(
+        self, user_id: int, guild_id: int, channel_id: int, session_id: str
+    ) -> None:
+        token = self._voice.assign(user_id, guild_id, channel_id, session_id)
         await self._gateway.dispatch(
             "VOICE_SERVER_UPDATE",
             {"token": token, "guild_id": str(guild_id), "endpoint": self._voice.endpoint},
@@ -97,6 +99,8 @@ class VoiceStates:
         state.suppress = False
         await self._voice.close(user_id, CLOSE_DISCONNECTED, guild.id)
         self._voice.forget(user_id, guild.id)
+        # Then the gateway says so. discord.py races the two: when this state
+        # update is handled before the close, it sees a plain disconnect.
         await self.announce(user_id, guild.id)
 
     async def set_stage_flags(

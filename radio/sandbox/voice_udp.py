@@ -10,12 +10,13 @@ opened with the sender's session key, decoded with libopus (through
 
 from __future__ import annotations
 
-import asyncio
 import logging
+import socket
 import struct
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol, cast
+from typing import Protocol
 
 from discord.opus import Decoder, OpusError
 
@@ -25,6 +26,8 @@ from radio.sandbox.rtp import PacketError, header_fields, is_rtp, open_packet
 logger = logging.getLogger(__name__)
 
 DISCOVERY_LENGTH = 74
+# How often the reader thread looks up from the socket to see if it must stop.
+_POLL_SECONDS = 0.1
 
 
 @dataclass
@@ -56,8 +59,14 @@ def discovery_reply(request: bytes, address: tuple[str, int]) -> bytes:
     return bytes(reply)
 
 
-class VoiceListener(asyncio.DatagramProtocol):
-    """The UDP endpoint. ``decode=False`` records arrivals only (for benchmarks)."""
+class VoiceListener:
+    """The UDP endpoint, read by its own thread. ``decode=False`` records arrivals only.
+
+    A thread, not the event loop, reads the socket: arrival times are taken as
+    each datagram is received, so a busy event loop (the bot under test often
+    shares it) neither delays nor bunches them, and Opus decoding stays off
+    the loop.
+    """
 
     def __init__(
         self,
@@ -74,32 +83,71 @@ class VoiceListener(asyncio.DatagramProtocol):
         self.answering = True  # fault injection: False = stop answering (and hearing) UDP
         self._decoders: dict[int, Decoder] = {}
         self._addresses: dict[int, tuple[str, int]] = {}  # SSRC -> client's UDP address
-        self._transport: asyncio.DatagramTransport | None = None
+        self._sock: socket.socket | None = None
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self._transport = cast(asyncio.DatagramTransport, transport)
+    def start(self, host: str) -> int:
+        """Bind an ephemeral UDP port on ``host``, start reading; return the port."""
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+        sock.bind((host, 0))
+        sock.settimeout(_POLL_SECONDS)
+        self._sock = sock
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._read, name="sandbox-voice-udp", daemon=True)
+        self._thread.start()
+        return self.port
 
     @property
     def port(self) -> int:
         """The UDP port the listener is bound to."""
-        if self._transport is None:
+        if self._sock is None:
             raise RuntimeError("voice listener is not bound")
-        return int(self._transport.get_extra_info("sockname")[1])
+        return int(self._sock.getsockname()[1])
 
     def close(self) -> None:
-        """Release the socket."""
-        if self._transport is not None:
-            self._transport.close()
+        """Stop the reader thread and release the socket."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
 
-    def datagram_received(self, data: bytes, addr: tuple[str | int, int]) -> None:
-        arrival = self._monotonic()
+    def _read(self) -> None:
+        sock = self._sock
+        assert sock is not None
+        while not self._stop.is_set():
+            try:
+                data, addr = sock.recvfrom(2048)
+            except TimeoutError:
+                continue
+            except OSError:
+                if not self._stop.is_set():
+                    logger.exception("voice UDP socket failed; the listener stops hearing")
+                return
+            try:
+                self.datagram_received(data, addr, self._monotonic())
+            except Exception:
+                # One bad datagram must not deafen the listener for the rest of the run.
+                logger.exception("could not handle a %d-byte datagram from %s", len(data), addr)
+
+    def datagram_received(
+        self, data: bytes, addr: tuple[str | int, int], arrival: float | None = None
+    ) -> None:
+        """Handle one datagram that arrived at ``arrival`` (default: now)."""
+        if arrival is None:
+            arrival = self._monotonic()
         if not self.answering:
             return
         if len(data) == DISCOVERY_LENGTH and data[0:2] == b"\x00\x01":
-            assert self._transport is not None
             (ssrc,) = struct.unpack_from(">I", data, 4)
-            self._addresses[int(ssrc)] = (str(addr[0]), int(addr[1]))
-            self._transport.sendto(discovery_reply(data, (str(addr[0]), int(addr[1]))), addr)
+            client = (str(addr[0]), int(addr[1]))
+            self._addresses[int(ssrc)] = client
+            if self._sock is not None:
+                self._sock.sendto(discovery_reply(data, client), client)
             return
         if not is_rtp(data):
             logger.debug("ignoring a %d-byte datagram from %s that is not RTP", len(data), addr)
@@ -115,9 +163,9 @@ class VoiceListener(asyncio.DatagramProtocol):
         it so it reads the new one. Returns whether an address was known.
         """
         address = self._addresses.get(ssrc)
-        if address is None or self._transport is None:
+        if address is None or self._sock is None:
             return False
-        self._transport.sendto(struct.pack(">BBHI", 0x80, 201, 1, ssrc), address)
+        self._sock.sendto(struct.pack(">BBHI", 0x80, 201, 1, ssrc), address)
         return True
 
     def _hear(self, data: bytes, arrival: float) -> None:

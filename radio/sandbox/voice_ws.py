@@ -58,6 +58,7 @@ class VoiceSession:
     guild_id: int
     session_id: str
     token: str
+    channel_id: int  # the room this voice server was handed out for
     ssrc: int = 0
     secret_key: bytes = b""
     mode: str = ""
@@ -86,12 +87,16 @@ class VoiceServer:
 
     # -- called by the gateway ------------------------------------------------
 
-    def assign(self, user_id: int, guild_id: int, session_id: str) -> str:
-        """Issue a new voice token for ``user_id`` in ``guild_id`` (a server update follows)."""
+    def assign(self, user_id: int, guild_id: int, channel_id: int, session_id: str) -> str:
+        """Issue a new voice token for ``user_id`` in a room (a server update follows)."""
         token = secrets.token_hex(8)
         previous = self._current.get((user_id, guild_id))
         session = VoiceSession(
-            user_id=user_id, guild_id=guild_id, session_id=session_id, token=token
+            user_id=user_id,
+            guild_id=guild_id,
+            session_id=session_id,
+            token=token,
+            channel_id=channel_id,
         )
         if previous is not None:
             session.ssrc, session.secret_key, session.mode = (
@@ -135,16 +140,22 @@ class VoiceServer:
     # -- SenderDirectory ------------------------------------------------------
 
     def sender(self, ssrc: int) -> Sender | None:
-        """Return the key and whereabouts of the user who was given ``ssrc``."""
+        """Return the key and room of the connection that was given ``ssrc``.
+
+        The room is the one the connection was made for (packets still in
+        flight after a move belong to the old room); ``suppressed`` is the
+        user's current stage state while it is still in that room.
+        """
         session = self._by_ssrc.get(ssrc)
         if session is None:
             return None
         state = self._world.guilds[session.guild_id].voice_states.get(session.user_id)
+        here = state is not None and state.channel_id == session.channel_id
         return Sender(
             ssrc=ssrc,
             secret_key=session.secret_key,
-            channel_id=None if state is None else state.channel_id,
-            suppressed=False if state is None else state.suppress,
+            channel_id=session.channel_id,
+            suppressed=bool(here and state is not None and state.suppress),
         )
 
     # -- the socket -----------------------------------------------------------
