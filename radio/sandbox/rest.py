@@ -157,7 +157,10 @@ class Rest:
             return dict(json.loads(str(raw))) if raw is not None else {}
         if not request.can_read_body:
             return {}
-        data = await request.json()
+        try:
+            data = json.loads(await request.text())
+        except json.JSONDecodeError:
+            raise HTTPError(400, "The request body contains invalid JSON.", 50109) from None
         return dict(data) if isinstance(data, dict) else {"items": data}
 
     def _channel(self, request: web.Request) -> int:

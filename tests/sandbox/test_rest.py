@@ -88,3 +88,26 @@ async def test_sixth_message_in_five_seconds_is_a_429(emulator: Emulator) -> Non
         "3",
         "4",
     ]
+
+
+async def test_errors_are_discord_shaped(emulator: Emulator) -> None:
+    headers = {"Authorization": f"Bot {emulator.world.token}", "Content-Type": "application/json"}
+    base = emulator.addresses.api_base
+    text = emulator.world.text_channel.id
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{base}/channels/{text}/messages", data=b"{", headers=headers) as bad:
+            bad_json = (bad.status, await bad.json())
+        async with http.get(f"{base}/channels/1/messages/2", headers=headers) as missing:
+            unknown = (missing.status, await missing.json())
+        voice = emulator.world.voice_channel.id
+        async with http.post(
+            f"{base}/stage-instances",
+            json={"channel_id": str(voice), "topic": "x"},
+            headers=headers,
+        ) as not_stage:
+            wrong_room = not_stage.status
+
+    assert bad_json == (400, {"message": "The request body contains invalid JSON.", "code": 50109})
+    assert unknown == (404, {"message": "Unknown Channel", "code": 10003})
+    assert wrong_room == 404
+    assert emulator.world.messages == {}
