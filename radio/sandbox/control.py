@@ -255,6 +255,18 @@ def snapshot(emulator: Emulator, guild_id: int | None = None) -> JSON:
             str(c.id): {"name": c.name, "type": int(c.type), "topic": c.topic, "status": c.status}
             for c in guild.channels.values()
         },
+        "voice_connections": [
+            {
+                "user_id": str(c.user_id),
+                "channel_id": str(c.channel_id),
+                "ssrc": c.ssrc,
+                "mode": c.mode,
+                "speaking": c.speaking,
+                "live": emulator.voice.is_live(c.user_id, c.guild_id),
+            }
+            for c in emulator.voice.connections()
+            if c.guild_id == guild.id
+        ],
         "stage_instances": [s.payload(guild.id) for s in guild.stage_instances.values()],
         "scheduled_events": [
             e.payload(guild.id, world.bot.id) for e in guild.scheduled_events.values()

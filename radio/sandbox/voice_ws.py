@@ -128,6 +128,10 @@ class VoiceServer:
                 closed += 1
         return closed
 
+    def connections(self) -> list[VoiceSession]:
+        """The latest voice session of every user in every guild."""
+        return list(self._current.values())
+
     def is_live(self, user_id: int, guild_id: int) -> bool:
         """Whether ``user_id`` has an open voice WebSocket in ``guild_id``."""
         session = self._current.get((user_id, guild_id))

@@ -36,7 +36,7 @@ async def test_messages_are_created_edited_and_deleted(emulator: Emulator, bot: 
 
 
 async def test_stage_instance_lifecycle_and_raising_a_hand(
-    emulator: Emulator, bot: TestBot
+    emulator: Emulator, bot: TestBot, tones: ToneMaker
 ) -> None:
     stage = bot.get_channel(emulator.world.stage_channel.id)
     assert isinstance(stage, discord.StageChannel)
@@ -44,6 +44,10 @@ async def test_stage_instance_lifecycle_and_raising_a_hand(
     try:
         me = stage.guild.me
         await wait_for(lambda: me.voice is not None and me.voice.suppress)
+        with tones([440.0], 0.1).open("rb") as pcm:  # heard by no one: an audience member
+            await play_and_wait(vc, discord.PCMAudio(pcm))
+        await wait_for(lambda: len(emulator.record.packets) == 5 + 5)
+        assert all(p.suppressed for p in emulator.record.packets)
         await me.request_to_speak()
         await wait_for(lambda: me.voice is not None and me.voice.requested_to_speak_at is not None)
         instance = await stage.create_instance(topic="Morning show")
@@ -55,6 +59,11 @@ async def test_stage_instance_lifecycle_and_raising_a_hand(
         ]
         await instance.delete()
         assert emulator.world.guild.stage_instances == {}
+        url = f"{emulator.addresses.control_url}/state"
+        async with aiohttp.ClientSession() as http, http.get(url) as answer:
+            (connection,) = (await answer.json())["voice_connections"]
+        assert connection["channel_id"] == str(stage.id)
+        assert connection["live"] and connection["mode"] == "aead_xchacha20_poly1305_rtpsize"
     finally:
         await vc.disconnect()
 
