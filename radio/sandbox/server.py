@@ -78,7 +78,7 @@ class Emulator:
     arrivals and drives rate-limit windows. ``allowed_intents`` are the
     privileged intents "enabled in the developer portal"; asking for others
     closes the gateway with 4014. ``decode=False`` records packet arrivals
-    without decrypting or decoding (for benchmarks with many stations);
+    authenticated but not decoded (for benchmarks with many stations);
     ``record_limit`` bounds the packets kept (None: all, for tests; a long demo
     should set one, each decoded packet holds 3,840 bytes of PCM). ``guilds``
     makes that many identical guilds (one voice connection each: simulcast).
