@@ -149,3 +149,17 @@ async def test_history_voice_status_and_deferred_interaction(
     assert interaction.response_type == 5
     answer = emulator.world.messages[interaction.response_message_id or 0]
     assert (answer.content, answer.interaction_id) == ("Skipped", interaction.id)
+
+
+async def test_a_message_with_a_file_is_posted(
+    emulator: Emulator, bot: TestBot, tmp_path: Path
+) -> None:
+    channel = bot.get_channel(emulator.world.text_channel.id)
+    assert isinstance(channel, discord.TextChannel)
+    playlist = tmp_path / "playlist.txt"
+    playlist.write_text("A440\nA880\n")
+
+    sent = await channel.send("Tonight's playlist", file=discord.File(playlist))
+
+    (stored,) = emulator.world.messages_in(channel.id)
+    assert (stored.id, stored.content) == (sent.id, "Tonight's playlist")
