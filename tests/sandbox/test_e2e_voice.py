@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 
 import aiohttp
@@ -44,6 +45,8 @@ async def test_voice_room_hears_tones_in_order(
     assert record.auth_failures == 0
     assert len(packets) == len(record.packets) == 3 * FRAMES_PER_TONE + SILENCE_FRAMES
     assert missing_sequences(packets) == []
+    steps = {(b.timestamp - a.timestamp) % 2**32 for a, b in itertools.pairwise(packets)}
+    assert steps == {960}  # 20 ms of 48 kHz per packet, none skipped
     assert {p.channel_id for p in packets} == {world.voice_channel.id}
     assert all(p.pcm is not None for p in packets)
     runs = tone_runs(record.pcm())
