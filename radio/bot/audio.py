@@ -212,12 +212,20 @@ class Pacer:
         self._thread: threading.Thread | None = None
         self.pulled = 0  # frames this pacer pulled itself
 
-    def tick(self) -> int:
-        """Pull the frames that are overdue; return how many."""
+    @property
+    def slack(self) -> int:
+        """How many frames late the station may be before the pacer pulls."""
+        return self._slack
+
+    def due(self) -> int:
+        """The number of frames the station should have produced by now."""
         elapsed = (self._monotonic() - self._origin) * FRAMES_PER_SECOND
         # The epsilon absorbs float error (249.99999 frames is 250 frames).
-        due = self._origin_frame + math.floor(elapsed + 1e-6)
-        pulled = self._feed.keep_up(due - self._slack)
+        return self._origin_frame + math.floor(elapsed + 1e-6)
+
+    def tick(self) -> int:
+        """Pull the frames that are overdue; return how many."""
+        pulled = self._feed.keep_up(self.due() - self._slack)
         self.pulled += pulled
         return pulled
 

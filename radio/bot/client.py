@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -40,11 +41,15 @@ from radio.bot.announcements import (
     SetStageTopic,
     SetVoiceStatus,
 )
-from radio.bot.audio import SimulcastFeed
+from radio.bot.audio import Pacer, SimulcastFeed
 from radio.bot.config import DiscordConfig, GuildConfig
+from radio.bot.voiceclose import VoiceCloseLog
 from radio.clock import Clock
 
 logger = logging.getLogger(__name__)
+
+# Polls to wait for discord.py to log why it let a connection go.
+CLOSE_CODE_POLLS = 12
 
 # The smallest value discord.py accepts; a longer wait raises RateLimited instead.
 MAX_RATELIMIT_WAIT_S = 30.0
@@ -74,7 +79,7 @@ class Room:
 @dataclass(frozen=True, slots=True)
 class _Ended:
     """How a watched connection ended: let go by discord.py (with the close code
-    when it could be read), or stalled (see :data:`_Ended.STALLED`)."""
+    when known, see :mod:`radio.bot.voiceclose`), or stalled (:data:`_Ended.STALLED`)."""
 
     code: int | None
     stalled: bool = False
@@ -104,10 +109,15 @@ class RadioBot(commands.Bot):
     ``feed`` is the shared station feed (one reader per room). ``clock`` gives
     the wall time for rate-limit budgets. ``message_content`` asks for the
     privileged intent so that prefix commands work without mentioning the bot.
-    ``cogs`` are added at start (the station's commands, :mod:`radio.bot.commands`).
+    With ``monotonic`` (a monotonic clock in seconds), a
+    :class:`~radio.bot.audio.Pacer` keeps the programme moving in real time
+    while no room is connected. ``cogs`` are added at start (the station's
+    commands, :mod:`radio.bot.commands`).
     ``poll_interval`` is how often a keeper checks its connection (seconds);
-    after ``stall_polls`` checks in a row without a connection (one minute by
-    default) it drops the connection and joins afresh.
+    after ``stall_after`` seconds without a connection that discord.py still
+    holds (default three times ``connect_timeout``: one minute) it drops the
+    connection and joins afresh. Raises ValueError when ``stall_after`` is less
+    than twice ``connect_timeout`` (it would cut discord.py's own retries short).
     """
 
     def __init__(
@@ -121,9 +131,10 @@ class RadioBot(commands.Bot):
         backoff: Backoff = Backoff(),
         connect_timeout: float = 20.0,
         poll_interval: float = 0.25,
-        stall_polls: int = 240,
+        stall_after: float | None = None,
         cogs: Sequence[commands.Cog] = (),
         sync_commands: bool = True,
+        monotonic: Callable[[], float] | None = None,
         **options: Any,
     ) -> None:
         intents = discord.Intents.default()
@@ -149,9 +160,17 @@ class RadioBot(commands.Bot):
         self.backoff = backoff
         self.connect_timeout = connect_timeout
         self.poll_interval = poll_interval
-        self.stall_polls = stall_polls
+        # Longer than discord.py's own reconnect and resume waits (each up to
+        # connect_timeout), so that the keeper only steps in when it gave up silently.
+        stall = 3 * connect_timeout if stall_after is None else stall_after
+        if stall < 2 * connect_timeout:
+            raise ValueError("stall_after must be at least twice connect_timeout")
+        self.stall_polls = max(1, math.ceil(stall / poll_interval))
         self._cogs = list(cogs)
         self.sync_commands = sync_commands
+        self._monotonic = monotonic
+        self.pacer: Pacer | None = None
+        self._closes = VoiceCloseLog()
         self.rooms: dict[int, Room] = {guild.id: Room(guild) for guild in config.guilds}
         self._wake: dict[int, asyncio.Event] = {}
         self._tasks: list[asyncio.Task[None]] = []
@@ -166,6 +185,7 @@ class RadioBot(commands.Bot):
         Commands are registered per guild (they appear at once, unlike global
         commands) on every start; discord.py's bulk overwrite makes that idempotent.
         """
+        self._closes.install()
         for cog in self._cogs:
             await self.add_cog(cog)
         if self.sync_commands and self.tree.get_commands():
@@ -173,6 +193,9 @@ class RadioBot(commands.Bot):
                 guild = discord.Object(id=guild_id)
                 self.tree.copy_global_to(guild=guild)
                 await self.tree.sync(guild=guild)
+        if self._monotonic is not None:
+            self.pacer = Pacer(self.feed, self._monotonic)
+            self.pacer.start()
         loop = asyncio.get_running_loop()
         for guild_id in self.rooms:
             self._wake[guild_id] = asyncio.Event()
@@ -193,6 +216,9 @@ class RadioBot(commands.Bot):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks.clear()
+        if self.pacer is not None:
+            self.pacer.stop()
+        self._closes.uninstall()
         for vc in list(self.voice_clients):
             with contextlib.suppress(Exception):
                 await vc.disconnect(force=True)
@@ -239,26 +265,28 @@ class RadioBot(commands.Bot):
             ended = await self._watch(room, vc)
             if self.is_closed() or room.state is RoomState.LEFT:
                 continue
-            if ended is _Ended.STALLED:
-                # discord.py stopped trying without letting go: start afresh.
+            if ended.code not in REFUSED_CLOSE_CODES:
+                # A stall, a failed resume (4015) or an unexplained end: come back.
                 room.state = RoomState.WAITING
+                room.last_close_code = ended.code
                 with contextlib.suppress(Exception):
                     await vc.disconnect(force=True)
                 delay = self.backoff.delay(failures)
                 logger.warning(
-                    "voice in guild %d did not come back; rejoining in %.1f s", guild_id, delay
+                    "voice in guild %d %s; rejoining in %.1f s",
+                    guild_id,
+                    "did not come back" if ended.stalled else f"ended (close code {ended.code})",
+                    delay,
                 )
                 await self._wait_for_wake(guild_id, delay)
                 failures += 1
                 continue
-            # discord.py reconnects by itself after every close code except
-            # 1000, 4014, 4021 and 4022; when it lets go, Discord wants us out.
+            # Discord does not want the bot back (kicked, room gone, rate limited,
+            # call terminated): say so to the admins and wait for a join command.
             room.state = RoomState.REFUSED
             room.last_close_code = ended.code
             logger.error(
-                "voice in guild %d closed by Discord (close code %s): not rejoining",
-                guild_id,
-                ended.code if ended.code is not None else "unknown",
+                "voice in guild %d closed by Discord with %s: not rejoining", guild_id, ended.code
             )
             if self.announcer is not None:
                 self.announcer.rejoin_refused(room.guild.broadcast, ended.code)
@@ -360,18 +388,11 @@ class RadioBot(commands.Bot):
 
         While discord.py resumes or reconnects, the player may have given up:
         it is restarted at the live edge as soon as the connection is back. A
-        connection that stays down for ``stall_polls`` checks in a row while
+        connection that stays down for ``stall_after`` seconds of checks while
         discord.py still holds it is reported as STALLED.
         """
-        code: int | None = None
-        socket: object = None
         down = 0
         while not self.is_closed() and room.state is not RoomState.LEFT:
-            current = _voice_socket(vc)
-            if current is not socket:  # discord.py reconnected with a new socket
-                socket, code = current, None
-            if code is None:
-                code = _close_code(current)
             if vc.is_connected():
                 down = 0
                 channel = vc.channel
@@ -379,13 +400,26 @@ class RadioBot(commands.Bot):
                     logger.info("connection to %s is back: playing live again", channel)
                     self._play(vc, channel)
             elif vc not in self.voice_clients:
-                return _Ended(code if code in REFUSED_CLOSE_CODES else None)
+                return _Ended(await self._close_code(room.guild.id))
             else:
                 down += 1
                 if down >= self.stall_polls:
                     return _Ended.STALLED
             await asyncio.sleep(self.poll_interval)
         return _Ended(None)
+
+    async def _close_code(self, guild_id: int) -> int | None:
+        """The close code that ended the guild's connection, when discord.py logged one.
+
+        Its polling task may log it a moment after the connection left (a kick
+        is processed by the gateway task first), so wait a few polls for it.
+        """
+        for _ in range(CLOSE_CODE_POLLS):
+            code = self._closes.take(guild_id)
+            if code is not None:
+                return code
+            await asyncio.sleep(self.poll_interval)
+        return None
 
     # -- announcements -----------------------------------------------------------
 
@@ -457,16 +491,3 @@ async def _fetch_instance(stage: discord.StageChannel) -> discord.StageInstance 
         return await stage.fetch_instance()
     except discord.NotFound:
         return None
-
-
-def _voice_socket(vc: discord.VoiceClient) -> object:
-    """The aiohttp socket under ``vc``'s voice WebSocket (None when there is none yet)."""
-    return getattr(vc.ws, "ws", None)  # DiscordVoiceWebSocket.ws is aiohttp's socket
-
-
-def _close_code(socket: object) -> int | None:
-    """The close code of a closed aiohttp socket; None while it is open."""
-    if not getattr(socket, "closed", False):
-        return None
-    code = getattr(socket, "close_code", None)
-    return code if isinstance(code, int) else None

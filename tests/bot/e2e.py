@@ -34,6 +34,7 @@ async def on_air(
     roles: dict[str, list[int]] | None = None,
     owners: Sequence[int] = (),
     cogs: Callable[[RadioBot, Announcer], Sequence[commands.Cog]] | None = None,
+    monotonic: Callable[[], float] | None = None,
 ) -> AsyncIterator[tuple[RadioBot, Announcer]]:
     """Run a RadioBot broadcasting a sine in ``room`` (plus ``cogs``) until the block ends."""
     world = emulator.world
@@ -64,7 +65,7 @@ async def on_air(
         backoff=Backoff(base=0.1, cap=0.5),
         connect_timeout=5.0,
         poll_interval=0.05,
-        stall_polls=100,
+        monotonic=monotonic,
     )
     for cog in cogs(bot, announcer) if cogs is not None else ():
         await bot.add_cog(cog)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
@@ -38,8 +39,9 @@ async def test_bot_broadcasts_the_station_and_announces(emulator: Emulator) -> N
     assert emulator.record.auth_failures == 0
     assert missing_sequences(packets) == []
     runs = tone_runs(emulator.record.pcm(packets))
-    assert len(runs) == 1
-    assert abs(runs[0].frequency - 440.0) < 1.0
+    # One run, or more when the loaded machine delayed packets (arrival gaps split it).
+    assert runs
+    assert all(abs(run.frequency - 440.0) < 1.0 for run in runs)
     assert world.voice_channel.status == "On air: Tone Hour with Sine Bot"
     [message] = world.messages_in(world.text_channel.id)
     assert message.embeds[0]["title"] == "A440"
@@ -47,12 +49,17 @@ async def test_bot_broadcasts_the_station_and_announces(emulator: Emulator) -> N
     assert bot.feed.stats().encoded >= len(packets)
 
 
-async def test_close_4014_is_reported_not_rejoined(emulator: Emulator) -> None:
+@pytest.mark.parametrize("fault", ["close 4014", "kick", "close 4021"])
+async def test_refused_close_is_reported_not_rejoined(emulator: Emulator, fault: str) -> None:
     world = emulator.world
     voice = world.voice_channel.id
     async with on_air(emulator, voice) as (bot, _):
         await until(lambda: len(emulator.record.audio_packets(channel_id=voice)) >= 25)
-        await emulator.voice.close(None, 4014)
+        if fault == "kick":  # a moderator disconnects the bot: 4014 and a voice state
+            await emulator.voice_states.kick(world.bot.id)
+        else:
+            await emulator.voice.close(None, int(fault.split()[1]))
+        expected = 4021 if fault == "close 4021" else 4014
         room = bot.rooms[world.guild.id]
         await until(lambda: room.state is RoomState.REFUSED)
         await until(lambda: bool(world.messages_in(world.text_channel.id)))
@@ -61,11 +68,13 @@ async def test_close_4014_is_reported_not_rejoined(emulator: Emulator) -> None:
         await asyncio.sleep(0.5)
         assert room.state is RoomState.REFUSED
         assert room.joins == 1
+        assert room.last_close_code == expected
         assert len(emulator.record.packets) <= heard + 5
         [alert] = world.messages_in(world.text_channel.id)
-        assert alert.content.startswith(f"Left <#{voice}> (")
-        assert "will not rejoin on its own" in alert.content
-        assert room.last_close_code in (4014, None)  # aiohttp may report 1006 by then
+        assert alert.content.startswith(f"Left <#{voice}> (voice close code {expected}: ")
+        assert alert.content.endswith(
+            "will not rejoin on its own. Fix the cause, then use the join command."
+        )
         bot.join(world.guild.id)  # an admin says so: back on air
         await until(lambda: room.state is RoomState.ON_AIR and room.joins == 2)
         before = len(emulator.record.audio_packets(channel_id=voice))
@@ -111,3 +120,56 @@ async def test_stage_speaker_with_the_show_as_topic(emulator: Emulator) -> None:
     runs = tone_runs(emulator.record.pcm(packets))
     assert [round(r.frequency) for r in runs] == [660]
     assert [s.topic for s in world.guild.stage_instances.values()] == ["Morning Tones"]
+
+
+async def test_voice_resume_4015_udp_silence_and_gateway_drop(emulator: Emulator) -> None:
+    world = emulator.world
+    voice = world.voice_channel.id
+
+    def heard() -> int:
+        return len(emulator.record.audio_packets(channel_id=voice))
+
+    async with on_air(emulator, voice) as (bot, _):
+        await until(lambda: heard() >= 25)
+        # Voice server crash: discord.py tries to resume; when that fails it lets go
+        # and the keeper rejoins (4015 is not a refusal).
+        await emulator.voice.close(None, 4015)
+        mark = heard()
+        await until(lambda: heard() >= mark + 50, timeout=30)
+
+        emulator.listener.answering = False  # the UDP path goes silent
+        await asyncio.sleep(0.3)
+        emulator.listener.answering = True
+        mark = heard()
+        await until(lambda: heard() >= mark + 50, timeout=30)
+
+        await emulator.gateway.close_sockets(4000)  # gateway drop: discord.py resumes it
+        mark = heard()
+        await until(lambda: heard() >= mark + 50, timeout=30)
+        room = bot.rooms[world.guild.id]
+        assert room.state is RoomState.ON_AIR
+        assert room.joins in (1, 2)  # discord.py recovered (2: the keeper's stall rejoin did)
+        assert not world.messages_in(world.text_channel.id)  # nothing to report
+    packets = emulator.record.audio_packets(channel_id=voice)
+    assert emulator.record.auth_failures == 0
+    runs = tone_runs(emulator.record.pcm(packets))
+    assert runs and {round(r.frequency) for r in runs} == {440}
+
+
+async def test_programme_keeps_time_while_the_room_is_gone(emulator: Emulator) -> None:
+    world = emulator.world
+    voice = world.voice_channel.id
+    async with on_air(emulator, voice, monotonic=time.monotonic) as (bot, _):
+        await until(lambda: len(emulator.record.audio_packets(channel_id=voice)) >= 25)
+        await emulator.voice.close(None, 4014)  # out for good until an admin says join
+        room = bot.rooms[world.guild.id]
+        await until(lambda: room.state is RoomState.REFUSED)
+        pacer = bot.pacer
+        assert pacer is not None
+        before = pacer.pulled
+        await asyncio.sleep(0.5)
+        # No room reads, yet the station moved on: the pacer pulled the frames due.
+        assert pacer.pulled > before
+        due = pacer.due()
+        pacer.tick()  # (its thread may have ticked already: then the position is further on)
+        assert bot.feed.position >= due - pacer.slack
