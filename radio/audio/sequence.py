@@ -129,6 +129,7 @@ class TrackSequence:
         self._current: _Playing | None = None
         self._fade: _Fade | None = None
         self._retry_at = 0
+        self._ticks = 0  # reads, plus readiness checks while idle
         self._checked: _Playing | None = None  # the track whose preload time was checked
         self._check_at = 0
         self._skip = False
@@ -150,6 +151,11 @@ class TrackSequence:
                 return False
             # a parent may ask before reading: take a finished preparation now
             self._poll()
+            if self._current is None:
+                # parents ask every frame even when they do not read us: an idle
+                # sequence counts those asks to know when to ask its provider again
+                self._ticks += 1
+                self._maybe_prepare()
             if self._current is not None and self._current.decoder.ready:
                 return True
             if self._current is None or self._current.decoder.finished:
@@ -177,6 +183,7 @@ class TrackSequence:
                 data = self._read_fade() if self._fade is not None else self._fill(FRAME_BYTES)
                 self._maybe_prepare()
             self._frames += 1
+            self._ticks += 1
             events, self._pending = self._pending, []
         self._emit(events)
         return data
@@ -233,6 +240,16 @@ class TrackSequence:
         """Cut the current track short with a quick crossfade into the next one."""
         with self._lock:
             self._skip = True
+
+    def wake(self) -> None:
+        """The provider has something new: ask it now rather than at the next retry.
+
+        An idle sequence (its provider returned None) asks again by itself after
+        50 frames (reads or readiness checks); a request queue calls this instead.
+        """
+        with self._lock:
+            self._retry_at = 0
+            self._maybe_prepare()
 
     def hold_after_track(self) -> None:
         """Stop after the current track ends; not ready until :meth:`resume`."""
@@ -393,14 +410,14 @@ class TrackSequence:
         for track, reason in result.failures:
             self._pending.append(TrackFailed(frame=self._now(), track=track, reason=reason))
         if result.playing is None:
-            self._retry_at = self._frames + RETRY_FRAMES
+            self._retry_at = self._ticks + RETRY_FRAMES
         else:
             self._prepared = result.playing
 
     def _maybe_prepare(self) -> None:
         if self._closed or self._future is not None or self._prepared is not None:
             return
-        if self._frames < self._retry_at:
+        if self._ticks < self._retry_at:
             return
         current = self._current
         if current is not None:
