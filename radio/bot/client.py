@@ -43,6 +43,7 @@ from radio.bot.announcements import (
 )
 from radio.bot.audio import Pacer, SimulcastFeed
 from radio.bot.config import DiscordConfig, GuildConfig
+from radio.bot.schedule import Change, Create, Delete, EventSpec, ExistingEvent, Update, plan
 from radio.bot.voiceclose import VoiceCloseLog
 from radio.clock import Clock
 
@@ -420,6 +421,57 @@ class RadioBot(commands.Bot):
                 return code
             await asyncio.sleep(self.poll_interval)
         return None
+
+    # -- scheduled events ----------------------------------------------------------
+
+    async def mirror_schedule(self, guild_id: int, desired: Sequence[EventSpec]) -> list[Change]:
+        """Make the guild's scheduled events match ``desired``; return the changes made.
+
+        Only the station's own events (marked in their description) are
+        touched. A change Discord refuses is logged and skipped; a rate limit
+        ends the run (the next run, at the next grid reload or day, goes on).
+        """
+        guild = self.get_guild(guild_id)
+        room = self.rooms[guild_id].guild.broadcast
+        channel = guild.get_channel(room) if guild is not None else None
+        if guild is None or not isinstance(channel, discord.VoiceChannel | discord.StageChannel):
+            logger.warning("cannot mirror the schedule in guild %d: room not found", guild_id)
+            return []
+        events = {event.id: event for event in await guild.fetch_scheduled_events()}
+        existing = [
+            ExistingEvent(e.id, e.name, e.start_time, e.end_time, e.description or "")
+            for e in events.values()
+        ]
+        done: list[Change] = []
+        for change in plan(desired, existing):
+            try:
+                match change:
+                    case Delete(event_id=event_id):
+                        await events[event_id].delete()
+                    case Update(event_id=event_id, spec=spec):
+                        await events[event_id].edit(
+                            name=spec.name,
+                            start_time=spec.start,
+                            end_time=spec.end,
+                            description=spec.full_description(),
+                        )
+                    case Create(spec=spec):
+                        await guild.create_scheduled_event(
+                            name=spec.name,
+                            start_time=spec.start,
+                            end_time=spec.end,
+                            channel=channel,  # a voice or stage event, by the room's kind
+                            privacy_level=discord.PrivacyLevel.guild_only,
+                            description=spec.full_description(),
+                        )
+            except discord.RateLimited as exc:
+                logger.warning("scheduled events rate-limited (%.0f s): later", exc.retry_after)
+                break
+            except discord.HTTPException as exc:
+                logger.warning("scheduled event change %r failed: %s", change, exc)
+                continue
+            done.append(change)
+        return done
 
     # -- announcements -----------------------------------------------------------
 

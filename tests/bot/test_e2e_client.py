@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
+import discord
 import pytest
 
 from radio.audio.track import Track
@@ -173,3 +176,49 @@ async def test_programme_keeps_time_while_the_room_is_gone(emulator: Emulator) -
         due = pacer.due()
         pacer.tick()  # (its thread may have ticked already: then the position is further on)
         assert bot.feed.position >= due - pacer.slack
+
+
+async def test_scheduled_events_mirror_the_grid(emulator: Emulator) -> None:
+    from radio.bot.schedule import Create, Delete, Update, desired_events
+
+    from .test_schedule import WEEK
+
+    world = emulator.world
+    stage = world.stage_channel.id
+    now = datetime(2030, 11, 18, 0, 0, tzinfo=UTC)  # a Monday: every airing in the future
+    async with on_air(emulator, stage) as (bot, _):
+        guild = bot.get_guild(world.guild.id)
+        assert guild is not None
+        channel = guild.get_channel(stage)
+        assert isinstance(channel, discord.StageChannel)
+        await guild.create_scheduled_event(
+            name="Community meetup",
+            start_time=now + timedelta(days=2),
+            channel=channel,
+            privacy_level=discord.PrivacyLevel.guild_only,
+        )
+        first = await bot.mirror_schedule(world.guild.id, desired_events(WEEK, now))
+        assert [type(c) for c in first] == [Create] * 5
+
+        def mirrored() -> list[tuple[str, str, str | None]]:
+            return sorted(
+                (e["name"], e["scheduled_start_time"], e.get("description"))
+                for e in (
+                    s.payload(world.guild.id, world.bot.id)
+                    for s in world.guild.scheduled_events.values()
+                )
+            )
+
+        names = [name for name, _, _ in mirrored()]
+        assert names.count("Morning Hits") == 3 and "Community meetup" in names
+        assert len(names) == 6
+        # The grid changes: the news is dropped, the evening show renamed.
+        edited = [s for s in desired_events(WEEK, now) if not s.key.startswith("news")]
+        edited = [
+            replace(s, name="Evening Live!") if s.key.startswith("live") else s for s in edited
+        ]
+        second = await bot.mirror_schedule(world.guild.id, edited)
+        assert [type(c) for c in second] == [Delete, Update]
+        names = [name for name, _, _ in mirrored()]
+        assert sorted(names) == sorted(["Community meetup", "Evening Live!"] + ["Morning Hits"] * 3)
+        assert await bot.mirror_schedule(world.guild.id, edited) == []  # idempotent
