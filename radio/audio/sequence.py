@@ -267,9 +267,11 @@ class TrackSequence:
     def wait_buffered(self, timeout: float | None = None) -> bool:
         """Block until the next read() can be served from buffers; tools and tests only.
 
-        Waits for the current decoder to have a frame (or end), and for any
-        preparation in flight (and that track's first frame). Never call it on the
-        player thread. Returns False on timeout.
+        Waits for the current decoder to have more than one frame (or to have
+        ended: so the read that takes a track's last sample also sees its end, as it
+        would on air with a decoder running ahead), and for any preparation in
+        flight (and that track's first frame). Never call it on the player thread.
+        Returns False on timeout.
         """
         with self._lock:
             self._poll()
@@ -284,10 +286,9 @@ class TrackSequence:
         with self._lock:
             self._poll()
             prepared = self._prepared
-        for playing in (current, prepared):
-            if playing is not None and not playing.decoder.wait_buffered(timeout):
-                return False
-        return True
+        if current is not None and not current.decoder.wait_buffered(timeout, frames=2):
+            return False
+        return prepared is None or prepared.decoder.wait_buffered(timeout)
 
     # -- the player thread's work ---------------------------------------------
 
@@ -324,6 +325,8 @@ class TrackSequence:
             elif not chunk:
                 self._underruns += 1
                 break
+        if self._current is None and self._hold and self._fade is None:
+            self._holding = True  # the track ended on this frame's last sample
         data = b"".join(parts)
         if need > 0:
             data += bytes(need)

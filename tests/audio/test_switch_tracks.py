@@ -93,3 +93,20 @@ def test_an_idle_sequence_asks_its_provider_again_without_being_read(
         seq.wait_buffered(10.0)
     assert checks <= 51  # the retry comes after 50 readiness checks, not wall time
     seq.close()
+
+
+def test_soft_start_after_a_track_ending_on_a_frame_boundary_costs_no_frame(
+    make_tone: Callable[..., Track],
+) -> None:
+    a1 = make_tone("a1", 440.0, 0.3)  # exactly 15 frames
+    b1 = make_tone("b1", 880.0, 1.0)
+    old = TrackSequence(TrackList([a1, make_tone("a2", 500.0, 1.0)]))
+    new = TrackSequence(TrackList([b1]))
+    switch = Switch([old, new])
+    first = pull(switch, 1)
+    switch.select(1, after_track=True)
+    out = pcm(first + pull(switch, 24))
+    old.close()
+    new.close()
+    assert np.array_equal(out[:14400], decode_file(a1.location))
+    assert np.array_equal(out[14400:], decode_file(b1.location)[: 10 * 960])
