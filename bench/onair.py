@@ -1,0 +1,284 @@
+"""On-air benchmark (issue 5): the real bot on the local Discord, real FFmpeg and libopus.
+
+Run from the repository root:
+
+    .venv/bin/python -m bench.onair            # about 4 minutes on 2 cores
+
+Measures, and prints as Markdown:
+
+- packet inter-arrival intervals at the listener (p50, p99, p99.9, shortest)
+  with 1, 10 and 30 stations in one bot process (each station an independent
+  programme: its own FLAC track list decoded by FFmpeg, its own feed and Opus
+  encoder, its own RadioBot in its own guild); the emulator runs in a child
+  process and records arrivals only;
+- CPU per station: the bot process's CPU time plus its FFmpeg children's,
+  divided by audio seconds and stations (the emulator's own CPU is shown apart);
+- the cost of each extra simulcast room: one station in 1, 10 and 30 rooms;
+- skip and request latency from the slash command to the first packet of the
+  new track's tone at the listener (see :mod:`bench.onair_latency`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import platform
+import statistics
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from bench.onair_latency import Sample, measure
+from bench.onair_stations import RunResult, SourceKind, run
+from bench.onair_stats import cpu_percent, room_cost
+from radio.audio.synth import tone
+from radio.audio.track import Track
+
+ROTATION_HZ = (400.0, 600.0, 800.0)  # multiples of 50 Hz: whole cycles in a 20 ms frame
+REQUEST_HZ = (1000.0, 1200.0, 1400.0, 1600.0)
+REQUEST_NAMES = ("Alpha", "Bravo", "Charlie", "Delta")
+ROTATION_SECONDS = 12.0  # longer than the 10 s preload: early skips find nothing opened
+REQUEST_SECONDS = 2.0
+LEVEL_DBFS = -12.0
+
+TARGET_P999_MS = 22.0
+TARGET_SHORTEST_MS = 10.0
+TARGET_STATION_PCT = 1.5
+TARGET_ROOM_PCT = 0.1
+TARGET_LATENCY_MS = 60.0
+
+
+def make_media(folder: Path) -> tuple[list[tuple[Track, float]], list[tuple[Track, float]]]:
+    """Write the rotation and request tones as FLAC with FFmpeg; return (track, Hz) pairs."""
+    rotation = []
+    for hz in ROTATION_HZ:
+        path = tone(folder / f"rotation-{hz:.0f}.flac", hz, ROTATION_SECONDS, level_dbfs=LEVEL_DBFS)
+        rotation.append((Track(str(path), f"Rotation {hz:.0f}", duration=ROTATION_SECONDS), hz))
+    requests = []
+    for hz, name in zip(REQUEST_HZ, REQUEST_NAMES, strict=True):
+        path = tone(folder / f"request-{hz:.0f}.flac", hz, REQUEST_SECONDS, level_dbfs=LEVEL_DBFS)
+        track = Track(str(path), f"Request {name}", "Bench", duration=REQUEST_SECONDS)
+        requests.append((track, hz))
+    return rotation, requests
+
+
+def machine() -> str:
+    """CPU model, core count, Python version, load average at start."""
+    model = platform.machine()
+    with contextlib.suppress(OSError), open("/proc/cpuinfo") as info:
+        for line in info:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
+    return (
+        f"{model}, {os.cpu_count()} cores, Python {platform.python_version()},"
+        f" load average at start {load} (a shared machine)"
+    )
+
+
+def verdict(ok: bool) -> str:
+    return "met" if ok else "**missed**"
+
+
+def intervals_table(results: Sequence[RunResult]) -> list[str]:
+    lines = [
+        "| stations | packets | p50 ms | p99 ms | p99.9 ms | shortest ms | longest ms"
+        " | < 10 ms | > 25 ms | lost | CPU/station % core | of which FFmpeg | emulator % core |",
+        "|" + " ---: |" * 13,
+    ]
+    for r in results:
+        s = r.intervals
+        lines.append(
+            f"| {r.stations} | {s.packets} | {s.p50:.2f} | {s.p99:.2f} | {s.p999:.2f}"
+            f" | {s.shortest:.2f} | {s.longest:.2f} | {s.under_10ms} | {s.over_25ms} | {s.lost}"
+            f" | {cpu_percent(r.station_cpu, r.seconds, r.stations):.2f}"
+            f" | {cpu_percent(r.ffmpeg_cpu, r.seconds, r.stations):.2f}"
+            f" | {cpu_percent(r.emulator_cpu, r.seconds):.1f} |"
+        )
+    return lines
+
+
+def rooms_table(results: Sequence[RunResult]) -> list[str]:
+    lines = [
+        "| rooms | packets | p99.9 ms | shortest ms | process % core | encodes/s |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r.rooms} | {r.intervals.packets} | {r.intervals.p999:.2f}"
+            f" | {r.intervals.shortest:.2f} | {cpu_percent(r.station_cpu, r.seconds):.2f}"
+            f" | {r.encoded / r.seconds:.1f} |"
+        )
+    return lines
+
+
+def latency_table(samples: Sequence[Sample]) -> list[str]:
+    lines = [
+        "| command | condition | runs | min ms | median ms | max ms | right tone |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    groups: dict[tuple[str, str], list[Sample]] = {}
+    for sample in samples:
+        groups.setdefault((sample.command, sample.condition), []).append(sample)
+    for (command, condition), group in groups.items():
+        heard = [s.change.latency_ms for s in group if s.change is not None]
+        right = sum(1 for s in group if s.change is not None and s.change.frequency == s.expected)
+        if heard:
+            figures = f"{min(heard):.0f} | {statistics.median(heard):.0f} | {max(heard):.0f}"
+        else:
+            figures = "– | – | –"
+        lines.append(
+            f"| {command} | {condition} | {len(group)} | {figures} | {right}/{len(group)} |"
+        )
+    return lines
+
+
+async def bench(args: argparse.Namespace, folder: Path) -> list[str]:
+    rotation, requests = make_media(folder)
+    tracks = [t for t, _ in rotation]
+    kind: SourceKind = args.source
+    out: list[str] = []
+    command = " ".join(["`.venv/bin/python -m bench.onair", *sys.argv[1:]]).rstrip() + "`"
+    out += [
+        "## On Discord (issue 5)",
+        "",
+        f"Machine: {machine()}.",
+        f"Command: {command} ({args.seconds:.0f} s measured per configuration).",
+        "",
+    ]
+
+    stations = [await run(n, 1, args.seconds, kind=kind, tracks=tracks) for n in args.stations]
+    out += [
+        "### Stations in one process",
+        "",
+        f"Each station: its own {_describe(kind)}, its own SimulcastFeed (one Opus"
+        " encode per frame, discord.py's encoder: 128 kb/s, FEC, complexity 10),"
+        " its own RadioBot in its own guild. Intervals are pooled over all streams;"
+        " CPU is the bot process plus its FFmpeg children per audio second and"
+        " station; the emulator (the listener, arrivals only) runs in a child"
+        " process and is not counted in the station's CPU.",
+        "",
+        *intervals_table(stations),
+        "",
+    ]
+
+    simulcast = [await run(1, n, args.seconds, kind=kind, tracks=tracks) for n in args.rooms]
+    per_room = room_cost({r.rooms: cpu_percent(r.station_cpu, r.seconds) for r in simulcast})
+    out += [
+        "### One station in several rooms (simulcast)",
+        "",
+        "One RadioBot in N guilds, one feed: one decode and one Opus encode per frame",
+        "whatever the rooms; each room adds a discord.py player thread, its RTP",
+        "header and encryption, and a voice WebSocket.",
+        "",
+        *rooms_table(simulcast),
+        "",
+        f"Each extra room (least-squares slope): {per_room:.3f} % of a core.",
+        "",
+    ]
+
+    samples: list[Sample] = []
+    if args.skips or requests:
+        samples = await measure(folder, rotation, requests, skips=args.skips)
+        out += [
+            "### Skip and request latency",
+            "",
+            "Slash commands injected through the emulator (`/skip` by a DJ,"
+            " `/request` by a listener) to one RadioBot with the real commands cog;"
+            " latency = arrival at the listener (decoding) of the first packet in"
+            " which the new track's tone is at -6 dB of its level, minus the"
+            ' injection instant. "next not opened": the skip came more than 10 s'
+            " before the track's end, when the next track is not yet opened;"
+            ' "woken": the queued request wakes the request sequence (the bench'
+            ' does this; nothing in the bot does yet); "polled": the request'
+            " sequence finds it by its own retry.",
+            "",
+            *latency_table(samples),
+            "",
+        ]
+
+    out += ["### Targets", "", *targets(stations, per_room, samples), ""]
+    return out
+
+
+def targets(stations: Sequence[RunResult], per_room: float, samples: Sequence[Sample]) -> list[str]:
+    lines: list[str] = []
+    largest = max(stations, key=lambda r: r.stations)
+    s = largest.intervals
+    lines.append(
+        f"- p99.9 <= {TARGET_P999_MS:.0f} ms with {largest.stations} stations: {s.p999:.2f} ms,"
+        f" {verdict(s.p999 <= TARGET_P999_MS)}; no interval under {TARGET_SHORTEST_MS:.0f} ms:"
+        f" shortest {s.shortest:.2f} ms, {verdict(s.shortest >= TARGET_SHORTEST_MS)}."
+    )
+    worst = max(cpu_percent(r.station_cpu, r.seconds, r.stations) for r in stations)
+    lines.append(
+        f"- <= {TARGET_STATION_PCT} % of a core per station: up to {worst:.2f} %,"
+        f" {verdict(worst <= TARGET_STATION_PCT)}."
+    )
+    lines.append(
+        f"- <= {TARGET_ROOM_PCT} % per extra simulcast room: {per_room:.3f} %,"
+        f" {verdict(per_room <= TARGET_ROOM_PCT)}."
+    )
+    heard = [s.change.latency_ms for s in samples if s.change is not None]
+    missing = sum(1 for s in samples if s.change is None)
+    if samples:
+        worst_latency = max(heard) if heard else float("inf")
+        ok = missing == 0 and worst_latency <= TARGET_LATENCY_MS
+        lines.append(
+            f"- <= {TARGET_LATENCY_MS:.0f} ms from command to audible change: worst"
+            f" {worst_latency:.0f} ms over {len(samples)} commands"
+            + (f" ({missing} never heard)" if missing else "")
+            + f", {verdict(ok)}."
+        )
+    return lines
+
+
+def _describe(kind: SourceKind) -> str:
+    if kind == "sine":
+        return "generated sine (no decoding)"
+    return (
+        f"looping list of three {ROTATION_SECONDS:.0f} s FLAC tones decoded by FFmpeg"
+        " (a TrackSequence: a new FFmpeg process and ffprobe per track, so a track"
+        f" change every {ROTATION_SECONDS:.0f} s, far more often than music)"
+    )
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.onair", description=__doc__)
+    parser.add_argument("--seconds", type=float, default=15.0, help="measured per configuration")
+    parser.add_argument(
+        "--stations", type=_counts, default=(1, 10, 30), help="station counts, e.g. 1,10,30"
+    )
+    parser.add_argument(
+        "--rooms", type=_counts, default=(1, 10, 30), help="simulcast room counts, e.g. 1,10,30"
+    )
+    parser.add_argument("--source", choices=("flac", "sine"), default="flac")
+    parser.add_argument("--skips", type=int, default=8, help="skip commands to time")
+    return parser.parse_args(argv)
+
+
+def _counts(text: str) -> tuple[int, ...]:
+    counts = tuple(int(part) for part in text.split(",") if part.strip())
+    if not counts or min(counts) < 1:
+        raise argparse.ArgumentTypeError("a comma-separated list of positive counts")
+    return counts
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(logging.WARNING)  # discord.py's voice logger is set to INFO by the bot
+    logging.basicConfig(handlers=[handler], level=logging.INFO)
+    with tempfile.TemporaryDirectory(prefix="radio-bench-onair-") as tmp:
+        lines = asyncio.run(bench(args, Path(tmp)))
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

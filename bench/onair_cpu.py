@@ -1,0 +1,80 @@
+"""CPU accounting for the on-air benchmark: this process plus its FFmpeg children.
+
+``getrusage(RUSAGE_CHILDREN)`` only counts children once they have been
+waited for, and counts their whole life, so a window is measured from two
+snapshots that also hold the CPU time of every child still running (read
+from ``/proc/<pid>/stat``). A child alive at both snapshots counts for its
+difference, one that ended in between for its total minus its time at the
+start, one born and reaped in between for its total. Processes in
+``exclude`` (the emulator, which is the listener and not the station) are
+left out. Linux only.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+from dataclasses import dataclass
+from pathlib import Path
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True, slots=True)
+class CpuSnapshot:
+    """CPU seconds at one instant: this process, reaped children, live children."""
+
+    own: float
+    reaped: float
+    live: dict[int, float]
+
+
+def process_cpu(pid: int) -> float | None:
+    """User + system CPU seconds of ``pid`` so far (None when it is gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name may hold spaces and parentheses: fields start after the last ')'.
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime
+
+
+def live_children(parent: int) -> list[int]:
+    """Process ids whose parent is ``parent`` (zombies included)."""
+    pids: list[int] = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = Path(entry.path, "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        if int(fields[1]) == parent:
+            pids.append(int(entry.name))
+    return pids
+
+
+def snapshot(exclude: frozenset[int] = frozenset()) -> CpuSnapshot:
+    """Take a snapshot of this process's CPU time and its children's."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    reaped = resource.getrusage(resource.RUSAGE_CHILDREN)
+    live: dict[int, float] = {}
+    for pid in live_children(os.getpid()):
+        if pid in exclude:
+            continue
+        seconds = process_cpu(pid)
+        if seconds is not None:
+            live[pid] = seconds
+    return CpuSnapshot(
+        own=own.ru_utime + own.ru_stime,
+        reaped=reaped.ru_utime + reaped.ru_stime,
+        live=live,
+    )
+
+
+def spent(start: CpuSnapshot, end: CpuSnapshot) -> tuple[float, float]:
+    """CPU seconds between two snapshots: (this process, its children)."""
+    children = end.reaped - start.reaped + sum(end.live.values()) - sum(start.live.values())
+    return end.own - start.own, children

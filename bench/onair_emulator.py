@@ -1,0 +1,125 @@
+"""The local Discord in its own process, so that the bot process's CPU is the station's.
+
+Starts ``python -m radio.sandbox`` (arrivals only: the listener does not decode),
+reads the JSON line it announces, and talks to its control API over loopback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import yarl
+
+from bench.onair_stats import Arrival
+from radio.sandbox import Addresses
+
+START_TIMEOUT = 30.0
+
+
+@dataclass(frozen=True)
+class Guild:
+    """One sandbox guild: its id and its voice room."""
+
+    id: int
+    voice: int
+
+
+class EmulatorProcess:
+    """A running ``python -m radio.sandbox`` child. Use :meth:`start`, then :meth:`stop`."""
+
+    def __init__(
+        self,
+        process: asyncio.subprocess.Process,
+        addresses: Addresses,
+        token: str,
+        guilds: list[Guild],
+    ) -> None:
+        self.process = process
+        self.addresses = addresses
+        self.token = token
+        self.guilds = guilds
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    @classmethod
+    async def start(cls, *, guilds: int, keep_seconds: float) -> EmulatorProcess:
+        """Start an emulator with ``guilds`` guilds that records arrivals only.
+
+        Raises RuntimeError when it does not announce itself within START_TIMEOUT s.
+        """
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "radio.sandbox",
+            "--guilds",
+            str(guilds),
+            "--arrivals-only",
+            "--keep-seconds",
+            str(keep_seconds),
+            "--log-level",
+            "WARNING",
+            stdout=asyncio.subprocess.PIPE,
+        )
+        assert process.stdout is not None
+        try:
+            line = await asyncio.wait_for(process.stdout.readline(), START_TIMEOUT)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+            raise RuntimeError("the emulator did not start") from None
+        if not line:
+            await process.wait()
+            raise RuntimeError(f"the emulator exited with {process.returncode}")
+        info: dict[str, Any] = json.loads(line)
+        http_port = yarl.URL(info["api_base"]).port
+        voice_port = int(str(info["voice_endpoint"]).rsplit(":", 1)[1])
+        assert http_port is not None
+        addresses = Addresses(
+            http_port=http_port,
+            voice_port=voice_port,
+            udp_port=int(info["udp_port"]),
+            cert_path=Path(info["cert_path"]),
+        )
+        rooms = [Guild(int(g["id"]), int(g["channels"]["On Air"])) for g in info["guilds"]]
+        return cls(process, addresses, str(info["token"]), rooms)
+
+    async def clear(self) -> None:
+        """Forget every packet recorded so far."""
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(f"{self.addresses.control_url}/listener/clear") as answer,
+        ):
+            answer.raise_for_status()
+
+    async def arrivals(self) -> list[Arrival]:
+        """Every packet recorded since the last :meth:`clear` (authenticated ones only)."""
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(f"{self.addresses.control_url}/listener") as answer,
+        ):
+            answer.raise_for_status()
+            data: dict[str, Any] = await answer.json()
+        return [
+            Arrival(int(p["ssrc"]), int(p["sequence"]), float(p["arrival"]))
+            for p in data["packets"]
+            if p["decrypted"]
+        ]
+
+    async def stop(self) -> None:
+        """Stop the emulator (SIGINT, then SIGKILL after 10 s) and reap it."""
+        if self.process.returncode is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                await asyncio.wait_for(self.process.wait(), 10)
+            except TimeoutError:
+                self.process.kill()
+                await self.process.wait()

@@ -1,0 +1,169 @@
+"""Stations on the local Discord: N independent programmes, each in R rooms, in one process.
+
+A *station* is an independent programme: its own source tree (a
+:class:`~radio.audio.sequence.TrackSequence` decoding FLAC files with FFmpeg,
+under the same Fallback and Infallible root as :class:`radio.station.Station`),
+its own :class:`~radio.bot.audio.SimulcastFeed` (one Opus encode per frame) and
+its own :class:`~radio.bot.client.RadioBot`. A station in R rooms is one bot in
+R guilds reading one feed (simulcast). The emulator runs in a child process
+and records arrivals only, so this process's CPU time (with its FFmpeg
+children) is what the stations cost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from bench.onair_cpu import process_cpu, snapshot, spent
+from bench.onair_emulator import EmulatorProcess, Guild
+from bench.onair_stats import IntervalSummary, summarize
+from radio.audio.operators import Sine
+from radio.audio.root import Infallible
+from radio.audio.sequence import TrackSequence
+from radio.audio.source import Source
+from radio.audio.switch import Fallback
+from radio.audio.track import Track
+from radio.audio.tracklist import TrackList
+from radio.bot.audio import SimulcastFeed
+from radio.bot.client import RadioBot, RoomState
+from radio.bot.config import DiscordConfig
+from radio.clock import SystemClock
+from radio.grid.holder import Holder
+from radio.sandbox import point_discord_at
+
+logger = logging.getLogger(__name__)
+
+SourceKind = Literal["flac", "sine"]
+ON_AIR_TIMEOUT = 180.0  # seconds for every bot to join: a deadlock guard, not a measure
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    """One configuration's figures."""
+
+    stations: int
+    rooms: int  # rooms per station
+    seconds: float  # the measured window (wall time = audio time)
+    own_cpu: float  # seconds of CPU of the bot process
+    ffmpeg_cpu: float  # seconds of CPU of its children (FFmpeg decoders, ffprobe)
+    emulator_cpu: float  # seconds of CPU of the emulator (the listener), not the station's
+    intervals: IntervalSummary
+    pulled: int  # station frames pulled, all stations
+    encoded: int  # Opus encodes, all stations
+
+    @property
+    def station_cpu(self) -> float:
+        """CPU seconds of the stations: the bot process and its FFmpeg children."""
+        return self.own_cpu + self.ffmpeg_cpu
+
+
+class Station:
+    """One programme: its source tree and its shared feed."""
+
+    def __init__(self, kind: SourceKind, tracks: Sequence[Track], index: int) -> None:
+        self.sequence: TrackSequence | None = None
+        program: Source
+        if kind == "sine":
+            program = Sine(300.0 + 50.0 * index, level_dbfs=-12.0)
+        else:
+            # Each station starts at a different track so that track changes
+            # (new FFmpeg processes) do not all happen at the same instant.
+            shift = index % len(tracks)
+            order = [*tracks[shift:], *tracks[:shift]]
+            self.sequence = TrackSequence(TrackList(order, loop=True), name=f"station-{index}")
+            program = self.sequence
+        self.root = Infallible(Fallback([Holder(), program], transition=0.05))
+        self.feed = SimulcastFeed(self.root)
+
+    def close(self) -> None:
+        self.feed.close()
+        self.root.source.close()
+
+
+def bot_for(station: Station, guilds: Sequence[Guild]) -> RadioBot:
+    """A RadioBot broadcasting ``station`` in the voice room of every guild given."""
+    config = DiscordConfig.model_validate(
+        {"guilds": [{"id": g.id, "broadcast": g.voice} for g in guilds]}
+    )
+    return RadioBot(config, station.feed, clock=SystemClock(), guild_ready_timeout=0.05)
+
+
+async def run(
+    stations: int,
+    rooms: int,
+    seconds: float,
+    *,
+    kind: SourceKind,
+    tracks: Sequence[Track],
+    warmup: float = 3.0,
+) -> RunResult:
+    """Put ``stations`` stations on air in ``rooms`` rooms each; measure ``seconds``.
+
+    Raises RuntimeError when a bot fails to get on air.
+    """
+    # The emulator keeps 50 packets per --keep-seconds, counted over all senders.
+    emulator = await EmulatorProcess.start(
+        guilds=stations * rooms, keep_seconds=(seconds + warmup + 30) * stations * rooms
+    )
+    made: list[Station] = []
+    bots: list[RadioBot] = []
+    tasks: list[asyncio.Task[None]] = []
+    try:
+        for index in range(stations):
+            station = Station(kind, tracks, index)
+            made.append(station)
+            bot = bot_for(station, emulator.guilds[index * rooms : (index + 1) * rooms])
+            point_discord_at(bot, emulator.addresses)
+            bots.append(bot)
+            tasks.append(asyncio.create_task(bot.start(emulator.token)))
+        await _all_on_air(bots, tasks)
+        await asyncio.sleep(warmup)
+        await emulator.clear()
+        before = snapshot(exclude=frozenset({emulator.pid}))
+        emulator_before = process_cpu(emulator.pid) or 0.0
+        feed_before = [s.feed.stats() for s in made]
+        started = time.monotonic()
+        await asyncio.sleep(seconds)
+        elapsed = time.monotonic() - started
+        after = snapshot(exclude=frozenset({emulator.pid}))
+        emulator_after = process_cpu(emulator.pid) or 0.0
+        feed_after = [s.feed.stats() for s in made]
+        arrivals = await emulator.arrivals()
+    finally:
+        await asyncio.gather(*(bot.close() for bot in bots), return_exceptions=True)
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(task, 10)
+        for station in made:
+            station.close()
+        await emulator.stop()
+    own, children = spent(before, after)
+    return RunResult(
+        stations=stations,
+        rooms=rooms,
+        seconds=elapsed,
+        own_cpu=own,
+        ffmpeg_cpu=children,
+        emulator_cpu=emulator_after - emulator_before,
+        intervals=summarize(arrivals),
+        pulled=sum(a.pulled - b.pulled for a, b in zip(feed_after, feed_before, strict=True)),
+        encoded=sum(a.encoded - b.encoded for a, b in zip(feed_after, feed_before, strict=True)),
+    )
+
+
+async def _all_on_air(bots: Sequence[RadioBot], tasks: Sequence[asyncio.Task[None]]) -> None:
+    async with asyncio.timeout(ON_AIR_TIMEOUT):
+        while not all(
+            room.state is RoomState.ON_AIR for bot in bots for room in bot.rooms.values()
+        ):
+            for task in tasks:
+                if task.done():
+                    task.result()  # raises what stopped the bot
+                    raise RuntimeError("a bot stopped before it was on air")
+            await asyncio.sleep(0.1)
