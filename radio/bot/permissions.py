@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol
 
 from radio.bot.config import RolesConfig
 
@@ -72,15 +73,33 @@ class Decision:
     reason: str = ""
 
 
+class SlotInfo(Protocol):
+    """The show on air as the grid describes it (``radio.grid.live_slot.LiveSlot`` is one)."""
+
+    @property
+    def title(self) -> str: ...
+
+    @property
+    def presenters(self) -> frozenset[int]:
+        """Discord user or role IDs who present the show."""
+        ...
+
+    @property
+    def allowed(self) -> bool:
+        """Whether the show's live policy allows going live."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class Slot:
-    """The show on air now and who may present it (user or role IDs, from the grid)."""
+    """A plain :class:`SlotInfo` (for tests and simple wiring)."""
 
-    show_title: str
+    title: str
     presenters: frozenset[int]
+    allowed: bool = True
 
 
-SlotNow = Callable[[], Slot | None]
+SlotNow = Callable[[], SlotInfo | None]
 
 
 def levels_of(member: Member, roles: RolesConfig, owners: frozenset[int]) -> frozenset[Level]:
@@ -129,16 +148,21 @@ def check_live(
     """May ``member`` go live now? ``slot_now`` asks the grid for the show on air.
 
     Admins (and the owner) always may, to rescue a broadcast; anyone else must
-    be listed in the presenters of the show on air, by user ID or by a role.
+    be listed in the presenters of the show on air, by user ID or by a role,
+    and the show's live policy must allow it.
     """
     if Level.ADMIN in levels_of(member, roles, owners):
         return Decision(True)
     slot = slot_now()
     if slot is None or not slot.presenters:
         return Decision(False, "No show with presenters is on air now, so nobody can go live.")
-    if member.user_id in slot.presenters or member.role_ids & slot.presenters:
-        return Decision(True)
-    return Decision(False, f"Only the presenters of {slot.show_title} can go live now.")
+    if not (member.user_id in slot.presenters or member.role_ids & slot.presenters):
+        return Decision(False, f"Only the presenters of {slot.title} can go live now.")
+    if not slot.allowed:
+        return Decision(
+            False, f"{slot.title} is not a live show: its grid entry does not allow it."
+        )
+    return Decision(True)
 
 
 def _granting_roles(required: Level, roles: RolesConfig) -> frozenset[int]:

@@ -96,6 +96,17 @@ def test_going_live_follows_the_slot_on_air() -> None:
     assert check_live(Member(45, frozenset({ADMIN})), ROLES, OWNERS, on_air).allowed
     nothing = check_live(Member(42, frozenset()), ROLES, OWNERS, lambda: None)
     assert nothing.reason == "No show with presenters is on air now, so nobody can go live."
+    recorded = Slot("Morning Hits", presenters=frozenset({42}), allowed=False)
+    not_live = check_live(Member(42, frozenset()), ROLES, OWNERS, lambda: recorded)
+    assert not_live.reason == "Morning Hits is not a live show: its grid entry does not allow it."
+    assert check_live(Member(45, frozenset({ADMIN})), ROLES, OWNERS, lambda: recorded).allowed
+
+
+def test_the_grids_live_slot_is_a_slot() -> None:
+    from radio.grid.live_slot import LiveSlot
+
+    live = LiveSlot("evening", "Evening Live", frozenset({42}), allowed=True, record=False)
+    assert check_live(Member(42, frozenset()), ROLES, OWNERS, lambda: live).allowed
 
 
 def test_slot_is_asked_only_when_needed() -> None:
