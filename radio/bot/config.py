@@ -25,9 +25,14 @@ every other station file, so that the config loader can report its errors as
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from radio.config.schema import validate
+from radio.config.yamlfile import load
+from radio.errors import ConfigError
 
 Snowflake = Annotated[int, Field(gt=0)]
 
@@ -90,3 +95,27 @@ class DiscordConfig(BaseModel):
     def guild(self, guild_id: int) -> GuildConfig | None:
         """The configuration of ``guild_id``, or None when the station is not there."""
         return next((guild for guild in self.guilds if guild.id == guild_id), None)
+
+
+class _StationDiscord(BaseModel):
+    """The station file seen only for its ``discord:`` section (the grid reads the rest)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    discord: DiscordConfig
+
+
+def load_discord_config(path: Path) -> DiscordConfig:
+    """Read the ``discord:`` section of the station file at ``path``.
+
+    Raises ConfigError listing every problem as ``path:line:col CODE message``
+    (the same codes as ``radio check``).
+    """
+    doc, problems = load(path)
+    if doc is not None:
+        model, problems = validate(doc, _StationDiscord)
+        if model is not None:
+            return model.discord
+    raise ConfigError(
+        f"{path}: the discord section is invalid:\n" + "\n".join(f"  {p}" for p in problems)
+    )

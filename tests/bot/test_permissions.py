@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
-from radio.bot.config import DiscordConfig, RolesConfig
+from radio.bot.config import DiscordConfig, RolesConfig, load_discord_config
 from radio.bot.permissions import Level, Member, Slot, check, check_live, levels_of
+from radio.errors import ConfigError
 
 PRESENTER, DJ, PROGRAMMER, ADMIN, VERIFIED = 501, 502, 503, 504, 505
 OWNER_ID = 9
@@ -145,3 +148,33 @@ def test_discord_config_validation() -> None:
         DiscordConfig.model_validate({"guilds": [{"id": 1, "broadcast": 10, "rols": {}}]})
     with pytest.raises(ValidationError):
         DiscordConfig.model_validate({"guilds": [{"id": 1, "broadcast": [10, 11]}]})
+
+
+def test_discord_section_errors_are_reported_with_positions(tmp_path: Path) -> None:
+    station = tmp_path / "station.yaml"
+    station.write_text(
+        "name: Test\n"
+        "timezone: Europe/Paris\n"
+        "fallback: music\n"
+        "discord:\n"
+        "  guilds:\n"
+        "    - id: 1\n"
+        "      broadcast: 10\n"
+        "      roles:\n"
+        "        dj: [5]\n"
+        "        deejay: [6]\n"
+        "    - id: 2\n"
+        "      broadcast: -3\n"
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_discord_config(station)
+    lines = str(caught.value).splitlines()
+    assert lines[0] == f"{station}: the discord section is invalid:"
+    assert lines[1].strip().startswith(f"{station}:10:9 E100 unknown key 'deejay'")
+    assert lines[2].strip().startswith(f"{station}:12:18 E110")
+    station.write_text(
+        "timezone: Europe/Paris\ndiscord:\n  guilds:\n    - id: 1\n      broadcast: 10\n"
+    )
+    config = load_discord_config(station)
+    assert config.guild(1) is not None
+    assert config.now_playing == "post"
