@@ -28,8 +28,10 @@ from radio.bot.announcements import Announcer, now_playing_embed
 from radio.bot.catalogue import Catalogue
 from radio.bot.config import DiscordConfig
 from radio.bot.permissions import Decision, Level, Member, SlotNow, check, check_live
+from radio.bot.programme import ArgumentError, format_at, format_day, parse_day, parse_instant
 from radio.clock import Clock
 from radio.errors import RequestRefused
+from radio.grid.grid import Grid
 from radio.store.history import PlayHistory
 from radio.store.requests import Request, RequestQueue
 
@@ -88,6 +90,7 @@ class Services:
     history: PlayHistory | None = None
     diagnostics: Callable[[], list[str]] = lambda: []
     station_name: str = "radio"
+    grid: Callable[[], Grid] | None = None  # the grid on air now
 
 
 # -- rendering -------------------------------------------------------------------
@@ -204,6 +207,22 @@ class RadioCommands(commands.Cog):
         rows = [(p.played_at.strftime("%H:%M"), _display(p.artist, p.title)) for p in plays]
         await ctx.send(format_history(rows[::-1][:LIST_MAX]), ephemeral=True)
 
+    @_hybrid(name="schedule", description="The programme of a day (today, tomorrow, mon…sun)")
+    async def schedule(self, ctx: Ctx, day: str = "today") -> None:
+        if not await self._allowed(ctx, Level.LISTENER):
+            return
+        grid = self.s.grid() if self.s.grid is not None else None
+        if grid is None:
+            await ctx.send("The programme is not available.", ephemeral=True)
+            return
+        now = self.s.clock.now()
+        try:
+            wanted = parse_day(day, now.astimezone(grid.tz).date())
+        except ArgumentError as problem:
+            await ctx.send(str(problem), ephemeral=True)
+            return
+        await ctx.send(format_day(grid, wanted, now), ephemeral=True)
+
     # DJ
 
     @_hybrid(name="skip", description="Skip the current track (DJ)")
@@ -252,6 +271,23 @@ class RadioCommands(commands.Cog):
             await self._refuse(ctx, decision.reason)
             return
         await ctx.send("Live takeover is not available on this station yet.", ephemeral=True)
+
+    # programmer
+
+    @_hybrid(name="at", description="What plays at a given time (programmers)")
+    async def at(self, ctx: Ctx, *, when: str) -> None:
+        if not await self._allowed(ctx, Level.PROGRAMMER):
+            return
+        grid = self.s.grid() if self.s.grid is not None else None
+        if grid is None:
+            await ctx.send("The programme is not available.", ephemeral=True)
+            return
+        try:
+            instant = parse_instant(when, grid, self.s.clock.now())
+        except ArgumentError as problem:
+            await ctx.send(str(problem), ephemeral=True)
+            return
+        await ctx.send(format_at(grid, instant), ephemeral=True)
 
     # admin
 

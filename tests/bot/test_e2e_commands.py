@@ -21,6 +21,7 @@ from radio.store.db import Database
 from radio.store.requests import RequestQueue
 
 from .e2e import on_air, until
+from .test_schedule import WEEK
 
 pytestmark = pytest.mark.e2e
 
@@ -69,6 +70,7 @@ async def test_commands_by_allowed_and_refused_members(emulator: Emulator, tmp_p
             slot_now=lambda: Slot("Evening Live", frozenset({world.people["bob"].id})),
             announcer=announcer,
             station_name="Sandbox FM",
+            grid=lambda: WEEK,
         )
         return [RadioCommands(services)]
 
@@ -117,6 +119,18 @@ async def test_commands_by_allowed_and_refused_members(emulator: Emulator, tmp_p
         assert live_refused.content == "Only the presenters of Evening Live can go live now."
         live = await answer(emulator, "bob", "live")  # bob presents the show on air
         assert live.content == "Live takeover is not available on this station yet."
+
+        day = await answer(emulator, "alice", "schedule", day="2026-11-23")
+        assert day.flags & EPHEMERAL
+        assert day.content.splitlines()[:3] == [
+            "**Monday 23 November 2026** (Europe/Paris)",
+            "`00:00–07:00` Non-stop music",
+            "`07:00–08:00` Morning Hits",
+        ]
+        at_refused = await answer(emulator, "alice", "at", when="2026-11-23 08:10")
+        assert at_refused.content.startswith("This command is for programmers")
+        at = await answer(emulator, "carol", "at", when="2026-11-23 08:10")
+        assert at.content == "At Mon 2026-11-23 08:10 (Europe/Paris): **news**, until Mon 08:30."
 
         owner_only = await answer(emulator, "carol", "diag")
         assert owner_only.content == "This command is for the bot's owner only."
