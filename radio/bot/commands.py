@@ -13,7 +13,7 @@ real parts. Replies are rendered by pure functions (``format_*``).
 
 from __future__ import annotations
 
-import importlib.metadata
+import asyncio
 import logging
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
@@ -32,6 +32,7 @@ from radio.bot.programme import ArgumentError, format_at, format_day, parse_day,
 from radio.clock import Clock
 from radio.errors import RequestRefused
 from radio.grid.grid import Grid
+from radio.preflight import run_checks
 from radio.store.history import PlayHistory
 from radio.store.requests import Request, RequestQueue
 
@@ -311,7 +312,9 @@ class RadioCommands(commands.Cog):
     async def diag(self, ctx: Ctx) -> None:
         if not await self._allowed(ctx, Level.OWNER):
             return
-        lines = [f"discord.py {discord.__version__}", f"davey {_version('davey')}"]
+        lines = [f"discord.py {discord.__version__}"]
+        # The checks run FFmpeg and libopus for real: off the event loop.
+        lines += [str(result) for result in await asyncio.to_thread(run_checks)]
         lines += self.s.diagnostics()
         await ctx.send("```\n" + "\n".join(lines) + "\n```", ephemeral=True)
 
@@ -361,10 +364,3 @@ class RadioCommands(commands.Cog):
 
 def _display(artist: str, title: str) -> str:
     return f"{artist} – {title}" if artist else title
-
-
-def _version(distribution: str) -> str:
-    try:
-        return importlib.metadata.version(distribution)
-    except importlib.metadata.PackageNotFoundError:
-        return "not installed"

@@ -71,11 +71,16 @@ async def test_commands_by_allowed_and_refused_members(emulator: Emulator, tmp_p
             announcer=announcer,
             station_name="Sandbox FM",
             grid=lambda: WEEK,
+            diagnostics=lambda: ["frames sent: 42"],
         )
         return [RadioCommands(services)]
 
     roles = {"dj": [role["dj"]], "admin": [role["admin"]]}
-    async with on_air(emulator, world.voice_channel.id, roles=roles, cogs=cogs) as (bot, _):
+    owners = [world.people["bob"].id]
+    async with on_air(emulator, world.voice_channel.id, roles=roles, owners=owners, cogs=cogs) as (
+        bot,
+        _,
+    ):
         registered = {c["name"] for c in world.commands[world.guild.id]}
         assert {"np", "request", "queue", "cancel", "skip", "move", "clear", "live"} <= registered
 
@@ -134,6 +139,18 @@ async def test_commands_by_allowed_and_refused_members(emulator: Emulator, tmp_p
 
         owner_only = await answer(emulator, "carol", "diag")
         assert owner_only.content == "This command is for the bot's owner only."
+        diag = await answer(emulator, "bob", "diag")  # bob owns the bot in this test
+        assert diag.flags & EPHEMERAL
+        lines = diag.content.strip("`\n").splitlines()
+        assert lines[0] == "discord.py 2.7.1"
+        assert [line.split(":")[0] for line in lines[1:5]] == [
+            "davey",
+            "libopus",
+            "ffmpeg",
+            "ffprobe",
+        ]
+        assert all(": ok (" in line for line in lines[1:5])
+        assert lines[5:] == ["frames sent: 42"]
 
         # Prefix commands by mention (no message content intent): same checks.
         text = world.text_channel.id
