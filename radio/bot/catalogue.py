@@ -10,9 +10,12 @@ catalogue's order.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
+from datetime import datetime, timedelta
 
 from radio.audio.track import Track
+from radio.store.history import PlayHistory
 
 
 def _words(text: str) -> list[str]:
@@ -55,3 +58,46 @@ class Catalogue:
             scored.append((rank, order, track))
         scored.sort(key=lambda item: (item[0], item[1]))
         return [track for _, _, track in scored[:limit]]
+
+
+def separation_refusal(
+    track: Track,
+    now: datetime,
+    history: PlayHistory,
+    *,
+    artist: timedelta | None,
+    title: timedelta | None,
+) -> str | None:
+    """Why ``track`` may not be requested at ``now`` under the separation rules, or None.
+
+    ``artist`` and ``title`` are the playlist's minimum times between two plays
+    of the same artist / the same title (None: no rule). The reply names when
+    the track may be requested again.
+    """
+    checks = (("artist", track.artist, artist), ("title", track.title, title))
+    for kind, value, gap in checks:
+        if gap is None or not value:
+            continue
+        last = (
+            history.last_played(artist=value)
+            if kind == "artist"
+            else history.last_played(title=value)
+        )
+        if last is not None and now - last < gap:
+            wait = math.ceil((last + gap - now) / timedelta(minutes=1))
+            what = f"{value} was" if kind == "artist" else f"“{value}” was"
+            return (
+                f"{what} played {_ago(now - last)}; the station waits"
+                f" {_minutes(gap)} between plays of the same {kind}."
+                f" Try again in {wait} min."
+            )
+    return None
+
+
+def _minutes(delta: timedelta) -> str:
+    return f"{math.ceil(delta / timedelta(minutes=1))} min"
+
+
+def _ago(delta: timedelta) -> str:
+    minutes = int(delta / timedelta(minutes=1))
+    return "just now" if minutes < 1 else f"{minutes} min ago"

@@ -17,7 +17,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol, cast
 
 import discord
@@ -92,6 +92,8 @@ class Services:
     diagnostics: Callable[[], list[str]] = lambda: []
     station_name: str = "radio"
     grid: Callable[[], Grid] | None = None  # the grid on air now
+    # Why a track may not be requested now (separation rules), or None.
+    request_check: Callable[[Track, datetime], str | None] = lambda track, now: None
 
 
 # -- rendering -------------------------------------------------------------------
@@ -166,10 +168,13 @@ class RadioCommands(commands.Cog):
         if not matches:
             await ctx.send(f"No requestable track matches “{query}”.", ephemeral=True)
             return
+        now = self.s.clock.now()
+        refusal = self.s.request_check(matches[0], now)
+        if refusal is not None:
+            await ctx.send(refusal, ephemeral=True)
+            return
         try:
-            request = self.s.queue.add(
-                ctx.author.id, ctx.author.display_name, matches[0], self.s.clock.now()
-            )
+            request = self.s.queue.add(ctx.author.id, ctx.author.display_name, matches[0], now)
         except RequestRefused as refusal:
             await ctx.send(str(refusal), ephemeral=True)
             return

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from radio.audio.track import Track
-from radio.bot.catalogue import Catalogue
+from radio.bot.catalogue import Catalogue, separation_refusal
 from radio.bot.commands import format_choices, format_history, format_queue, format_request
+from radio.store.db import Database
+from radio.store.history import PlayHistory
 from radio.store.requests import Request
 
 SO_WHAT = Track("/m/so-what.flac", "So What", "Miles Davis", "Kind of Blue")
@@ -60,3 +63,32 @@ def test_replies() -> None:
     assert format_choices("miles", [SO_WHAT, BLUE]) == (
         "Other matches for “miles” (be more specific to pick one):\n• Miles Davis – Blue in Green"
     )
+
+
+def test_separation_refusal_uses_the_play_history(tmp_path: Path) -> None:
+    history = PlayHistory(Database(tmp_path / "radio.sqlite3"))
+    now = datetime(2026, 11, 23, 20, 0, tzinfo=UTC)
+    history.record(BLUE, now - timedelta(minutes=25))
+    history.record(NAIMA, now - timedelta(minutes=90))
+
+    def refusal(track: Track, artist: int | None, title: int | None) -> str | None:
+        return separation_refusal(
+            track,
+            now,
+            history,
+            artist=None if artist is None else timedelta(minutes=artist),
+            title=None if title is None else timedelta(minutes=title),
+        )
+
+    # Same artist as a play 25 min ago, with a 60 min artist rule.
+    assert refusal(SO_WHAT, 60, None) == (
+        "Miles Davis was played 25 min ago; the station waits 60 min between plays"
+        " of the same artist. Try again in 35 min."
+    )
+    assert refusal(SO_WHAT, 20, None) is None  # long enough ago
+    assert refusal(SO_WHAT, None, 120) is None  # another title
+    assert refusal(NAIMA, None, 120) == (
+        "“Naima” was played 90 min ago; the station waits 120 min between plays"
+        " of the same title. Try again in 30 min."
+    )
+    assert refusal(WHAT_NOW, 600, 600) is None  # never played

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -10,7 +10,7 @@ from discord.ext import commands
 
 from radio.audio.track import Track
 from radio.bot.announcements import Announcer
-from radio.bot.catalogue import Catalogue
+from radio.bot.catalogue import Catalogue, separation_refusal
 from radio.bot.client import RadioBot
 from radio.bot.commands import RadioCommands, Services
 from radio.bot.permissions import Slot
@@ -18,6 +18,7 @@ from radio.clock import SystemClock
 from radio.sandbox import Emulator
 from radio.sandbox.state import Interaction, Message
 from radio.store.db import Database
+from radio.store.history import PlayHistory
 from radio.store.requests import RequestQueue
 
 from .e2e import on_air, until
@@ -28,6 +29,7 @@ pytestmark = pytest.mark.e2e
 EPHEMERAL = 64
 SO_WHAT = Track("/m/so-what.flac", "So What", "Miles Davis")
 NAIMA = Track("/m/naima.flac", "Naima", "John Coltrane")
+PEACE = Track("/m/peace-piece.flac", "Peace Piece", "Bill Evans")
 
 
 class Controls:
@@ -56,14 +58,20 @@ async def answer(emulator: Emulator, author: str, name: str, **options: object) 
 async def test_commands_by_allowed_and_refused_members(emulator: Emulator, tmp_path: Path) -> None:
     world = emulator.world
     role = {r.name: r.id for r in world.guild.roles.values()}
-    queue = RequestQueue(Database(tmp_path / "radio.sqlite3"), quota=2, cooldown=timedelta(0))
+    db = Database(tmp_path / "radio.sqlite3")
+    queue = RequestQueue(db, quota=2, cooldown=timedelta(0))
+    history = PlayHistory(db)
+    history.record(Track("/m/other.flac", "Other", "Bill Evans"), SystemClock().now())
     controls = Controls()
+
+    def separation(track: Track, now: datetime) -> str | None:
+        return separation_refusal(track, now, history, artist=timedelta(hours=1), title=None)
 
     def cogs(bot: RadioBot, announcer: Announcer) -> list[commands.Cog]:
         services = Services(
             config=bot.config,
             queue=queue,
-            catalogue=Catalogue([SO_WHAT, NAIMA]),
+            catalogue=Catalogue([SO_WHAT, NAIMA, PEACE]),
             controls=controls,
             rooms=bot,
             clock=SystemClock(),
@@ -72,6 +80,8 @@ async def test_commands_by_allowed_and_refused_members(emulator: Emulator, tmp_p
             station_name="Sandbox FM",
             grid=lambda: WEEK,
             diagnostics=lambda: ["frames sent: 42"],
+            history=history,
+            request_check=separation,
         )
         return [RadioCommands(services)]
 
@@ -88,6 +98,13 @@ async def test_commands_by_allowed_and_refused_members(emulator: Emulator, tmp_p
         assert queued.content.startswith("Queued **Miles Davis – So What** (request 1, number 1")
         assert not queued.flags & EPHEMERAL
         assert [r.track for r in queue.pending()] == [SO_WHAT]
+
+        too_soon = await answer(emulator, "alice", "request", query="peace piece")
+        assert too_soon.flags & EPHEMERAL
+        assert too_soon.content.startswith("Bill Evans was played just now; the station waits")
+        assert [r.track for r in queue.pending()] == [SO_WHAT]
+        recent = await answer(emulator, "alice", "history")
+        assert recent.content.endswith("Bill Evans – Other")
 
         refused = await answer(emulator, "alice", "skip")
         assert refused.flags & EPHEMERAL
