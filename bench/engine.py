@@ -31,6 +31,7 @@ from radio.audio.buffering import wait_buffered
 from radio.audio.frames import FRAMES_PER_SECOND, SILENCE
 from radio.audio.loudness import LoudnessLevels
 from radio.audio.operators import Gain, Silence
+from radio.audio.prefetch import Prefetch
 from radio.audio.root import Infallible
 from radio.audio.sequence import TrackSequence
 from radio.audio.source import Source
@@ -201,13 +202,15 @@ def bench_paced(
     paced(Infallible(Silence()), seconds)
     results["baseline"] = (Cpu.now() - before).total / seconds
 
-    root, _ = station(tracks, levels, crossfade=2.0)
-    wait_buffered(root, 30.0)  # the head start a running station always has
-    before = Cpu.now()
-    paced(root, seconds)
-    root.close()
-    settle()
-    results["paced"] = (Cpu.now() - before).total / seconds
+    for key, burst in (("paced", 1), ("prefetch", 5)):
+        root, _ = station(tracks, levels, crossfade=2.0)
+        top: Source = Prefetch(root, burst) if burst > 1 else root
+        wait_buffered(top, 30.0)  # the head start a running station always has
+        before = Cpu.now()
+        paced(top, seconds)
+        top.close()
+        settle()
+        results[key] = (Cpu.now() - before).total / seconds
 
     starts: list[int] = []
 
@@ -274,6 +277,7 @@ def main(argv: list[str] | None = None) -> int:
     engine = cpu["engine_own"] + cpu["engine_children"]
     voice = cpu["voice_own"] + cpu["voice_children"]
     extra = pace["paced"] - pace["baseline"]
+    extra_prefetch = pace["prefetch"] - pace["baseline"]
     print(f"Machine: {machine()}")
     print(
         f"Media: {len(tracks)} x {track_seconds:.0f} s FLAC (pink noise, ~900 kb/s), "
@@ -296,6 +300,10 @@ def main(argv: list[str] | None = None) -> int:
         f"| engine read every 20 ms like the player thread ({args.paced:.0f} s) "
         f"| {pace['paced'] * 100:.2f} % of one core, of which {pace['baseline'] * 100:.2f} % "
         f"is the 50 Hz loop itself (engine: {extra * 100:.2f} %) |"
+    )
+    print(
+        f"| the same under Prefetch(root, 5) (bursts of 5 frames, {args.paced:.0f} s) "
+        f"| {pace['prefetch'] * 100:.2f} % of one core (engine: {extra_prefetch * 100:.2f} %) |"
     )
     print(
         f"| track changes, 2 s tracks read every 20 ms ({args.changes:.0f} s) "

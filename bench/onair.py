@@ -32,7 +32,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench.onair_latency import Sample, measure
+from bench.onair_latency import Sample, measure, open_times
 from bench.onair_stations import RunResult, SourceKind, run
 from bench.onair_stats import cpu_percent, room_cost
 from radio.audio.synth import tone
@@ -88,31 +88,63 @@ def verdict(ok: bool) -> str:
 def intervals_table(results: Sequence[RunResult]) -> list[str]:
     lines = [
         "| stations | packets | p50 ms | p99 ms | p99.9 ms | shortest ms | longest ms"
-        " | < 10 ms | > 25 ms | lost | CPU/station % core | of which FFmpeg | emulator % core |",
-        "|" + " ---: |" * 13,
+        " | < 10 ms | > 25 ms | lost | sender p99.9 ms | sender shortest ms |",
+        "|" + " ---: |" * 12,
     ]
     for r in results:
-        s = r.intervals
+        s, sent = r.intervals, r.sent
         lines.append(
             f"| {r.stations} | {s.packets} | {s.p50:.2f} | {s.p99:.2f} | {s.p999:.2f}"
             f" | {s.shortest:.2f} | {s.longest:.2f} | {s.under_10ms} | {s.over_25ms} | {s.lost}"
-            f" | {cpu_percent(r.station_cpu, r.seconds, r.stations):.2f}"
-            f" | {cpu_percent(r.ffmpeg_cpu, r.seconds, r.stations):.2f}"
-            f" | {cpu_percent(r.emulator_cpu, r.seconds):.1f} |"
+            f" | {sent.p999:.2f} | {sent.shortest:.2f} |"
         )
     return lines
 
 
+ROLES = ("players", "event loop", "socket readers", "track opening")
+
+
+def cpu_table(results: Sequence[RunResult]) -> list[str]:
+    lines = [
+        "| stations | total | FFmpeg children | players | event loop | socket readers"
+        " | track opening | other threads | emulator (not counted)"
+        " | µs/packet in read | µs/packet between reads |",
+        "|" + " ---: |" * 11,
+    ]
+    for r in results:
+
+        def pct(seconds: float, r: RunResult = r) -> str:
+            return f"{cpu_percent(seconds, r.seconds, r.stations):.2f}"
+
+        named = [r.threads.get(role, 0.0) for role in ROLES]
+        other = r.own_cpu - sum(named)  # includes threads that ended in the window
+        lines.append(
+            f"| {r.stations} | **{pct(r.station_cpu)}** | {pct(r.ffmpeg_cpu)}"
+            f" | {' | '.join(pct(v) for v in named)} | {pct(other)}"
+            f" | {pct(r.emulator_cpu)} | {_per_packet(r)} |"
+        )
+    return lines
+
+
+def _per_packet(r: RunResult) -> str:
+    """Player-thread CPU per packet sent: in our read (pull, encode), then discord.py's."""
+    p = r.players
+    if p.reads == 0:
+        return "– | –"
+    return f"{1e6 * p.in_read / p.reads:.0f} | {1e6 * p.between / p.reads:.0f}"
+
+
 def rooms_table(results: Sequence[RunResult]) -> list[str]:
     lines = [
-        "| rooms | packets | p99.9 ms | shortest ms | process % core | encodes/s |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| rooms | packets | p99.9 ms | shortest ms | process % core | encodes/s"
+        " | µs/packet in read | µs/packet between reads |",
+        "|" + " ---: |" * 8,
     ]
     for r in results:
         lines.append(
             f"| {r.rooms} | {r.intervals.packets} | {r.intervals.p999:.2f}"
             f" | {r.intervals.shortest:.2f} | {cpu_percent(r.station_cpu, r.seconds):.2f}"
-            f" | {r.encoded / r.seconds:.1f} |"
+            f" | {r.encoded / r.seconds:.1f} | {_per_packet(r)} |"
         )
     return lines
 
@@ -148,7 +180,9 @@ async def bench(args: argparse.Namespace, folder: Path) -> list[str]:
         "## On Discord (issue 5)",
         "",
         f"Machine: {machine()}.",
-        f"Command: {command} ({args.seconds:.0f} s measured per configuration).",
+        f"Command: {command} ({args.seconds:.0f} s measured per configuration;"
+        f" Opus complexity {10 if args.opus_complexity is None else args.opus_complexity},"
+        f" GIL switch interval {1000 * args.switch_interval:g} ms).",
         "",
     ]
 
@@ -163,7 +197,19 @@ async def bench(args: argparse.Namespace, folder: Path) -> list[str]:
         " station; the emulator (the listener, arrivals only) runs in a child"
         " process and is not counted in the station's CPU.",
         "",
+        "Packet intervals at the listener (stamped by the emulator's reader thread"
+        " on receipt) and at the sender (between a player thread's reads, just"
+        " before it sends):",
+        "",
         *intervals_table(stations),
+        "",
+        "CPU in % of one core per station (per audio second), by thread role:"
+        " *players* are discord.py's player threads, which also pull the station"
+        " and run the one Opus encode per frame; *track opening* runs ffprobe and"
+        " starts FFmpeg; *other threads* includes the decoders' pipe readers and"
+        " threads that ended during the window.",
+        "",
+        *cpu_table(stations),
         "",
     ]
 
@@ -185,6 +231,7 @@ async def bench(args: argparse.Namespace, folder: Path) -> list[str]:
     samples: list[Sample] = []
     if args.skips or requests:
         samples = await measure(folder, rotation, requests, skips=args.skips)
+        opening = await asyncio.to_thread(open_times, rotation[0][0], 5)
         out += [
             "### Skip and request latency",
             "",
@@ -199,6 +246,12 @@ async def bench(args: argparse.Namespace, folder: Path) -> list[str]:
             " sequence finds it by its own retry.",
             "",
             *latency_table(samples),
+            "",
+            "Opening a track on this machine (ffprobe, FFmpeg start, first frame"
+            f" buffered; {len(opening)} runs, off the player thread):"
+            f" median {statistics.median(opening):.0f} ms, min {min(opening):.0f} ms,"
+            f" max {max(opening):.0f} ms. A skip whose next track is not opened yet,"
+            " and a request, wait for this.",
             "",
         ]
 
@@ -259,6 +312,19 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--source", choices=("flac", "sine"), default="flac")
     parser.add_argument("--skips", type=int, default=8, help="skip commands to time")
+    parser.add_argument(
+        "--opus-complexity",
+        type=int,
+        choices=range(11),
+        metavar="0-10",
+        help="what-if: encode at this libopus complexity (default: discord.py's, 10)",
+    )
+    parser.add_argument(
+        "--switch-interval",
+        type=float,
+        default=sys.getswitchinterval(),
+        help="what-if: CPython's GIL switch interval in seconds (default 0.005)",
+    )
     return parser.parse_args(argv)
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import resource
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,10 +30,14 @@ class CpuSnapshot:
     live: dict[int, float]
 
 
-def process_cpu(pid: int) -> float | None:
-    """User + system CPU seconds of ``pid`` so far (None when it is gone)."""
+def process_cpu(pid: int, *, task_of: int | None = None) -> float | None:
+    """User + system CPU seconds of ``pid`` so far (None when it is gone).
+
+    With ``task_of``, ``pid`` is a thread (task) id of that process.
+    """
+    where = f"/proc/{pid}/stat" if task_of is None else f"/proc/{task_of}/task/{pid}/stat"
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        stat = Path(where).read_text()
     except OSError:
         return None
     # The command name may hold spaces and parentheses: fields start after the last ')'.
@@ -78,3 +83,44 @@ def spent(start: CpuSnapshot, end: CpuSnapshot) -> tuple[float, float]:
     """CPU seconds between two snapshots: (this process, its children)."""
     children = end.reaped - start.reaped + sum(end.live.values()) - sum(start.live.values())
     return end.own - start.own, children
+
+
+def thread_role(name: str) -> str:
+    """The part of the station a thread of this process works for, by its name."""
+    if name == "MainThread":
+        return "event loop"
+    if name.startswith("audio-player"):
+        return "players"
+    if name.startswith("voice-socket-reader"):
+        return "socket readers"
+    if name.startswith("sequence-"):
+        return "track opening"
+    return "other threads"
+
+
+def thread_cpu() -> dict[int, tuple[str, float]]:
+    """CPU seconds of every live thread of this process: native id → (role, seconds)."""
+    out: dict[int, tuple[str, float]] = {}
+    for thread in threading.enumerate():
+        native = thread.native_id
+        if native is None:
+            continue
+        seconds = process_cpu(native, task_of=os.getpid())
+        if seconds is not None:
+            out[native] = (thread_role(thread.name), seconds)
+    return out
+
+
+def by_role(
+    start: dict[int, tuple[str, float]], end: dict[int, tuple[str, float]]
+) -> dict[str, float]:
+    """CPU seconds per role between two :func:`thread_cpu` readings.
+
+    Threads that ended in between are missing (their time stays in the process
+    total); threads born in between count from zero.
+    """
+    roles: dict[str, float] = {}
+    for native, (role, seconds) in end.items():
+        before = start.get(native, (role, 0.0))[1]
+        roles[role] = roles.get(role, 0.0) + seconds - before
+    return roles

@@ -29,6 +29,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from bench.onair_stats import Change, first_change
+from radio.audio.decoder import FFmpegDecoder, probe
 from radio.audio.root import Infallible
 from radio.audio.sequence import TrackSequence
 from radio.audio.switch import Fallback
@@ -57,6 +58,19 @@ class Sample:
     condition: str  # skip: "next buffered" / "next not opened"; request: "woken" / "polled"
     change: Change | None  # None: no new tone within SETTLE_SECONDS
     expected: float  # the tone that should come next
+
+
+def open_times(track: Track, runs: int) -> list[float]:
+    """Milliseconds to open ``track`` as TrackSequence does: probe, start FFmpeg,
+    wait for the first buffered frame. Blocks: run it off the event loop."""
+    times: list[float] = []
+    for _ in range(runs):
+        start = time.monotonic()
+        decoder = FFmpegDecoder(track.location, info=probe(track.location))
+        decoder.wait_buffered(10.0)
+        times.append(1000.0 * (time.monotonic() - start))
+        decoder.close()
+    return times
 
 
 class WakingQueue(RequestQueue):

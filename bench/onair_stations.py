@@ -15,14 +15,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 import time
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from bench.onair_cpu import process_cpu, snapshot, spent
+import discord.opus
+
+from bench.onair_cpu import by_role, process_cpu, snapshot, spent, thread_cpu
 from bench.onair_emulator import EmulatorProcess, Guild
-from bench.onair_stats import IntervalSummary, summarize
+from bench.onair_stats import Arrival, IntervalSummary, summarize
 from radio.audio.operators import Sine
 from radio.audio.root import Infallible
 from radio.audio.sequence import TrackSequence
@@ -53,7 +57,10 @@ class RunResult:
     own_cpu: float  # seconds of CPU of the bot process
     ffmpeg_cpu: float  # seconds of CPU of its children (FFmpeg decoders, ffprobe)
     emulator_cpu: float  # seconds of CPU of the emulator (the listener), not the station's
-    intervals: IntervalSummary
+    intervals: IntervalSummary  # at the listener
+    sent: IntervalSummary  # between the player threads' reads, in the bot process
+    threads: dict[str, float]  # CPU seconds by thread role (see bench.onair_cpu)
+    players: PlayerCpu
     pulled: int  # station frames pulled, all stations
     encoded: int  # Opus encodes, all stations
 
@@ -63,10 +70,97 @@ class RunResult:
         return self.own_cpu + self.ffmpeg_cpu
 
 
+@dataclass(frozen=True, slots=True)
+class ReadStamp:
+    """One player-thread read: when, and the thread's CPU clock before and after it."""
+
+    at: float  # time.monotonic()
+    cpu_before: float  # time.thread_time()
+    cpu_after: float
+
+
+@dataclass(frozen=True, slots=True)
+class PlayerCpu:
+    """Player threads' CPU over a window, split at the feed's ``read()``."""
+
+    reads: int
+    in_read: float  # seconds inside reads: the station pull and the Opus encode
+    between: float  # seconds between reads: discord.py's packet, encryption, send, sleep
+
+
+class StampedFeed(SimulcastFeed):
+    """A SimulcastFeed that notes when each player thread reads (just before it sends)
+    and the thread's CPU clock around the read.
+
+    The intervals between a thread's reads are the sender's own jitter, before
+    the network and the listener's process add theirs; the CPU clock splits a
+    player thread's work into ours (in the read) and discord.py's (between reads).
+    """
+
+    def __init__(self, station: Source, encoder: discord.opus.Encoder) -> None:
+        super().__init__(station, encoder)
+        self.reads: dict[int, list[ReadStamp]] = defaultdict(list)
+
+    def packet_at(self, cursor: int) -> tuple[int, bytes, int] | None:
+        at, before = time.monotonic(), time.thread_time()
+        got = super().packet_at(cursor)
+        self.reads[threading.get_ident()].append(ReadStamp(at, before, time.thread_time()))
+        return got
+
+    def _window(self, start: float, end: float) -> dict[int, list[ReadStamp]]:
+        return {
+            ident: [r for r in list(stamps) if start <= r.at <= end]
+            for ident, stamps in list(self.reads.items())
+        }
+
+    def sends(self, start: float, end: float) -> list[Arrival]:
+        """The reads between ``start`` and ``end`` as arrivals, one stream per thread."""
+        return [
+            Arrival(ident, n, stamp.at)
+            for ident, stamps in self._window(start, end).items()
+            for n, stamp in enumerate(stamps)
+        ]
+
+    def player_cpu(self, start: float, end: float) -> PlayerCpu:
+        """Player threads' CPU between their first and last read in the window."""
+        reads, inside, between = 0, 0.0, 0.0
+        for stamps in self._window(start, end).values():
+            if len(stamps) < 2:
+                continue
+            reads += len(stamps) - 1
+            span = stamps[-1].cpu_before - stamps[0].cpu_before
+            own = sum(r.cpu_after - r.cpu_before for r in stamps[:-1])
+            inside += own
+            between += span - own
+        return PlayerCpu(reads, inside, between)
+
+
+def encoder(complexity: int | None) -> discord.opus.Encoder:
+    """discord.py's Opus encoder (128 kb/s, FEC), optionally at another complexity.
+
+    discord.py has no setter for the complexity (libopus defaults to 10, the
+    slowest); the what-if runs reach its ctypes handle, which a bench may do to
+    measure a fix and the station must not.
+    """
+    made = discord.opus.Encoder()
+    if complexity is not None:
+        discord.opus._lib.opus_encoder_ctl(made._state, OPUS_SET_COMPLEXITY, complexity)
+    return made
+
+
+OPUS_SET_COMPLEXITY = 4010  # from opus_defines.h
+
+
 class Station:
     """One programme: its source tree and its shared feed."""
 
-    def __init__(self, kind: SourceKind, tracks: Sequence[Track], index: int) -> None:
+    def __init__(
+        self,
+        kind: SourceKind,
+        tracks: Sequence[Track],
+        index: int,
+        complexity: int | None = None,
+    ) -> None:
         self.sequence: TrackSequence | None = None
         program: Source
         if kind == "sine":
@@ -79,7 +173,7 @@ class Station:
             self.sequence = TrackSequence(TrackList(order, loop=True), name=f"station-{index}")
             program = self.sequence
         self.root = Infallible(Fallback([Holder(), program], transition=0.05))
-        self.feed = SimulcastFeed(self.root)
+        self.feed = StampedFeed(self.root, encoder(complexity))
 
     def close(self) -> None:
         self.feed.close()
@@ -101,6 +195,7 @@ async def run(
     *,
     kind: SourceKind,
     tracks: Sequence[Track],
+    complexity: int | None = None,
     warmup: float = 3.0,
 ) -> RunResult:
     """Put ``stations`` stations on air in ``rooms`` rooms each; measure ``seconds``.
@@ -116,7 +211,7 @@ async def run(
     tasks: list[asyncio.Task[None]] = []
     try:
         for index in range(stations):
-            station = Station(kind, tracks, index)
+            station = Station(kind, tracks, index, complexity)
             made.append(station)
             bot = bot_for(station, emulator.guilds[index * rooms : (index + 1) * rooms])
             point_discord_at(bot, emulator.addresses)
@@ -128,9 +223,11 @@ async def run(
         before = snapshot(exclude=frozenset({emulator.pid}))
         emulator_before = process_cpu(emulator.pid) or 0.0
         feed_before = [s.feed.stats() for s in made]
+        threads_before = thread_cpu()
         started = time.monotonic()
         await asyncio.sleep(seconds)
-        elapsed = time.monotonic() - started
+        ended = time.monotonic()
+        threads_after = thread_cpu()
         after = snapshot(exclude=frozenset({emulator.pid}))
         emulator_after = process_cpu(emulator.pid) or 0.0
         feed_after = [s.feed.stats() for s in made]
@@ -147,11 +244,14 @@ async def run(
     return RunResult(
         stations=stations,
         rooms=rooms,
-        seconds=elapsed,
+        seconds=ended - started,
         own_cpu=own,
         ffmpeg_cpu=children,
         emulator_cpu=emulator_after - emulator_before,
         intervals=summarize(arrivals),
+        sent=summarize([a for s in made for a in s.feed.sends(started, ended)]),
+        threads=by_role(threads_before, threads_after),
+        players=_sum_players([s.feed.player_cpu(started, ended) for s in made]),
         pulled=sum(a.pulled - b.pulled for a, b in zip(feed_after, feed_before, strict=True)),
         encoded=sum(a.encoded - b.encoded for a, b in zip(feed_after, feed_before, strict=True)),
     )
@@ -167,3 +267,9 @@ async def _all_on_air(bots: Sequence[RadioBot], tasks: Sequence[asyncio.Task[Non
                     task.result()  # raises what stopped the bot
                     raise RuntimeError("a bot stopped before it was on air")
             await asyncio.sleep(0.1)
+
+
+def _sum_players(parts: Sequence[PlayerCpu]) -> PlayerCpu:
+    return PlayerCpu(
+        sum(p.reads for p in parts), sum(p.in_read for p in parts), sum(p.between for p in parts)
+    )

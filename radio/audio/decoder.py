@@ -9,6 +9,8 @@ block on a full pipe) and keeps its last lines for the error reason.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import logging
 import math
 import subprocess
@@ -27,7 +29,8 @@ logger = logging.getLogger(__name__)
 
 SAMPLE_BYTES: Final = CHANNELS * 2  # one stereo s16le sample instant
 DEFAULT_BUFFER_FRAMES: Final = 100  # 2 s of audio, 384 kB
-_READ_CHUNK: Final = 16 * FRAME_BYTES
+_READ_CHUNK: Final = 64 * FRAME_BYTES
+_PIPE_BYTES: Final = 1 << 20  # FFmpeg runs ahead into the pipe; the reader drains it in bulk
 _FFMPEG_QUIET: Final = ["-hide_banner", "-nostdin", "-loglevel", "error"]
 
 
@@ -127,6 +130,7 @@ class FFmpegDecoder:
         except OSError as exc:
             raise DecoderError(f"cannot start ffmpeg: {exc}") from exc
         assert self._process.stdout is not None and self._process.stderr is not None
+        _enlarge_pipe(self._process.stdout)
         self._errors = threading.Thread(
             target=self._drain_stderr, args=(self._process.stderr,), daemon=True
         )
@@ -193,6 +197,21 @@ class FFmpegDecoder:
             count = min(max_bytes, size)
             count -= count % SAMPLE_BYTES
             return self._take(count) if count else b""
+
+    def take(self, max_bytes: int) -> tuple[bytes, bool]:
+        """``read_pcm(max_bytes, whole=True)`` and :attr:`finished`, under one lock.
+
+        The gapless path of TrackSequence, once per frame: returns the PCM taken
+        (nothing on an underrun) and whether the track is now fully consumed.
+        """
+        with self._cond:
+            size = len(self._buffer)
+            if size < max_bytes and not self._eof:
+                return b"", False
+            count = min(max_bytes, size)
+            count -= count % SAMPLE_BYTES
+            data = self._take(count) if count else b""
+            return data, self._eof and len(self._buffer) == 0
 
     @property
     def buffered_bytes(self) -> int:
@@ -327,6 +346,14 @@ class FFmpegDecoder:
 
     def __repr__(self) -> str:
         return f"FFmpegDecoder({self.location!r}, gain_db={self.gain_db:+.2f})"
+
+
+def _enlarge_pipe(pipe: IO[bytes]) -> None:
+    # A 64 kB pipe holds 0.3 s of audio: FFmpeg would wake the reader for every
+    # packet it writes. With 1 MB it writes ahead and each refill is one read.
+    # Best effort: not every system allows it (pipe-max-size), and it is only speed.
+    with contextlib.suppress(OSError, AttributeError):
+        fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
 
 
 def _last_line(stderr: bytes | None) -> str:

@@ -134,6 +134,8 @@ class Gain:
 
     def read(self) -> bytes:
         data = self.source.read()
+        if self._gain == 1.0 and self._ramp_position >= self._ramp_length:
+            return data  # unity and no ramp: the common case costs no lock and no copy
         with self._lock:
             if self._ramp_position < self._ramp_length:
                 count = min(SAMPLES_PER_FRAME, self._ramp_length - self._ramp_position)

@@ -150,7 +150,8 @@ class TrackSequence:
             if self._holding or self._closed:
                 return False
             # a parent may ask before reading: take a finished preparation now
-            self._poll()
+            if self._future is not None:
+                self._poll()
             if self._current is None:
                 # parents ask every frame even when they do not read us: an idle
                 # sequence counts those asks to know when to ask its provider again
@@ -175,7 +176,8 @@ class TrackSequence:
         with self._lock:
             if self._closed:
                 return SILENCE
-            self._poll()
+            if self._future is not None:
+                self._poll()
             if self._holding:
                 data = SILENCE
             else:
@@ -309,7 +311,7 @@ class TrackSequence:
                 current = self._current = self._prepared
                 self._prepared = None
             decoder = current.decoder
-            chunk = decoder.read_pcm(need, whole=True)
+            chunk, finished = decoder.take(need)
             if chunk:
                 if not current.started:
                     current.started = True
@@ -318,7 +320,7 @@ class TrackSequence:
                     )
                 parts.append(chunk)
                 need -= len(chunk)
-            if decoder.finished:
+            if finished:
                 self._end(current, skipped=False)
                 self._current = None
                 self._maybe_prepare()

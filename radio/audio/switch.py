@@ -161,7 +161,8 @@ class Switch:
 
     def read(self) -> bytes:
         with self._lock:
-            self._apply_request()
+            if self._request is not None:
+                self._apply_request()
             fading = self._fading
             if fading is None:
                 child = self._child(self._selected)

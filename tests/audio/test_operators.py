@@ -121,3 +121,22 @@ def test_infallible_survives_a_raising_or_short_child() -> None:
     assert first == SILENCE
     assert len(second) == 3840 and second[:20] == b"\x01\x00" * 10
     assert Silence().read() == SILENCE
+
+
+def test_prefetch_hands_out_the_same_frames_in_order_reading_in_bursts() -> None:
+    from radio.audio.prefetch import Prefetch
+
+    class Counter(Gate):
+        def read(self) -> bytes:
+            self.reads += 1
+            return np.full((960, 2), self.reads, dtype="<i2").tobytes()
+
+    inner = Counter(0)
+    top = Prefetch(inner, frames=5)
+    values, reads = [], []
+    for _ in range(12):
+        values.append(int(pcm(top.read())[0, 0]))
+        reads.append(inner.reads)
+    assert values == list(range(1, 13))
+    assert reads == [5] * 5 + [10] * 5 + [15] * 2
+    assert top.queued == 3 and top.ready and top.remaining is None
