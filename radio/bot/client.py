@@ -5,15 +5,19 @@ integration plug in as a cog). For every configured guild a *keeper* task
 holds the broadcast room: it joins self-deafened, becomes a speaker on a stage
 (unsuppress when it may, else request to speak and tell the admins which
 permission is missing), plays a :class:`~radio.bot.audio.StationAudio` reader
-of the shared feed, and watches the connection. discord.py itself resumes or
-reconnects the voice session after most close codes (4006, 4015, ...); when the
-connection is gone anyway the keeper rejoins with exponential backoff, except
-after close codes 4014, 4021 and 4022, where Discord does not want the bot
-back: then it reports to the admins' room and waits for an admin's ``join``.
+of the shared feed, and watches the connection. discord.py itself reconnects
+the voice session after most close codes (4006, ...) and the keeper restarts the
+player when the connection is back. When discord.py lets the connection go,
+the keeper learns why from discord.py's own log (:mod:`radio.bot.voiceclose`):
+after 4014, 4021 or 4022 (kicked, rate limited, call terminated) Discord does not
+want the bot back, so it reports to the admins' room and waits for an admin's
+``join``; after anything else (a failed 4015 resume, a stall) it rejoins with
+exponential backoff.
 
 Announcements: a pump task sends what the :class:`~radio.bot.announcements.Announcer`
 says is due (presence, embeds, stage topic, voice status, alerts), and hands
 rate-limit refusals back to it instead of waiting (``max_ratelimit_timeout``).
+:meth:`RadioBot.mirror_schedule` keeps the guild's scheduled events equal to the grid's week.
 """
 
 from __future__ import annotations
@@ -31,19 +35,11 @@ from typing import Any, ClassVar
 import discord
 from discord.ext import commands
 
-from radio.bot.announcements import (
-    REFUSED_CLOSE_CODES,
-    Action,
-    Alert,
-    Announcer,
-    NowPlaying,
-    SetPresence,
-    SetStageTopic,
-    SetVoiceStatus,
-)
+from radio.bot.announcements import REFUSED_CLOSE_CODES, Announcer
 from radio.bot.audio import Pacer, SimulcastFeed
 from radio.bot.config import DiscordConfig, GuildConfig
-from radio.bot.schedule import Change, Create, Delete, EventSpec, ExistingEvent, Update, plan
+from radio.bot.effects import Effects, apply_schedule
+from radio.bot.schedule import Change, EventSpec
 from radio.bot.voiceclose import VoiceCloseLog
 from radio.clock import Clock
 
@@ -176,7 +172,7 @@ class RadioBot(commands.Bot):
         self._wake: dict[int, asyncio.Event] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._announce_wake = asyncio.Event()
-        self._last_embed: dict[int, discord.Message] = {}  # channel → our now-playing post
+        self._effects = Effects(self)
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -437,41 +433,7 @@ class RadioBot(commands.Bot):
         if guild is None or not isinstance(channel, discord.VoiceChannel | discord.StageChannel):
             logger.warning("cannot mirror the schedule in guild %d: room not found", guild_id)
             return []
-        events = {event.id: event for event in await guild.fetch_scheduled_events()}
-        existing = [
-            ExistingEvent(e.id, e.name, e.start_time, e.end_time, e.description or "")
-            for e in events.values()
-        ]
-        done: list[Change] = []
-        for change in plan(desired, existing):
-            try:
-                match change:
-                    case Delete(event_id=event_id):
-                        await events[event_id].delete()
-                    case Update(event_id=event_id, spec=spec):
-                        await events[event_id].edit(
-                            name=spec.name,
-                            start_time=spec.start,
-                            end_time=spec.end,
-                            description=spec.full_description(),
-                        )
-                    case Create(spec=spec):
-                        await guild.create_scheduled_event(
-                            name=spec.name,
-                            start_time=spec.start,
-                            end_time=spec.end,
-                            channel=channel,  # a voice or stage event, by the room's kind
-                            privacy_level=discord.PrivacyLevel.guild_only,
-                            description=spec.full_description(),
-                        )
-            except discord.RateLimited as exc:
-                logger.warning("scheduled events rate-limited (%.0f s): later", exc.retry_after)
-                break
-            except discord.HTTPException as exc:
-                logger.warning("scheduled event change %r failed: %s", change, exc)
-                continue
-            done.append(change)
-        return done
+        return await apply_schedule(guild, channel, desired)
 
     # -- announcements -----------------------------------------------------------
 
@@ -483,7 +445,7 @@ class RadioBot(commands.Bot):
             now = self.clock.now()
             for action in announcer.due(now):
                 try:
-                    await self._perform(action)
+                    await self._effects.perform(action)
                 except discord.RateLimited as exc:
                     announcer.refused(action, exc.retry_after, self.clock.now())
                 except discord.HTTPException as exc:
@@ -495,51 +457,3 @@ class RadioBot(commands.Bot):
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._announce_wake.wait(), timeout)
             self._announce_wake.clear()
-
-    async def _perform(self, action: Action) -> None:
-        match action:
-            case SetPresence(text=None):
-                await self.change_presence(activity=None)
-            case SetPresence(text=str(text)):
-                activity = discord.Activity(type=discord.ActivityType.listening, name=text)
-                await self.change_presence(activity=activity)
-            case NowPlaying(channel_id=channel_id, embed=embed, mode=mode):
-                await self._now_playing(channel_id, discord.Embed.from_dict(embed), mode)
-            case SetStageTopic(channel_id=channel_id, topic=topic):
-                stage = self.get_channel(channel_id)
-                if isinstance(stage, discord.StageChannel):
-                    instance = stage.instance or await _fetch_instance(stage)
-                    if instance is None:
-                        await stage.create_instance(topic=topic)
-                    else:
-                        await instance.edit(topic=topic)
-            case SetVoiceStatus(channel_id=channel_id, text=text):
-                voice = self.get_channel(channel_id)
-                if isinstance(voice, discord.VoiceChannel):
-                    await voice.edit(status=text)
-            case Alert(channel_id=channel_id, content=content):
-                room = self.get_channel(channel_id)
-                if isinstance(room, discord.TextChannel):
-                    await room.send(content, allowed_mentions=discord.AllowedMentions.none())
-
-    async def _now_playing(self, channel_id: int, embed: discord.Embed, mode: str) -> None:
-        channel = self.get_channel(channel_id)
-        if not isinstance(channel, discord.TextChannel):
-            return
-        last = self._last_embed.get(channel_id)
-        if mode == "edit" and last is not None:
-            try:
-                await last.edit(embed=embed)
-                return
-            except discord.NotFound:
-                pass  # someone deleted it: post a new one
-        self._last_embed[channel_id] = await channel.send(
-            embed=embed, allowed_mentions=discord.AllowedMentions.none()
-        )
-
-
-async def _fetch_instance(stage: discord.StageChannel) -> discord.StageInstance | None:
-    try:
-        return await stage.fetch_instance()
-    except discord.NotFound:
-        return None
