@@ -241,6 +241,21 @@ class RadioBot(commands.Bot):
     # -- keeping the room --------------------------------------------------------
 
     async def _keep(self, guild_id: int) -> None:
+        # A bug must not take the station off the air for good: log it, wait, go on.
+        attempt = 0
+        while not self.is_closed():
+            try:
+                await self._keep_room(guild_id)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                delay = self.backoff.delay(attempt)
+                logger.exception("the keeper of guild %d failed; again in %.1f s", guild_id, delay)
+                self.rooms[guild_id].state = RoomState.WAITING
+                await asyncio.sleep(delay)
+                attempt += 1
+
+    async def _keep_room(self, guild_id: int) -> None:
         room = self.rooms[guild_id]
         failures = 0
         await self.wait_until_ready()
@@ -450,6 +465,9 @@ class RadioBot(commands.Bot):
                     announcer.refused(action, exc.retry_after, self.clock.now())
                 except discord.HTTPException as exc:
                     logger.warning("announcement %r failed: %s", type(action).__name__, exc)
+                except Exception:
+                    # One bad action must not stop every later announcement.
+                    logger.exception("announcement %r failed", type(action).__name__)
             when = announcer.next_due(self.clock.now())
             timeout = (
                 None if when is None else max(0.0, (when - self.clock.now()) / timedelta(seconds=1))
