@@ -18,7 +18,7 @@ from radio.errors import RadioError
 logger = logging.getLogger(__name__)
 
 # Each name is a module in radio.commands exposing register(subparsers).
-COMMANDS: tuple[str, ...] = ("render", "check", "grid")
+COMMANDS: tuple[str, ...] = ("render", "check", "grid", "run", "demo")
 
 
 def build_parser() -> argparse.ArgumentParser:

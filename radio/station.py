@@ -80,11 +80,10 @@ class Station:
             lead=lead,
             fade=fade,
         )
+        self._playing: TrackSequence | None = None  # the station sequence that started last
         self.fallback = self._sequence(None)
-        self.root = Infallible(
-            Fallback([self.requests, self.programme, self.fallback], transition=fade),
-            events=self._emit,
-        )
+        self._switch = Fallback([self.requests, self.programme, self.fallback], transition=fade)
+        self.root = Infallible(self._switch, events=self._emit)
 
     def reload(self, setup: CheckResult) -> None:
         """Put a new checked configuration on air. Raises ConfigError when it has errors."""
@@ -104,6 +103,31 @@ class Station:
         """The playlists' decks; a reload keeps the decks of unchanged playlists."""
         with self._lock:
             return dict(self._decks)
+
+    def on_air_sequence(self) -> TrackSequence | None:
+        """The sequence whose track is on air: the requests' occupant when requests play,
+        else the programme's (or fallback's) sequence that started the latest track."""
+        if self._switch.selected == 0:
+            occupant = self.requests.occupant
+            return occupant if isinstance(occupant, TrackSequence) else None
+        with self._lock:
+            return self._playing
+
+    def skip(self) -> bool:
+        """Cut the track on air short (quick crossfade into what comes next).
+
+        Returns False when no track is on air (nothing to skip).
+        """
+        sequence = self.on_air_sequence()
+        if sequence is None or sequence.current is None:
+            return False
+        sequence.skip()
+        return True
+
+    def emit(self, event: Event) -> None:
+        """Publish an event of a source the application seats in the tree (the
+        requests): a started track is written to the play history like any other."""
+        self._emit(event)
 
     def close(self) -> None:
         """Stop every decoder."""
@@ -170,6 +194,15 @@ class Station:
                 else None
             )
         station_id = grid.station_id_for(show)
+        built: list[TrackSequence] = []
+
+        def emit(event: Event) -> None:
+            # Remember which sequence is heard, so that a skip cuts the right one.
+            if isinstance(event, TrackStarted) and built:
+                with self._lock:
+                    self._playing = built[0]
+            self._emit(event)
+
         rotation = Rotation(
             parts,
             clock=self._clock,
@@ -184,13 +217,15 @@ class Station:
             lookahead=timedelta(seconds=DEFAULT_PRELOAD_SECONDS),
             starts_at=occurrence.start if occurrence is not None else None,
         )
-        return TrackSequence(
+        sequence = TrackSequence(
             rotation,
             loudness=self._loudness,
-            events=self._emit,
+            events=emit,
             name=show.id if show else f"fallback:{grid.fallback}",
             position=self._position,
         )
+        built.append(sequence)
+        return sequence
 
 
 # One lock for every rotation: decks are shared between the shows of a station.

@@ -84,6 +84,17 @@ class OnAir:
             station_dir, load=self._check, apply=self._apply, invalid=on_invalid
         )
 
+    @property
+    def name(self) -> str:
+        """The station's name (``name:`` in station.yaml)."""
+        station = self._result.files.station
+        return station.name if station is not None else self.station_dir.name
+
+    @property
+    def setup(self) -> CheckResult:
+        """The configuration on air: the last one that passed the checks."""
+        return self._result
+
     def live_slot(self) -> LiveSlot | None:
         """The show on air now with its presenters and live policy (None: the fallback)."""
         return live_slot_of(self.station.grid, self.station.programme.on_air)

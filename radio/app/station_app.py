@@ -1,0 +1,308 @@
+"""The composition root: one station on Discord, from its folder, data folder and config.
+
+:class:`StationApp` builds, in dependency order: the SQLite database in the data
+folder with the play history, the loudness cache and the request queue; the
+station on air (:class:`~radio.grid.onair.OnAir`: grid, playlists, engine, an
+APScheduler ``AsyncIOScheduler`` waking it at show boundaries, live reload);
+the request player in the station's requests slot; the shared simulcast feed
+(one decode, one Opus encode for every room); the announcer; and the
+:class:`~radio.bot.client.RadioBot` with the station's commands.
+
+Wiring: station events → announcer (now playing, presence, topics, alerts) and
+play history (the station records plays itself); an invalid grid edit → the
+programmers' room; queued requests → the requests slot, marked finished when
+they end; the week's shows → Discord scheduled events, re-mirrored when the
+grid changes and every hour.
+
+:meth:`StationApp.run` runs until its ``stop`` event is set or the bot fails,
+then closes everything it opened. This is the only layer with the wall clock:
+it is passed in (``clock`` and ``monotonic``), so tests can run the same code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, timedelta
+from pathlib import Path
+from typing import Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from radio.app.catalogue import LiveCatalogue, request_check
+from radio.app.controls import StationControls
+from radio.app.requests import NotifyingQueue, RequestPlayer
+from radio.app.stamps import FrameStamps
+from radio.audio.loudness import LoudnessLevels
+from radio.bot.announcements import Announcer, Rooms
+from radio.bot.audio import SimulcastFeed
+from radio.bot.client import Backoff, RadioBot
+from radio.bot.commands import RadioCommands, Services
+from radio.bot.config import DiscordConfig
+from radio.bot.schedule import desired_events
+from radio.clock import Clock
+from radio.config.diagnostics import Diagnostic
+from radio.events import EventBus
+from radio.grid.onair import OnAir
+from radio.store.db import Database
+from radio.store.history import PlayHistory
+from radio.store.loudness import SQLiteLoudnessCache
+
+logger = logging.getLogger(__name__)
+
+DATABASE_NAME = "radio.sqlite3"
+FIRST_TRACK_TIMEOUT_S = 20.0
+
+
+@dataclass(frozen=True)
+class AppOptions:
+    """Tunables of the application (defaults are the production values)."""
+
+    request_quota: int = 3
+    request_cooldown: timedelta = timedelta(seconds=30)
+    watch_interval: float = 2.0  # seconds between checks of the station files
+    mirror_interval: float = 3600.0  # seconds between scheduled-event mirrors
+    normalize: bool = True  # measure loudness and level every track
+    connect_timeout: float = 20.0
+    poll_interval: float = 0.25
+    backoff: Backoff = field(default_factory=Backoff)
+    bot_options: dict[str, Any] = field(default_factory=dict)  # passed to discord.Client
+
+
+def rooms_of(config: DiscordConfig) -> Rooms:
+    """Where the announcer sends what, from the ``discord:`` section.
+
+    A broadcast room is listed both as a stage and as a voice room: the client
+    applies a topic only to a stage and a status only to a voice room.
+    """
+    guilds = config.guilds
+    return Rooms(
+        announcements=tuple(g.announcements for g in guilds if g.announcements is not None),
+        stages=tuple(g.broadcast for g in guilds),
+        voices=tuple(g.broadcast for g in guilds),
+        programmers=tuple(g.programmers for g in guilds if g.programmers is not None),
+        admins=tuple(room for g in guilds if (room := g.admin_room) is not None),
+    )
+
+
+class StationApp:
+    """One station on Discord (see the module docstring).
+
+    Must be made inside the running event loop (the scheduler and the bot bind
+    to it). Raises ConfigError when the station folder has errors and
+    StoreError when the database cannot be opened; nothing is left open then.
+    """
+
+    def __init__(
+        self,
+        station_dir: Path,
+        data_dir: Path,
+        config: DiscordConfig,
+        *,
+        clock: Clock,
+        monotonic: Callable[[], float],
+        options: AppOptions | None = None,
+    ) -> None:
+        self.options = options = options or AppOptions()
+        self.config = config
+        self.clock = clock
+        self.db = Database(data_dir / DATABASE_NAME)
+        try:
+            self._build(station_dir, config, clock, monotonic, options)
+        except BaseException:
+            self.db.close()
+            raise
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def _build(
+        self,
+        station_dir: Path,
+        config: DiscordConfig,
+        clock: Clock,
+        monotonic: Callable[[], float],
+        options: AppOptions,
+    ) -> None:
+        self.history = PlayHistory(self.db)
+        loudness = LoudnessLevels(cache=SQLiteLoudnessCache(self.db)) if options.normalize else None
+        self.events = EventBus()
+        self.scheduler = AsyncIOScheduler(timezone=UTC)
+        self.onair = OnAir(
+            station_dir,
+            clock=clock,
+            scheduler=self.scheduler,
+            history=self.history,
+            events=self.events,
+            loudness=loudness,
+            on_invalid=self._grid_rejected,
+        )
+        station = self.onair.station
+        self.queue = NotifyingQueue(
+            self.db, quota=options.request_quota, cooldown=options.request_cooldown
+        )
+        self.requests = RequestPlayer(self.queue, station, clock=clock, loudness=loudness)
+        self.controls = StationControls(station, self.queue)
+        self.stamps = FrameStamps(self.onair.root, clock)
+        self.feed = SimulcastFeed(self.stamps)
+        bot: RadioBot | None = None
+
+        def wake() -> None:
+            if bot is not None:
+                bot.wake_announcements()
+
+        self.announcer = Announcer(
+            rooms_of(config),
+            station=self.onair.name,
+            now_playing=config.now_playing,
+            next_up=self.controls.next_up,
+            notify=wake,
+        )
+        self.events.subscribe(self.announcer.handle)
+        bot = RadioBot(
+            config,
+            self.feed,
+            clock=clock,
+            announcer=self.announcer,
+            backoff=options.backoff,
+            connect_timeout=options.connect_timeout,
+            poll_interval=options.poll_interval,
+            monotonic=monotonic,
+            **options.bot_options,
+        )
+        self.bot = bot
+        self.catalogue = LiveCatalogue(self.onair)
+        self.services = Services(
+            config=config,
+            queue=self.queue,
+            catalogue=self.catalogue,
+            controls=self.controls,
+            rooms=bot,
+            clock=clock,
+            slot_now=self.onair.live_slot,
+            announcer=self.announcer,
+            history=self.history,
+            diagnostics=self.diagnostics,
+            station_name=self.onair.name,
+            grid=lambda: self.onair.station.grid,
+            request_check=request_check(self.onair, self.history),
+        )
+        self.bot_cogs = [RadioCommands(self.services)]
+
+    def diagnostics(self) -> list[str]:
+        """The owner's counters: frames pulled and encoded, dead air, rooms."""
+        stats = self.feed.stats()
+        root = self.onair.root
+        lines = [
+            f"station: {self.onair.name}, frame {root.position}",
+            f"frames pulled {stats.pulled}, Opus encodes {stats.encoded},"
+            f" station faults {stats.station_faults}, rooms reading {stats.readers}",
+            f"dead air: {root.dead_air_frames} frames in all" + (" (now)" if root.dead_air else ""),
+        ]
+        if self.bot.pacer is not None:
+            lines.append(f"frames pulled by the pacer (no room reading): {self.bot.pacer.pulled}")
+        for room in self.bot.rooms.values():
+            lines.append(
+                f"guild {room.guild.id}: {room.state}, {room.joins} join(s),"
+                f" last close code {room.last_close_code}"
+            )
+        return lines
+
+    def _grid_rejected(self, problems: list[Diagnostic]) -> None:
+        self.announcer.grid_rejected([str(problem) for problem in problems])
+
+    async def run(
+        self,
+        token: str,
+        stop: asyncio.Event,
+        *,
+        before_start: Callable[[RadioBot], None] | None = None,
+    ) -> None:
+        """Put the station on Discord until ``stop`` is set; close everything then.
+
+        ``before_start`` is called with the bot before it logs in (the demo
+        points it at the local Discord there). Raises what ``bot.start`` raises
+        (discord.LoginFailure for a refused token, ...), after closing.
+        """
+        try:
+            for cog in self.bot_cogs:
+                await self.bot.add_cog(cog)
+            if before_start is not None:
+                before_start(self.bot)
+            self.scheduler.start()
+            # The first track opens (probe, loudness, FFmpeg) before anyone pulls a
+            # frame, so the station does not begin with dead air.
+            await asyncio.to_thread(self.onair.root.wait_buffered, FIRST_TRACK_TIMEOUT_S)
+            loop = asyncio.get_running_loop()
+            self._tasks.append(
+                loop.create_task(self._watch(), name="grid-watch"),
+            )
+            self._tasks.append(loop.create_task(self._mirror(), name="schedule-mirror"))
+            bot_task = loop.create_task(self.bot.start(token), name="bot")
+            stopping = loop.create_task(stop.wait(), name="stop")
+            done, _ = await asyncio.wait({bot_task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            stopping.cancel()
+            if bot_task in done:
+                bot_task.result()  # raises why the bot stopped
+                logger.warning("the bot stopped by itself")
+        finally:
+            await self.close()
+            if "bot_task" in locals() and not bot_task.done():
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await asyncio.wait_for(bot_task, 10)
+
+    async def _watch(self) -> None:
+        try:
+            await self.onair.watch(self.options.watch_interval)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("the grid watcher stopped; edits are not picked up until a restart")
+
+    async def _mirror(self) -> None:
+        """Mirror the week's shows as scheduled events at start, on each grid change
+        and every ``mirror_interval`` seconds."""
+        await self.bot.wait_until_ready()
+        mirrored: object = None
+        waited = 0.0
+        step = min(self.options.watch_interval, self.options.mirror_interval)
+        while not self.bot.is_closed():
+            grid = self.onair.station.grid
+            if grid is not mirrored or waited >= self.options.mirror_interval:
+                mirrored, waited = grid, 0.0
+                desired = desired_events(grid, self.clock.now())
+                for guild in self.config.guilds:
+                    try:
+                        changes = await self.bot.mirror_schedule(guild.id, desired)
+                    except Exception:
+                        logger.exception("mirroring the schedule in guild %d failed", guild.id)
+                        continue
+                    if changes:
+                        logger.info(
+                            "scheduled events in guild %d: %d change(s)", guild.id, len(changes)
+                        )
+            await asyncio.sleep(step)
+            waited += step
+
+    async def close(self) -> None:
+        """Stop the bot, the tasks, the scheduler and the station; close the database.
+
+        Idempotent. Requests that were playing stay ``taken`` and are played
+        again first after the next start.
+        """
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        if not self.bot.is_closed():
+            with contextlib.suppress(Exception):
+                await self.bot.close()
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        self.feed.close()
+        self.requests.close()
+        self.onair.close()
+        self.db.close()

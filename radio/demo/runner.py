@@ -1,0 +1,315 @@
+"""The demo station: the local Discord, the example station in it, a listener, a page.
+
+:class:`Demo` starts, in one event loop: the emulator (REST, gateway, voice and a
+listener that decodes what the bot sends), the station application
+(:class:`~radio.app.StationApp`) pointed at it with a ``discord:`` configuration
+for the emulator's guild, a task that prints the announcement room's messages
+as they come, and the listening page. :meth:`Demo.stop` stops them in reverse
+order and writes what the listener heard as a WAV file. :func:`run_demo` runs a
+demo until a stop event (Ctrl-C in ``radio demo``) or for a number of seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from radio.app import AppOptions, StationApp
+from radio.audio import synth
+from radio.bot.client import RoomState
+from radio.clock import SystemClock
+from radio.demo.page import ListenerTap, ListeningPage
+from radio.demo.room import RoomWatcher, line_for
+from radio.demo.world import demo_config
+from radio.events import Event
+from radio.grid.demo_media import DEMO_LIBRARY
+from radio.grid.loader import load_station
+from radio.sandbox import Emulator, ListenerRecord, point_discord_at
+
+logger = logging.getLogger(__name__)
+
+ROOM_POLL_S = 0.25
+PACKETS_PER_MINUTE = 50 * 60
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    """What to run: the station folder, the data folder, the page's port, and more.
+
+    ``data_dir`` None: ``station_dir/data``. ``port`` 0: any free port.
+    ``generate_media``: write the example library's missing files first.
+    ``record_minutes``: how much of the listener's audio is kept (and written).
+    """
+
+    station_dir: Path = Path(".")
+    data_dir: Path | None = None
+    port: int = 8765
+    stage: bool = False
+    generate_media: bool = True
+    record_minutes: float = 10.0
+    app: AppOptions = field(
+        # discord.py waits 2 s for more guilds by default; the local Discord has one.
+        default_factory=lambda: AppOptions(bot_options={"guild_ready_timeout": 0.05})
+    )
+
+    @property
+    def data(self) -> Path:
+        return self.data_dir if self.data_dir is not None else self.station_dir / "data"
+
+
+@dataclass
+class DemoResult:
+    """What a finished demo leaves: the recording, and for tests what happened."""
+
+    wav: Path | None
+    page_url: str
+    record: ListenerRecord
+    room_id: int
+    events: list[tuple[Event, datetime | None]]  # each event with its frame's instant
+    lines: list[str]
+
+
+def generate_media(media: Path, out: TextIO) -> int:
+    """Write the example library's missing files under ``media``, saying so on ``out``.
+
+    Returns how many were written. Raises SourceError when FFmpeg fails.
+    """
+    missing = [item for item in DEMO_LIBRARY if not (media / item.path).exists()]
+    for number, item in enumerate(missing, start=1):
+        path = media / item.path
+        out.write(f"generating the demo's music ({number}/{len(missing)}): {item.path}\n")
+        out.flush()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        synth.tone(
+            path,
+            item.freq_hz,
+            item.seconds,
+            level_dbfs=-18.0,
+            title=item.title,
+            artist=item.artist,
+            album=item.album,
+        )
+    return len(missing)
+
+
+class Demo:
+    """One demo run (see the module docstring). Use :meth:`start`, then :meth:`stop`."""
+
+    def __init__(self, options: DemoOptions, out: TextIO) -> None:
+        self.options = options
+        self.out = out
+        self.clock = SystemClock()
+        self.emulator = Emulator(
+            clock=self.clock,
+            monotonic=time.monotonic,
+            record_limit=max(1, round(options.record_minutes * PACKETS_PER_MINUTE)),
+        )
+        self.room_id = (
+            self.emulator.world.stage_channel.id
+            if options.stage
+            else self.emulator.world.voice_channel.id
+        )
+        self.app: StationApp | None = None
+        self.page = ListeningPage(ListenerTap(self.emulator.record, self.room_id), self.now)
+        self.events: list[tuple[Event, datetime | None]] = []
+        self.lines: list[str] = []
+        self._events_lock = threading.Lock()
+        self._stop_app = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self.app_task: asyncio.Task[None] | None = None
+
+    def say(self, line: str) -> None:
+        """Write one line to the terminal (and keep it for the page)."""
+        self.out.write(line + "\n")
+        self.out.flush()
+
+    async def start(self) -> None:
+        """Generate media if asked, start the local Discord, the station and the page.
+
+        Raises ConfigError (station folder), SourceError (FFmpeg) or OSError (a
+        port); whatever was started is stopped again first.
+        """
+        options = self.options
+        if options.generate_media:
+            media = load_station(options.station_dir).folder("media")
+            written = await asyncio.to_thread(generate_media, media, self.out)
+            if written:
+                self.say(f"generated {written} demo tracks under {media}")
+        await self.emulator.start()
+        try:
+            self.app = StationApp(
+                options.station_dir,
+                options.data,
+                demo_config(self.emulator.world, stage=options.stage),
+                clock=self.clock,
+                monotonic=time.monotonic,
+                options=options.app,
+            )
+            self.app.events.subscribe(self._keep_event)
+            addresses = self.emulator.addresses
+            self.app_task = asyncio.create_task(
+                self.app.run(
+                    self.emulator.world.token,
+                    self._stop_app,
+                    before_start=lambda bot: point_discord_at(bot, addresses),
+                ),
+                name="station",
+            )
+            self._tasks.append(asyncio.create_task(self._print_room(), name="room"))
+            url = await self.page.start(options.port)
+        except BaseException:
+            await self._shutdown()
+            raise
+        self.say(f"{self.app.onair.name} is on the local Discord ({addresses.api_base})")
+        self.say(f"listen and see what plays: {url}")
+        self.say(
+            "act as a member: POST "
+            f"{addresses.control_url}/messages"
+            ' {"author": "alice", "content": "!request sunrise"}'
+        )
+        self.say("Ctrl-C stops the demo and writes the listener's recording.")
+
+    def _keep_event(self, event: Event) -> None:
+        app = self.app
+        instant = app.stamps.instant_of(event.frame) if app is not None else None
+        with self._events_lock:
+            self.events.append((event, instant))
+
+    async def wait_on_air(self, timeout: float = 30.0) -> None:
+        """Wait until the bot is in its room (a guard for tests and the first line).
+
+        Raises TimeoutError, or what the station failed with.
+        """
+        async with asyncio.timeout(timeout):
+            while True:
+                if self.app_task is not None and self.app_task.done():
+                    self.app_task.result()
+                    raise RuntimeError("the station stopped")
+                app = self.app
+                if app is not None and any(
+                    room.state is RoomState.ON_AIR for room in app.bot.rooms.values()
+                ):
+                    return
+                await asyncio.sleep(0.05)
+
+    async def _print_room(self) -> None:
+        world = self.emulator.world
+        channel = world.text_channel
+        watcher = RoomWatcher(world, channel.id)
+        names = {user.id: name for name, user in world.people.items()}
+        names[world.bot.id] = world.bot.username
+        while True:
+            for message, edited in watcher.poll():
+                line = line_for(
+                    message,
+                    edited,
+                    channel.name,
+                    lambda: datetime.now().strftime("%H:%M:%S"),
+                    names,
+                )
+                self.lines.append(line)
+                self.say(line)
+            await asyncio.sleep(ROOM_POLL_S)
+
+    def now(self) -> dict[str, Any]:
+        """The JSON of ``/now.json``: station, show, track, next up, queue, room, messages."""
+        app = self.app
+        if app is None:
+            return {"station": "radio demo", "track": None, "queue": [], "messages": []}
+        announcer = app.announcer
+        track = announcer.track
+        show = announcer.show
+        next_up = app.controls.next_up()
+        rooms = list(app.bot.rooms.values())
+        return {
+            "station": app.onair.name,
+            "show": show.title if show is not None else None,
+            "track": None
+            if track is None
+            else {
+                "title": track.title,
+                "artist": track.artist,
+                "album": track.album,
+                "requested_by": track.tags.get("requested_by", ""),
+            },
+            "next_up": next_up.display if next_up is not None else None,
+            "queue": [
+                {
+                    "id": r.id,
+                    "title": r.track.display,
+                    "requested_by": r.user_name or str(r.user_id),
+                }
+                for r in app.queue.pending()
+            ],
+            "room": str(rooms[0].state) if rooms else None,
+            "on_air_seconds": round(app.onair.root.position / 50, 2),
+            "heard_packets": len(self.emulator.record.packets),
+            "messages": self.lines[-15:],
+        }
+
+    async def stop(self) -> DemoResult:
+        """Stop the station, the page and the local Discord; write the recording.
+
+        The WAV goes to the data folder (``listener-YYYYmmdd-HHMMSS.wav``); None
+        when the listener heard nothing.
+        """
+        await self._shutdown()
+        packets = self.emulator.record.audio_packets(channel_id=self.room_id)
+        wav: Path | None = None
+        if packets:
+            self.options.data.mkdir(parents=True, exist_ok=True)
+            name = datetime.now(UTC).strftime("listener-%Y%m%d-%H%M%S.wav")
+            wav = self.emulator.record.to_wav(self.options.data / name, packets)
+        await self.emulator.stop()
+        with self._events_lock:
+            events = list(self.events)
+        return DemoResult(
+            wav, self.page.url, self.emulator.record, self.room_id, events, self.lines
+        )
+
+    async def _shutdown(self) -> None:
+        self._stop_app.set()
+        if self.app_task is not None:
+            with contextlib.suppress(Exception):
+                await self.app_task
+        elif self.app is not None:
+            await self.app.close()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        await self.page.stop()
+
+
+async def run_demo(
+    options: DemoOptions, out: TextIO, stop: asyncio.Event, seconds: float | None = None
+) -> DemoResult:
+    """Run a demo until ``stop`` is set (or ``seconds`` have passed, or the station
+    fails); return what it left. Raises what :meth:`Demo.start` raises, and what
+    the station failed with (after stopping everything)."""
+    demo = Demo(options, out)
+    await demo.start()
+    loop = asyncio.get_running_loop()
+    timer = loop.call_later(seconds, stop.set) if seconds is not None else None
+    waiting = asyncio.create_task(stop.wait())
+    assert demo.app_task is not None
+    try:
+        await asyncio.wait({waiting, demo.app_task}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        waiting.cancel()
+        if timer is not None:
+            timer.cancel()
+    failed = demo.app_task.done() and not stop.is_set()
+    result = await demo.stop()
+    if failed:
+        demo.app_task.result()
+    return result
