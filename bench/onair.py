@@ -325,7 +325,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=sys.getswitchinterval(),
         help="what-if: CPython's GIL switch interval in seconds (default 0.005)",
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if len(set(args.rooms)) < 2:
+        parser.error("--rooms needs at least two different counts (the cost is a slope)")
+    return args
 
 
 def _counts(text: str) -> tuple[int, ...]:

@@ -57,7 +57,8 @@ def nearest_rank(values: Sequence[float], percent: float) -> float:
     if not 0 < percent <= 100:
         raise ValueError(f"percent must be in (0, 100], got {percent}")
     ordered = sorted(values)
-    rank = math.ceil(percent / 100 * len(ordered))
+    # Rounded first: 99.9 / 100 * 1000 is 999.0000000000001 in floating point.
+    rank = max(1, math.ceil(round(percent * len(ordered) / 100, 9)))
     return ordered[rank - 1]
 
 
