@@ -28,6 +28,10 @@ def _bad(tmp_path: Path, kind: str) -> Path:
         path = tmp_path / "unreadable.flac"
         path.mkdir()  # a folder where a file should be: root reads any mode-000 file
         return path
+    if kind == "no-permission":
+        path = synth.tone(tmp_path / "secret.flac", 440.0, 0.5)
+        path.chmod(0)
+        return path
     if kind == "zero-length":
         path = tmp_path / "empty.wav"
         path.write_bytes(b"")
@@ -60,7 +64,19 @@ def _bad(tmp_path: Path, kind: str) -> Path:
     raise AssertionError(kind)
 
 
-KINDS = ["missing", "unreadable", "zero-length", "no-samples", "corrupt", "text", "image"]
+KINDS = [
+    "missing",
+    "unreadable",
+    pytest.param(
+        "no-permission",
+        marks=pytest.mark.skipif(os.geteuid() == 0, reason="root reads mode-000 files"),
+    ),
+    "zero-length",
+    "no-samples",
+    "corrupt",
+    "text",
+    "image",
+]
 
 
 @pytest.mark.parametrize("kind", KINDS)
