@@ -111,6 +111,28 @@ def machine() -> str:
     return f"{model}, {os.cpu_count()} cores"
 
 
+def encoder_costs(frames: int) -> list[tuple[str, float]]:
+    """One room, the encoder at other settings: what a lighter encode would save."""
+    settings: list[tuple[str, dict[str, object]]] = [
+        ("128 kb/s, FEC (discord.py's default)", {}),
+        ("128 kb/s, no FEC", {"fec": False}),
+        ("96 kb/s, FEC", {"bitrate": 96}),
+        ("64 kb/s, FEC", {"bitrate": 64}),
+    ]
+    results: list[tuple[str, float]] = []
+    for label, options in settings:
+
+        def run(options: dict[str, object] = options) -> None:
+            encoder = discord.opus.Encoder(**options)  # type: ignore[arg-type]
+            feed = SimulcastFeed(Sine(440.0), encoder, capacity=64)
+            reader = feed.reader("room")
+            for _ in range(frames):
+                reader.read()
+
+        results.append((label, cpu_percent(run, frames)))
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=20.0, help="audio per case")
@@ -141,6 +163,10 @@ def main() -> None:
         f"Without sharing (one encoder per room): 1 room {naive[1]:.3f} %,"
         f" 10 rooms {naive[10]:.3f} % of a core."
     )
+    print("\n| encoder (one room) | % of a core |")
+    print("| --- | ---: |")
+    for label, cost in encoder_costs(frames):
+        print(f"| {label} | {cost:.3f} |")
 
 
 if __name__ == "__main__":
