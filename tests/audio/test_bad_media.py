@@ -122,9 +122,10 @@ def test_a_killed_decoder_does_not_block_read(tmp_path: Path) -> None:
         assert decoder.wait_buffered(10.0)  # returns on data or on EOF of the dead process
         frames.append(decoder.read())
         assert len(frames) < 1000, "a killed decoder kept producing"
-    # what was buffered (and in the pipe) played out: far less than the 20 s track
+    # what was buffered (10 frames, and up to 1 MB = 273 frames in the pipe) played
+    # out: far less than the 1,000 frames of the track
     assert all(len(f) == 3840 and f != SILENCE for f in frames)
-    assert len(frames) < 200
+    assert len(frames) <= 10 + 274
     after = [decoder.read() for _ in range(50)]
     assert after == [SILENCE] * 50  # and reads go on returning at once, never blocking
     assert decoder.finished and decoder.failed and not decoder.ready
@@ -144,7 +145,7 @@ def test_a_sequence_moves_on_when_ffmpeg_dies_mid_track(
     assert pid is not None
     os.kill(pid, signal.SIGKILL)
     with caplog.at_level(logging.WARNING):
-        out = pcm(pull(seq, 400))
+        out = pcm(pull(seq, 600))
     seq.close()
     failed = [e for e in events if isinstance(e, TrackFailed)]
     started = [e for e in events if isinstance(e, TrackStarted)]
@@ -154,7 +155,7 @@ def test_a_sequence_moves_on_when_ffmpeg_dies_mid_track(
     assert not any(isinstance(e, TrackEnded) and e.track == long for e in events)
     # the buffered part played, then "next" followed in the same frame: no silent frame
     boundary = started[1].frame - 5
-    assert 0 <= boundary < 395
+    assert 0 <= boundary < 595
     head = out[: (boundary + 1) * 960]
     assert all(head[i * 960 : (i + 1) * 960].any() for i in range(boundary + 1))
     db = decode_file(nxt.location)
