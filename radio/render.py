@@ -77,7 +77,14 @@ def render_source(source: Source, frames: int, out: Path, *, progress: bool) -> 
     assert encoder.stdin is not None and encoder.stderr is not None
     silent = 0
     silence = bytes(FRAME_BYTES)
-    bar = tqdm(total=frames, unit="frame", unit_scale=False, file=sys.stderr, disable=not progress)
+    # progress in seconds of audio: what a person asked for with --duration
+    bar = tqdm(
+        total=frames / FRAMES_PER_SECOND,
+        unit="s",
+        bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} s audio [{elapsed}<{remaining}]",
+        file=sys.stderr,
+        disable=not progress,
+    )
     try:
         done = 0
         while done < frames:
@@ -90,7 +97,7 @@ def render_source(source: Source, frames: int, out: Path, *, progress: bool) -> 
                 batch.append(frame)
             encoder.stdin.write(b"".join(batch))
             done += len(batch)
-            bar.update(len(batch))
+            bar.update(len(batch) / FRAMES_PER_SECOND)
         encoder.stdin.close()
     except BrokenPipeError:
         pass  # the encoder died: its message is reported below
