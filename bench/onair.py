@@ -33,8 +33,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bench.onair_latency import Sample, measure, open_times
+from bench.onair_paced import costs
 from bench.onair_stations import RunResult, SourceKind, run
 from bench.onair_stats import cpu_percent, room_cost
+from radio.audio.frames import FRAMES_PER_SECOND
 from radio.audio.synth import tone
 from radio.audio.track import Track
 
@@ -87,16 +89,19 @@ def verdict(ok: bool) -> str:
 
 def intervals_table(results: Sequence[RunResult]) -> list[str]:
     lines = [
-        "| stations | packets | p50 ms | p99 ms | p99.9 ms | shortest ms | longest ms"
-        " | < 10 ms | > 25 ms | lost | sender p99.9 ms | sender shortest ms |",
-        "|" + " ---: |" * 12,
+        "| stations | packets (real time) | p50 ms | p99 ms | p99.9 ms | shortest ms"
+        " | longest ms | < 10 ms | > 25 ms | lost | sender p99.9 ms | sender shortest ms"
+        " | bare sleeper p99.9 ms | bare sleeper shortest ms |",
+        "|" + " ---: |" * 14,
     ]
     for r in results:
         s, sent = r.intervals, r.sent
+        due = round(r.stations * r.rooms * r.seconds * FRAMES_PER_SECOND)
         lines.append(
-            f"| {r.stations} | {s.packets} | {s.p50:.2f} | {s.p99:.2f} | {s.p999:.2f}"
+            f"| {r.stations} | {s.packets} ({due}) | {s.p50:.2f} | {s.p99:.2f} | {s.p999:.2f}"
             f" | {s.shortest:.2f} | {s.longest:.2f} | {s.under_10ms} | {s.over_25ms} | {s.lost}"
-            f" | {sent.p999:.2f} | {sent.shortest:.2f} |"
+            f" | {sent.p999:.2f} | {sent.shortest:.2f}"
+            f" | {r.machine.p999:.2f} | {r.machine.shortest:.2f} |"
         )
     return lines
 
@@ -198,8 +203,10 @@ async def bench(args: argparse.Namespace, folder: Path) -> list[str]:
         " process and is not counted in the station's CPU.",
         "",
         "Packet intervals at the listener (stamped by the emulator's reader thread"
-        " on receipt) and at the sender (between a player thread's reads, just"
-        " before it sends):",
+        " on receipt), at the sender (between a player thread's reads, just"
+        " before it sends), and of a bare sleeper process waking every 20 ms"
+        " during the same window (`bench/onair_probe.py`: the machine's own"
+        " scheduling noise, which no station can beat):",
         "",
         *intervals_table(stations),
         "",
@@ -255,7 +262,21 @@ async def bench(args: argparse.Namespace, folder: Path) -> list[str]:
             "",
         ]
 
+    paced = await asyncio.to_thread(costs, tracks[0])
+    out += [
+        "### Why: a frame's work paced at 20 ms costs more than back to back",
+        "",
+        "One thread, its own CPU clock, 150 calls either one every 20 ms (as a"
+        " player thread does) or back to back (as bench/simulcast.py measures):",
+        "",
+        "| work per frame | paced µs | back to back µs |",
+        "| --- | ---: | ---: |",
+        *(f"| {c.name} | {c.paced_us:.0f} | {c.tight_us:.0f} |" for c in paced),
+        "",
+    ]
     out += ["### Targets", "", *targets(stations, per_room, samples), ""]
+    load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
+    out += [f"Load average at the end: {load}.", ""]
     return out
 
 

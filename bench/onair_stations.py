@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+import sys
 import threading
 import time
 from collections import defaultdict
@@ -59,6 +61,7 @@ class RunResult:
     emulator_cpu: float  # seconds of CPU of the emulator (the listener), not the station's
     intervals: IntervalSummary  # at the listener
     sent: IntervalSummary  # between the player threads' reads, in the bot process
+    machine: IntervalSummary  # a bare 20 ms sleeper in its own process, same window
     threads: dict[str, float]  # CPU seconds by thread role (see bench.onair_cpu)
     players: PlayerCpu
     pulled: int  # station frames pulled, all stations
@@ -220,7 +223,11 @@ async def run(
         await _all_on_air(bots, tasks)
         await asyncio.sleep(warmup)
         await emulator.clear()
-        before = snapshot(exclude=frozenset({emulator.pid}))
+        probe = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bench.onair_probe", str(seconds), stdout=asyncio.subprocess.PIPE
+        )
+        outsiders = frozenset({emulator.pid, probe.pid})
+        before = snapshot(exclude=outsiders)
         emulator_before = process_cpu(emulator.pid) or 0.0
         feed_before = [s.feed.stats() for s in made]
         threads_before = thread_cpu()
@@ -228,10 +235,12 @@ async def run(
         await asyncio.sleep(seconds)
         ended = time.monotonic()
         threads_after = thread_cpu()
-        after = snapshot(exclude=frozenset({emulator.pid}))
+        after = snapshot(exclude=outsiders)
         emulator_after = process_cpu(emulator.pid) or 0.0
         feed_after = [s.feed.stats() for s in made]
         arrivals = await emulator.arrivals()
+        machine_out, _ = await probe.communicate()
+        machine = IntervalSummary(**json.loads(machine_out))
     finally:
         await asyncio.gather(*(bot.close() for bot in bots), return_exceptions=True)
         for task in tasks:
@@ -250,6 +259,7 @@ async def run(
         emulator_cpu=emulator_after - emulator_before,
         intervals=summarize(arrivals),
         sent=summarize([a for s in made for a in s.feed.sends(started, ended)]),
+        machine=machine,
         threads=by_role(threads_before, threads_after),
         players=_sum_players([s.feed.player_cpu(started, ended) for s in made]),
         pulled=sum(a.pulled - b.pulled for a, b in zip(feed_after, feed_before, strict=True)),

@@ -1,0 +1,95 @@
+"""Per-frame work paced at 20 ms versus back to back: why a station costs what it costs.
+
+A player thread does its work once every 20 ms and sleeps in between; on a
+shared virtual machine the caches are cold again by then, so the same work
+costs several times what a tight loop (bench/simulcast.py) measures. This
+module times the pieces of a station's frame both ways, on one thread, by
+that thread's CPU clock.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bench.onair_stations import encoder
+from radio.audio.frames import FRAME_MS, SAMPLES_PER_FRAME
+from radio.audio.operators import Sine
+from radio.audio.root import Infallible
+from radio.audio.sequence import TrackSequence
+from radio.audio.switch import Fallback
+from radio.audio.track import Track
+from radio.audio.tracklist import TrackList
+from radio.grid.holder import Holder
+
+
+@dataclass(frozen=True, slots=True)
+class Cost:
+    """Microseconds of CPU per call of one piece of work."""
+
+    name: str
+    paced_us: float  # one call every 20 ms
+    tight_us: float  # calls back to back
+
+
+def per_call(work: Callable[[], object], calls: int, *, paced: bool) -> float:
+    """Microseconds of this thread's CPU per call of ``work``, on a fresh thread."""
+    result: list[float] = []
+
+    def run() -> None:
+        spent = 0.0
+        start = time.perf_counter()
+        for k in range(calls):
+            before = time.thread_time()
+            work()
+            spent += time.thread_time() - before
+            if paced:
+                time.sleep(max(0.0, start + (k + 1) * FRAME_MS / 1000 - time.perf_counter()))
+        result.append(1e6 * spent / calls)
+
+    thread = threading.Thread(target=run, name="bench-paced")
+    thread.start()
+    thread.join()
+    return result[0]
+
+
+def costs(track: Track, calls: int = 150) -> list[Cost]:
+    """Station pull (sine, FLAC), Opus encode (complexity 10 and 5), paced and tight."""
+    sequence = TrackSequence(TrackList([track], loop=True), name="paced")
+    sequence.wait_buffered(10.0)
+    trees = {
+        "pull: FLAC track under Fallback and Infallible": Infallible(
+            Fallback([Holder(), sequence], transition=0.05)
+        ),
+        "pull: sine under Fallback and Infallible": Infallible(
+            Fallback([Holder(), Sine(400.0, level_dbfs=-12.0)], transition=0.05)
+        ),
+    }
+    pcm = Sine(400.0, level_dbfs=-12.0).read()
+    out: list[Cost] = []
+    try:
+        for name, tree in trees.items():
+            out.append(
+                Cost(
+                    name,
+                    per_call(tree.read, calls, paced=True),
+                    per_call(tree.read, calls, paced=False),
+                )
+            )
+        for complexity in (10, 5):
+            encode = functools.partial(
+                encoder(None if complexity == 10 else complexity).encode, pcm, SAMPLES_PER_FRAME
+            )
+            out.append(
+                Cost(
+                    f"Opus encode, complexity {complexity}",
+                    per_call(encode, calls, paced=True),
+                    per_call(encode, calls, paced=False),
+                )
+            )
+    finally:
+        sequence.close()
+    return out
