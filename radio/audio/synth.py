@@ -7,7 +7,7 @@ Levels are honest: ``level_dbfs`` is the *peak* sample level of the signal in
 dBFS. For a 1 kHz stereo sine, EBU R128 integrated loudness equals the peak level
 (the -0.691 dB constant of BS.1770 cancels the K-weighting gain at 1 kHz), so
 ``tone(p, 1000, 5, level_dbfs=-30)`` measures -30 LUFS within a few tenths of a
-LU. Other frequencies differ by the K-weighting curve (about -0.3 dB at 440 Hz,
+LU. Other frequencies differ by the K-weighting curve (about -0.7 dB at 440 Hz,
 +4 dB at 5 kHz).
 
 The container and codec follow the file suffix:
