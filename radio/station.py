@@ -110,6 +110,11 @@ class Station:
         if self._switch.selected == 0:
             occupant = self.requests.occupant
             return occupant if isinstance(occupant, TrackSequence) else None
+        return self.programme_sequence()
+
+    def programme_sequence(self) -> TrackSequence | None:
+        """The programme's (or fallback's) sequence that started the latest track: what
+        plays again, from where it stopped, when the requests give the air back."""
         with self._lock:
             return self._playing
 

@@ -65,7 +65,8 @@ class RequestPlayer:
     """Plays ``queue`` in ``station``'s requests slot and records how each request ended.
 
     Events of the request sequence go to ``station.emit`` (announcements, play
-    history) after the queue was updated. Call :meth:`close` to stop its decoder.
+    history); :meth:`on_event` must be subscribed to the station's events to mark
+    requests finished. Call :meth:`close` to stop its decoder.
     """
 
     def __init__(
@@ -75,14 +76,16 @@ class RequestPlayer:
         *,
         clock: Clock,
         loudness: LoudnessLevels | None = None,
+        gave_back: Callable[[int], None] = lambda frame: None,
     ) -> None:
         self.queue = queue
+        self._gave_back = gave_back
         self._station = station
         self._clock = clock
         self.sequence = TrackSequence(
             queue,
             loudness=loudness,
-            events=self._on_event,
+            events=station.emit,
             name="requests",
             position=lambda: station.root.position,
         )
@@ -91,13 +94,22 @@ class RequestPlayer:
         if previous is not None:
             previous.close()
 
-    def _on_event(self, event: Event) -> None:
+    def on_event(self, event: Event) -> None:
+        """Take one station event (subscribe it to the station's bus, off the player
+        thread): a request's end is written to the queue."""
         match event:
             case TrackEnded(track=track, skipped=skipped):
                 self._finish(track, played=True, how="skipped" if skipped else "played")
             case TrackFailed(track=track, reason=reason):
                 self._finish(track, played=False, how=f"failed: {reason}")
-        self._station.emit(event)
+        if (
+            isinstance(event, TrackEnded)
+            and request_id(event.track) is not None
+            and self.sequence.preloaded is None
+            and not self.queue.pending()
+        ):
+            # No request follows: the programme plays again from where it stopped.
+            self._gave_back(event.frame)
 
     def _finish(self, track: Track, *, played: bool, how: str) -> None:
         number = request_id(track)

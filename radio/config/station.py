@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict
 
 from radio.grid.timeparse import TimeZoneName
@@ -26,3 +28,6 @@ class StationModel(BaseModel):
     data: str = "data"
     fallback: str
     station_id: str | None = None
+    # Guilds, rooms and role IDs for ``radio run``: validated by
+    # radio.bot.config.load_discord_config (the grid does not read it).
+    discord: dict[str, Any] | None = None

@@ -111,9 +111,11 @@ class ListeningPage:
 
         Raises OSError when the port cannot be bound.
         """
-        runner = web.AppRunner(self.app(), handle_signals=False, access_log=None)
+        runner = web.AppRunner(
+            self.app(), handle_signals=False, access_log=None, shutdown_timeout=0.5
+        )
         await runner.setup()
-        site = web.TCPSite(runner, HOST, port, shutdown_timeout=0.5)
+        site = web.TCPSite(runner, HOST, port)
         try:
             await site.start()
         except BaseException:

@@ -1,0 +1,155 @@
+"""``radio demo``'s application layer end to end: the real bot, real FFmpeg, the local Discord.
+
+A tiny station (2-3 s tones) with a hard-start show a few seconds after start
+runs in the demo; a member requests a track. The listener must hear every
+packet (no sequence missing; the timing of arrivals is checked in
+test_restart_e2e, where the listener does not share this interpreter) and the
+tones in the order the station says it played them; the hard start lands on its
+frame; the request plays next and
+is marked played; the now-playing message is posted; the page, its JSON and
+its live stream answer; the listener's WAV is written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import math
+import statistics
+import wave
+from datetime import UTC, datetime
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from radio.app.stamps import FRAME
+from radio.demo import DemoOptions
+from radio.demo.runner import Demo
+from radio.events import ShowStarted, TrackEnded, TrackStarted
+from radio.sandbox.analysis import missing_sequences, tone_runs
+from radio.store.db import Database
+from radio.store.requests import RequestQueue
+
+from .conftest import make_station, whole_seconds_after
+
+pytestmark = pytest.mark.e2e
+
+
+def collapse(values: list[float]) -> list[float]:
+    """Consecutive repeats folded into one (the show's single tone loops)."""
+    return [v for i, v in enumerate(values) if i == 0 or v != values[i - 1]]
+
+
+async def until(predicate: object, timeout: float = 30.0) -> None:
+    """Poll on the loop; fail after ``timeout`` (a deadlock guard, not a measure)."""
+    assert callable(predicate)
+    async with asyncio.timeout(timeout):
+        while not predicate():
+            await asyncio.sleep(0.05)
+
+
+async def test_demo_plays_the_grid_hard_start_and_a_request(tmp_path: Path) -> None:
+    boundary = whole_seconds_after(datetime.now(UTC), 8.0)
+    station = make_station(tmp_path / "station", show_start=boundary)
+    options = DemoOptions(
+        station_dir=station.root, data_dir=station.data, port=0, generate_media=False
+    )
+    out = io.StringIO()
+    demo = Demo(options, out)
+    await demo.start()
+    try:
+        await demo.wait_on_air()
+        app = demo.app
+        assert app is not None
+
+        def started() -> list[TrackStarted]:
+            return [e for e, _ in list(demo.events) if isinstance(e, TrackStarted)]
+
+        def show_started() -> list[ShowStarted]:
+            return [
+                e
+                for e, _ in list(demo.events)
+                if isinstance(e, ShowStarted) and e.show_id == "hard"
+            ]
+
+        await until(lambda: bool(show_started()), timeout=40)
+        # The show plays a moment, then a member asks for a track.
+        await asyncio.sleep(1.0)
+        await demo.emulator.inject_message("alice", "!request request me")
+        await until(lambda: any(e.track.tags.get("requested_by") for e in started()))
+        request = next(e for e in started() if e.track.tags.get("requested_by"))
+        await until(
+            lambda: any(
+                isinstance(e, TrackEnded) and e.track.location == request.track.location
+                for e, _ in list(demo.events)
+            )
+        )
+        await asyncio.sleep(1.0)  # the show comes back after the request
+
+        async with aiohttp.ClientSession() as http:
+            async with http.get(demo.page.url) as page:
+                assert page.status == 200
+                assert '<audio id="player"' in await page.text()
+            async with http.get(demo.page.url + "now.json") as answer:
+                now = await answer.json()
+            async with http.get(demo.page.url + "live.wav") as live:
+                head = await live.content.readexactly(44 + 3840 * 5)
+        stamps = app.stamps.stamps()
+    finally:
+        result = await demo.stop()
+
+    # The page's JSON says what the announcer says: the show's tone, in the hard show.
+    assert now["station"] == "Tiny FM"
+    assert now["show"] == "The Hard Start"
+    assert now["track"]["title"] == "Show Tone"
+    assert now["queue"] == []
+    assert head[:4] == b"RIFF" and head[8:16] == b"WAVEfmt "
+
+    packets = result.record.audio_packets(channel_id=result.room_id)
+    assert missing_sequences(packets) == []
+
+    # Tones heard, in order, are the tracks the station says it started.
+    # A track cut by a request continues afterwards without a new TrackStarted:
+    # the show's tone resumes after the request.
+    played = collapse([station.freq_of[e.track.location] for e in started()] + [880.0])
+    heard = collapse([float(round(r.frequency)) for r in tone_runs(result.record.pcm(packets))])
+    assert len(heard) >= 4, heard  # at least three track changes heard
+    assert any(played[i : i + len(heard)] == heard for i in range(len(played) - len(heard) + 1)), (
+        heard,
+        played,
+    )
+    # The request played next (right after it was queued), then the show resumed.
+    at = heard.index(1000.0)
+    assert heard[at - 1] == 880.0 and heard[at + 1] == 880.0
+
+    # The hard start is on the frame of its instant (frames read every 20 ms).
+    (show,) = show_started()
+    before = [(f, t) for f, t in stamps if show.frame - 100 <= f < show.frame]
+    assert len(before) == 100
+    origin = statistics.median([(t - f * FRAME).timestamp() for f, t in before])
+    expected = math.ceil((boundary.timestamp() - origin) / FRAME.total_seconds())
+    assert abs(show.frame - expected) <= 1, (show.frame, expected)
+
+    # The request is marked played in the station's database.
+    db = Database(station.data / "radio.sqlite3")
+    try:
+        queue = RequestQueue(db)
+        assert queue.get(int(request.track.tags["request_id"])).state == "played"
+        assert queue.pending() == []
+    finally:
+        db.close()
+
+    # The now-playing embeds were posted, the request confirmed, all printed.
+    assert any("♪ Show Tone" in line for line in result.lines)
+    assert any("♪ Request Me" in line and "@alice" in line for line in result.lines)
+    assert any("Queued **Req Band – Request Me**" in line for line in result.lines)
+    printed = out.getvalue()
+    assert f"listen and see what plays: {result.page_url}" in printed
+    assert "♪ Request Me" in printed
+
+    assert result.wav is not None and result.wav.parent == station.data
+    with wave.open(str(result.wav)) as recording:
+        assert recording.getframerate() == 48_000
+        assert recording.getnchannels() == 2
+        assert recording.getnframes() >= 960 * len(packets)

@@ -1,0 +1,170 @@
+"""The station application in its own process on the local Discord: every frame heard,
+requests played in order, and after SIGKILL and a restart the queue is intact.
+
+The emulator (and its listener) runs in the test process and the application in
+a child process, so that the listener's arrival stamps measure the station's
+sending, not the two sharing one interpreter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from radio.clock import SystemClock
+from radio.sandbox import Emulator
+from radio.sandbox.analysis import missing_sequences, tone_runs
+
+from .conftest import make_station, underrun_slots
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+REQUESTS = (
+    ("Req One", "Req Band", 1000.0, 20.0),
+    ("Req Two", "Req Band", 1100.0, 20.0),
+    ("Req Three", "Req Band", 1200.0, 20.0),
+)
+
+
+@pytest.fixture
+async def emulator() -> AsyncIterator[Emulator]:
+    # The listener stamps arrivals on its own thread; a 1 ms GIL switch interval
+    # keeps the emulator's event loop from delaying those stamps by up to 5 ms.
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(0.001)
+    try:
+        async with Emulator(clock=SystemClock(), monotonic=time.monotonic) as emu:
+            yield emu
+    finally:
+        sys.setswitchinterval(interval)
+
+
+async def until(predicate: object, timeout: float = 30.0) -> None:
+    """Poll on the loop; fail after ``timeout`` (a deadlock guard, not a measure)."""
+    assert callable(predicate)
+    async with asyncio.timeout(timeout):
+        while not predicate():
+            await asyncio.sleep(0.05)
+
+
+async def start_app(emulator: Emulator, station: Path, data: Path) -> subprocess.Popen[str]:
+    world = emulator.world
+    addresses = emulator.addresses
+    roles = {role.name: role.id for role in world.guild.roles.values()}
+    args = {
+        "addresses": {
+            "http_port": addresses.http_port,
+            "voice_port": addresses.voice_port,
+            "udp_port": addresses.udp_port,
+            "cert_path": str(addresses.cert_path),
+        },
+        "token": world.token,
+        "station": str(station),
+        "data": str(data),
+        "config": {
+            "guilds": [
+                {
+                    "id": world.guild.id,
+                    "broadcast": world.voice_channel.id,
+                    "announcements": world.text_channel.id,
+                    "programmers": world.text_channel.id,
+                    "roles": {"dj": [roles["dj"]], "admin": [roles["admin"]]},
+                }
+            ]
+        },
+    }
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "tests" / "app" / "app_process.py"), json.dumps(args)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+    )
+    assert process.stdout is not None
+    line = await asyncio.wait_for(asyncio.to_thread(process.stdout.readline), 60)
+    assert line.strip() == "ready", line
+    return process
+
+
+async def stop(process: subprocess.Popen[str], sig: signal.Signals) -> int:
+    """Signal the process and wait for it off the loop (its shutdown talks to the emulator)."""
+    process.send_signal(sig)
+    code = await asyncio.to_thread(process.wait, 30)
+    assert process.stdout is not None
+    process.stdout.close()
+    return code
+
+
+async def slash(emulator: Emulator, author: str, name: str, **options: object) -> str:
+    interaction = await emulator.inject_interaction(
+        author, name, [{"name": k, "value": v} for k, v in options.items()]
+    )
+    await until(lambda: interaction.response_message_id is not None)
+    return emulator.world.messages[interaction.response_message_id or 0].content
+
+
+def heard(emulator: Emulator, since: int = 0) -> list[float]:
+    packets = emulator.record.audio_packets(channel_id=emulator.world.voice_channel.id)
+    runs = tone_runs(emulator.record.pcm(packets[since:]))
+    values = [float(round(run.frequency)) for run in runs]
+    return [v for i, v in enumerate(values) if i == 0 or v != values[i - 1]]
+
+
+async def test_requests_survive_sigkill_and_play_in_order(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    station = make_station(tmp_path / "station", show_start=None, requests=REQUESTS)
+    room = emulator.world.voice_channel.id
+    first = await start_app(emulator, station.root, station.data)
+    try:
+        # Three track changes of the fallback (2-2.5 s tones) before any request.
+        await asyncio.sleep(7.5)
+        replies = [
+            await slash(emulator, author, "request", query=title)
+            for author, title in (("alice", "req one"), ("bob", "req two"), ("carol", "req three"))
+        ]
+        await asyncio.sleep(1.5)  # the first request is on air
+    finally:
+        assert await stop(first, signal.SIGKILL) == -signal.SIGKILL
+    assert [r.split(" (request")[0] for r in replies] == [
+        "Queued **Req Band – Req One**",
+        "Queued **Req Band – Req Two**",
+        "Queued **Req Band – Req Three**",
+    ]
+
+    packets = emulator.record.audio_packets(channel_id=room)
+    assert missing_sequences(packets) == []
+    assert underrun_slots(emulator.record, packets) == 0
+    before = heard(emulator)
+    # The fallback in its sequential order (440, 550, 660, ...), then the first request.
+    cycle = [440.0, 550.0, 660.0]
+    music, last = before[:-1], before[-1]
+    assert last == 1000.0, before
+    assert len(music) >= 4, before
+    start = cycle.index(music[0])
+    assert music == [cycle[(start + i) % 3] for i in range(len(music))], before
+
+    mark = len(emulator.record.audio_packets(channel_id=room))
+    second = await start_app(emulator, station.root, station.data)
+    try:
+        queue = await slash(emulator, "alice", "queue")
+        await asyncio.sleep(1.5)
+    finally:
+        assert await stop(second, signal.SIGTERM) == 0
+    people = emulator.world.people
+    # The request that was playing when the process died plays again first.
+    assert queue.splitlines() == [
+        f"▶ Req Band – Req One · <@{people['alice'].id}> · #1",
+        f"1. Req Band – Req Two · <@{people['bob'].id}> · #2",
+        f"2. Req Band – Req Three · <@{people['carol'].id}> · #3",
+    ]
+    assert heard(emulator, mark)[0] == 1000.0
