@@ -33,8 +33,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bench.onair_latency import Sample, measure, open_times
-from bench.onair_paced import costs
-from bench.onair_stations import RunResult, SourceKind, run
+from bench.onair_paced import Cost, costs
+from bench.onair_stations import Encoding, RunResult, SourceKind, run
 from bench.onair_stats import cpu_percent, room_cost
 from radio.audio.frames import FRAMES_PER_SECOND
 from radio.audio.synth import tone
@@ -46,6 +46,8 @@ REQUEST_NAMES = ("Alpha", "Bravo", "Charlie", "Delta")
 ROTATION_SECONDS = 12.0  # longer than the 10 s preload: early skips find nothing opened
 REQUEST_SECONDS = 2.0
 LEVEL_DBFS = -12.0
+
+PARTS = ("stations", "rooms", "latency", "paced")
 
 TARGET_P999_MS = 22.0
 TARGET_SHORTEST_MS = 10.0
@@ -179,28 +181,57 @@ async def bench(args: argparse.Namespace, folder: Path) -> list[str]:
     rotation, requests = make_media(folder)
     tracks = [t for t, _ in rotation]
     kind: SourceKind = args.source
-    out: list[str] = []
+    encoding = Encoding(complexity=args.opus_complexity, fec=not args.no_fec)
+    sys.setswitchinterval(args.switch_interval)
+    parts = set(args.parts)
     command = " ".join(["`.venv/bin/python -m bench.onair", *sys.argv[1:]]).rstrip() + "`"
-    out += [
+    out = [
         "## On Discord (issue 5)",
         "",
         f"Machine: {machine()}.",
         f"Command: {command} ({args.seconds:.0f} s measured per configuration;"
-        f" Opus complexity {10 if args.opus_complexity is None else args.opus_complexity},"
-        f" GIL switch interval {1000 * args.switch_interval:g} ms).",
+        f" Opus {encoding.describe()}; GIL switch interval {1000 * args.switch_interval:g} ms).",
         "",
     ]
+    stations: list[RunResult] = []
+    if "stations" in parts:
+        for n in args.stations:
+            stations.append(
+                await run(n, 1, args.seconds, kind=kind, tracks=tracks, encoding=encoding)
+            )
+        out += stations_section(stations, kind, encoding)
+    per_room: float | None = None
+    if "rooms" in parts:
+        simulcast = [
+            await run(1, n, args.seconds, kind=kind, tracks=tracks, encoding=encoding)
+            for n in args.rooms
+        ]
+        per_room = room_cost({r.rooms: cpu_percent(r.station_cpu, r.seconds) for r in simulcast})
+        out += rooms_section(simulcast, per_room)
+    samples: list[Sample] = []
+    if "latency" in parts:
+        samples = await measure(folder, rotation, requests, skips=args.skips)
+        opening = await asyncio.to_thread(open_times, rotation[0][0], 5)
+        out += latency_section(samples, opening)
+    if "paced" in parts:
+        out += paced_section(await asyncio.to_thread(costs, tracks[0]))
+    out += ["### Targets", "", *targets(stations, per_room, samples), ""]
+    load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
+    out += [f"Load average at the end: {load}.", ""]
+    return out
 
-    stations = [await run(n, 1, args.seconds, kind=kind, tracks=tracks) for n in args.stations]
-    out += [
+
+def stations_section(
+    stations: Sequence[RunResult], kind: SourceKind, encoding: Encoding
+) -> list[str]:
+    return [
         "### Stations in one process",
         "",
         f"Each station: its own {_describe(kind)}, its own SimulcastFeed (one Opus"
-        " encode per frame, discord.py's encoder: 128 kb/s, FEC, complexity 10),"
-        " its own RadioBot in its own guild. Intervals are pooled over all streams;"
-        " CPU is the bot process plus its FFmpeg children per audio second and"
-        " station; the emulator (the listener, arrivals only) runs in a child"
-        " process and is not counted in the station's CPU.",
+        f" encode per frame: {encoding.describe()}), its own RadioBot in its own"
+        " guild. Intervals are pooled over all streams; CPU is the bot process plus"
+        " its FFmpeg children per audio second and station; the emulator (the"
+        " listener, arrivals only) runs in a child process and is not counted.",
         "",
         "Packet intervals at the listener (stamped by the emulator's reader thread"
         " on receipt), at the sender (between a player thread's reads, just"
@@ -214,56 +245,57 @@ async def bench(args: argparse.Namespace, folder: Path) -> list[str]:
         " *players* are discord.py's player threads, which also pull the station"
         " and run the one Opus encode per frame; *track opening* runs ffprobe and"
         " starts FFmpeg; *other threads* includes the decoders' pipe readers and"
-        " threads that ended during the window.",
+        " threads that ended during the window; the last two columns split the"
+        " player threads' CPU per packet at our `read()` (pull + encode) and"
+        " discord.py's part (RTP header, encryption, send, sleep).",
         "",
         *cpu_table(stations),
         "",
     ]
 
-    simulcast = [await run(1, n, args.seconds, kind=kind, tracks=tracks) for n in args.rooms]
-    per_room = room_cost({r.rooms: cpu_percent(r.station_cpu, r.seconds) for r in simulcast})
-    out += [
+
+def rooms_section(simulcast: Sequence[RunResult], per_room: float) -> list[str]:
+    return [
         "### One station in several rooms (simulcast)",
         "",
-        "One RadioBot in N guilds, one feed: one decode and one Opus encode per frame",
-        "whatever the rooms; each room adds a discord.py player thread, its RTP",
-        "header and encryption, and a voice WebSocket.",
+        "One RadioBot in N guilds, one feed: one decode and one Opus encode per frame"
+        " whatever the rooms; each room adds a discord.py player thread (its RTP"
+        " header, encryption and send) and a voice WebSocket.",
         "",
         *rooms_table(simulcast),
         "",
-        f"Each extra room (least-squares slope): {per_room:.3f} % of a core.",
+        f"Each extra room (least-squares slope of process CPU): {per_room:.3f} % of a core.",
         "",
     ]
 
-    samples: list[Sample] = []
-    if args.skips or requests:
-        samples = await measure(folder, rotation, requests, skips=args.skips)
-        opening = await asyncio.to_thread(open_times, rotation[0][0], 5)
-        out += [
-            "### Skip and request latency",
-            "",
-            "Slash commands injected through the emulator (`/skip` by a DJ,"
-            " `/request` by a listener) to one RadioBot with the real commands cog;"
-            " latency = arrival at the listener (decoding) of the first packet in"
-            " which the new track's tone is at -6 dB of its level, minus the"
-            ' injection instant. "next not opened": the skip came more than 10 s'
-            " before the track's end, when the next track is not yet opened;"
-            ' "woken": the queued request wakes the request sequence (the bench'
-            ' does this; nothing in the bot does yet); "polled": the request'
-            " sequence finds it by its own retry.",
-            "",
-            *latency_table(samples),
-            "",
-            "Opening a track on this machine (ffprobe, FFmpeg start, first frame"
-            f" buffered; {len(opening)} runs, off the player thread):"
-            f" median {statistics.median(opening):.0f} ms, min {min(opening):.0f} ms,"
-            f" max {max(opening):.0f} ms. A skip whose next track is not opened yet,"
-            " and a request, wait for this.",
-            "",
-        ]
 
-    paced = await asyncio.to_thread(costs, tracks[0])
-    out += [
+def latency_section(samples: Sequence[Sample], opening: Sequence[float]) -> list[str]:
+    return [
+        "### Skip and request latency",
+        "",
+        "Slash commands injected through the emulator (`/skip` by a DJ,"
+        " `/request` by a listener) to one RadioBot with the real commands cog;"
+        " latency = arrival at the listener (decoding) of the first packet in"
+        " which the new track's tone is at -6 dB of its level, minus the"
+        ' injection instant. "next not opened": the skip came more than 10 s'
+        " before the track's end, when the next track is not yet opened;"
+        ' "woken": the queued request wakes the request sequence (the bench'
+        ' does this; nothing in the bot does yet); "polled": the request'
+        " sequence finds it by its own retry.",
+        "",
+        *latency_table(samples),
+        "",
+        "Opening a track on this machine (ffprobe, FFmpeg start, first frame"
+        f" buffered; {len(opening)} runs, off the player thread):"
+        f" median {statistics.median(opening):.0f} ms, min {min(opening):.0f} ms,"
+        f" max {max(opening):.0f} ms. A skip whose next track is not opened yet,"
+        " and a request, wait for this.",
+        "",
+    ]
+
+
+def paced_section(paced: Sequence[Cost]) -> list[str]:
+    return [
         "### Why: a frame's work paced at 20 ms costs more than back to back",
         "",
         "One thread, its own CPU clock, 150 calls either one every 20 ms (as a"
@@ -274,33 +306,34 @@ async def bench(args: argparse.Namespace, folder: Path) -> list[str]:
         *(f"| {c.name} | {c.paced_us:.0f} | {c.tight_us:.0f} |" for c in paced),
         "",
     ]
-    out += ["### Targets", "", *targets(stations, per_room, samples), ""]
-    load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
-    out += [f"Load average at the end: {load}.", ""]
-    return out
 
 
-def targets(stations: Sequence[RunResult], per_room: float, samples: Sequence[Sample]) -> list[str]:
+def targets(
+    stations: Sequence[RunResult], per_room: float | None, samples: Sequence[Sample]
+) -> list[str]:
     lines: list[str] = []
-    largest = max(stations, key=lambda r: r.stations)
-    s = largest.intervals
-    lines.append(
-        f"- p99.9 <= {TARGET_P999_MS:.0f} ms with {largest.stations} stations: {s.p999:.2f} ms,"
-        f" {verdict(s.p999 <= TARGET_P999_MS)}; no interval under {TARGET_SHORTEST_MS:.0f} ms:"
-        f" shortest {s.shortest:.2f} ms, {verdict(s.shortest >= TARGET_SHORTEST_MS)}."
-    )
-    worst = max(cpu_percent(r.station_cpu, r.seconds, r.stations) for r in stations)
-    lines.append(
-        f"- <= {TARGET_STATION_PCT} % of a core per station: up to {worst:.2f} %,"
-        f" {verdict(worst <= TARGET_STATION_PCT)}."
-    )
-    lines.append(
-        f"- <= {TARGET_ROOM_PCT} % per extra simulcast room: {per_room:.3f} %,"
-        f" {verdict(per_room <= TARGET_ROOM_PCT)}."
-    )
-    heard = [s.change.latency_ms for s in samples if s.change is not None]
-    missing = sum(1 for s in samples if s.change is None)
+    if stations:
+        largest = max(stations, key=lambda r: r.stations)
+        s = largest.intervals
+        lines.append(
+            f"- p99.9 <= {TARGET_P999_MS:.0f} ms with {largest.stations} stations:"
+            f" {s.p999:.2f} ms, {verdict(s.p999 <= TARGET_P999_MS)}; no interval under"
+            f" {TARGET_SHORTEST_MS:.0f} ms: shortest {s.shortest:.2f} ms,"
+            f" {verdict(s.shortest >= TARGET_SHORTEST_MS)}."
+        )
+        worst = max(cpu_percent(r.station_cpu, r.seconds, r.stations) for r in stations)
+        lines.append(
+            f"- <= {TARGET_STATION_PCT} % of a core per station: up to {worst:.2f} %,"
+            f" {verdict(worst <= TARGET_STATION_PCT)}."
+        )
+    if per_room is not None:
+        lines.append(
+            f"- <= {TARGET_ROOM_PCT} % per extra simulcast room: {per_room:.3f} %,"
+            f" {verdict(per_room <= TARGET_ROOM_PCT)}."
+        )
     if samples:
+        heard = [s.change.latency_ms for s in samples if s.change is not None]
+        missing = sum(1 for s in samples if s.change is None)
         worst_latency = max(heard) if heard else float("inf")
         ok = missing == 0 and worst_latency <= TARGET_LATENCY_MS
         lines.append(
@@ -340,6 +373,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         metavar="0-10",
         help="what-if: encode at this libopus complexity (default: discord.py's, 10)",
     )
+    parser.add_argument("--no-fec", action="store_true", help="what-if: Opus without FEC")
+    parser.add_argument(
+        "--parts",
+        type=lambda text: [p for p in text.split(",") if p],
+        default=list(PARTS),
+        help=f"comma-separated parts to run, of {','.join(PARTS)} (default: all)",
+    )
     parser.add_argument(
         "--switch-interval",
         type=float,
@@ -347,6 +387,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="what-if: CPython's GIL switch interval in seconds (default 0.005)",
     )
     args = parser.parse_args(argv)
+    unknown = set(args.parts) - set(PARTS)
+    if unknown:
+        parser.error(f"unknown parts: {', '.join(sorted(unknown))}")
     if len(set(args.rooms)) < 2:
         parser.error("--rooms needs at least two different counts (the cost is a slope)")
     return args

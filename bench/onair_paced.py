@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bench.onair_stations import encoder
+from bench.onair_stations import Encoding, encoder
 from radio.audio.frames import FRAME_MS, SAMPLES_PER_FRAME
 from radio.audio.operators import Sine
 from radio.audio.root import Infallible
@@ -57,7 +57,7 @@ def per_call(work: Callable[[], object], calls: int, *, paced: bool) -> float:
 
 
 def costs(track: Track, calls: int = 150) -> list[Cost]:
-    """Station pull (sine, FLAC), Opus encode (complexity 10 and 5), paced and tight."""
+    """Station pull (sine, FLAC) and Opus encode (three settings), paced and tight."""
     sequence = TrackSequence(TrackList([track], loop=True), name="paced")
     sequence.wait_buffered(10.0)
     trees = {
@@ -79,13 +79,11 @@ def costs(track: Track, calls: int = 150) -> list[Cost]:
                     per_call(tree.read, calls, paced=False),
                 )
             )
-        for complexity in (10, 5):
-            encode = functools.partial(
-                encoder(None if complexity == 10 else complexity).encode, pcm, SAMPLES_PER_FRAME
-            )
+        for encoding in (Encoding(), Encoding(fec=False), Encoding(complexity=5)):
+            encode = functools.partial(encoder(encoding).encode, pcm, SAMPLES_PER_FRAME)
             out.append(
                 Cost(
-                    f"Opus encode, complexity {complexity}",
+                    f"Opus encode, {encoding.describe()}",
                     per_call(encode, calls, paced=True),
                     per_call(encode, calls, paced=False),
                 )

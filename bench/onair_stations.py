@@ -138,16 +138,30 @@ class StampedFeed(SimulcastFeed):
         return PlayerCpu(reads, inside, between)
 
 
-def encoder(complexity: int | None) -> discord.opus.Encoder:
-    """discord.py's Opus encoder (128 kb/s, FEC), optionally at another complexity.
+@dataclass(frozen=True, slots=True)
+class Encoding:
+    """Opus settings of a run: discord.py's defaults (128 kb/s, FEC, libopus complexity 10)
+    unless a what-if asks otherwise."""
 
-    discord.py has no setter for the complexity (libopus defaults to 10, the
-    slowest); the what-if runs reach its ctypes handle, which a bench may do to
-    measure a fix and the station must not.
+    complexity: int | None = None  # None: libopus's default, 10
+    fec: bool = True
+
+    def describe(self) -> str:
+        complexity = 10 if self.complexity is None else self.complexity
+        return f"128 kb/s, FEC {'on' if self.fec else 'off'}, complexity {complexity}"
+
+
+def encoder(encoding: Encoding = Encoding()) -> discord.opus.Encoder:
+    """discord.py's Opus encoder with ``encoding``'s settings.
+
+    discord.py has no setter for the complexity; the what-if reaches its ctypes
+    handle, which a bench may do to measure a fix and the station must not.
     """
     made = discord.opus.Encoder()
-    if complexity is not None:
-        discord.opus._lib.opus_encoder_ctl(made._state, OPUS_SET_COMPLEXITY, complexity)
+    if not encoding.fec:
+        made.set_fec(False)
+    if encoding.complexity is not None:
+        discord.opus._lib.opus_encoder_ctl(made._state, OPUS_SET_COMPLEXITY, encoding.complexity)
     return made
 
 
@@ -162,7 +176,7 @@ class Station:
         kind: SourceKind,
         tracks: Sequence[Track],
         index: int,
-        complexity: int | None = None,
+        encoding: Encoding = Encoding(),
     ) -> None:
         self.sequence: TrackSequence | None = None
         program: Source
@@ -176,7 +190,7 @@ class Station:
             self.sequence = TrackSequence(TrackList(order, loop=True), name=f"station-{index}")
             program = self.sequence
         self.root = Infallible(Fallback([Holder(), program], transition=0.05))
-        self.feed = StampedFeed(self.root, encoder(complexity))
+        self.feed = StampedFeed(self.root, encoder(encoding))
 
     def close(self) -> None:
         self.feed.close()
@@ -198,7 +212,7 @@ async def run(
     *,
     kind: SourceKind,
     tracks: Sequence[Track],
-    complexity: int | None = None,
+    encoding: Encoding = Encoding(),
     warmup: float = 3.0,
 ) -> RunResult:
     """Put ``stations`` stations on air in ``rooms`` rooms each; measure ``seconds``.
@@ -214,7 +228,7 @@ async def run(
     tasks: list[asyncio.Task[None]] = []
     try:
         for index in range(stations):
-            station = Station(kind, tracks, index, complexity)
+            station = Station(kind, tracks, index, encoding)
             made.append(station)
             bot = bot_for(station, emulator.guilds[index * rooms : (index + 1) * rooms])
             point_discord_at(bot, emulator.addresses)
