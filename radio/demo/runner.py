@@ -28,6 +28,7 @@ from radio.clock import SystemClock
 from radio.demo.page import ListenerTap, ListeningPage
 from radio.demo.room import RoomWatcher, line_for
 from radio.demo.world import demo_config
+from radio.errors import ConfigError
 from radio.events import Event
 from radio.grid.demo_media import DEMO_LIBRARY
 from radio.grid.loader import load_station
@@ -137,8 +138,12 @@ class Demo:
         port); whatever was started is stopped again first.
         """
         options = self.options
+        files = load_station(options.station_dir)
+        if files.station is None:
+            first = files.diagnostics[0] if files.diagnostics else "no station file"
+            raise ConfigError(f"{options.station_dir}: not a station folder: {first}")
         if options.generate_media:
-            media = load_station(options.station_dir).folder("media")
+            media = files.folder("media")
             written = await asyncio.to_thread(generate_media, media, self.out)
             if written:
                 self.say(f"generated {written} demo tracks under {media}")
@@ -166,6 +171,7 @@ class Demo:
             url = await self.page.start(options.port)
         except BaseException:
             await self._shutdown()
+            await self.emulator.stop()
             raise
         self.say(f"{self.app.onair.name} is on the local Discord ({addresses.api_base})")
         self.say(f"listen and see what plays: {url}")

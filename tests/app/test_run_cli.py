@@ -86,3 +86,22 @@ def test_a_station_that_cannot_go_on_air_stops_before_discord(
     err = capsys.readouterr().err
     assert "the station cannot go on air" in err
     assert "station.yaml:2:" in err and "music" in err
+
+
+def test_demo_outside_a_station_folder_says_so(
+    clean_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["demo", "--seconds", "1", "--port", "0"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("radio: error: .: not a station folder:")
+    assert "E002 no station file" in err
+    assert not (clean_env / "media").exists()  # nothing generated
+
+
+def test_demo_with_a_broken_grid_names_the_problem_and_stops_everything(
+    clean_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (clean_env / "station.yaml").write_text("timezone: UTC\nfallback: music\n")
+    assert main(["demo", "--seconds", "1", "--port", "0", "--no-generate"]) == 1
+    err = capsys.readouterr().err
+    assert "the station cannot go on air" in err and "music" in err
