@@ -30,7 +30,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -121,9 +121,6 @@ class TrackSequence:
         self._position = position
         self._frames = 0
         self._lock = threading.RLock()
-        self._executor = ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix=f"sequence-{name or id(self)}"
-        )
         self._future: Future[_Prepared] | None = None
         self._prepared: _Playing | None = None
         self._current: _Playing | None = None
@@ -204,7 +201,6 @@ class TrackSequence:
                 item.decoder.close()
         if future is not None:
             future.add_done_callback(_close_prepared)
-        self._executor.shutdown(wait=False, cancel_futures=True)
 
     # -- control ------------------------------------------------------------
 
@@ -434,7 +430,24 @@ class TrackSequence:
                 self._checked = current
                 self._check_at = self._frames + min(25, left - self._preload_frames)
                 return
-        self._future = self._executor.submit(self._prepare)
+        self._future = self._start_preparation()
+
+    def _start_preparation(self) -> Future[_Prepared]:
+        # One short-lived daemon thread per preparation (one per track), not an
+        # executor: executor threads are joined at interpreter exit, and a
+        # preparation may be measuring a long file or waiting for a slow stream;
+        # shutting the station down must not wait for that.
+        future: Future[_Prepared] = Future()
+
+        def run() -> None:
+            try:
+                future.set_result(self._prepare())
+            except BaseException as exc:  # delivered to _poll, which logs it
+                future.set_exception(exc)
+
+        name = f"prepare-{self.name or id(self)}"
+        threading.Thread(target=run, name=name, daemon=True).start()
+        return future
 
     def _prepare(self) -> _Prepared:
         failures: list[tuple[Track, str]] = []
