@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import resource
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -124,3 +125,37 @@ def by_role(
         before = start.get(native, (role, 0.0))[1]
         roles[role] = roles.get(role, 0.0) + seconds - before
     return roles
+
+
+@dataclass(frozen=True, slots=True)
+class ReadStamp:
+    """One player-thread read: when, and the thread's CPU clock before and after it."""
+
+    at: float  # time.monotonic()
+    cpu_before: float  # time.thread_time()
+    cpu_after: float
+
+
+@dataclass(frozen=True, slots=True)
+class PlayerCpu:
+    """Player threads' CPU over a window, split at the feed's ``read()``."""
+
+    reads: int
+    in_read: float  # seconds inside reads: the station pull and the Opus encode
+    between: float  # seconds between reads: discord.py's packet, encryption, send, sleep
+
+
+def split_cpu(stamps: Sequence[ReadStamp]) -> PlayerCpu:
+    """One thread's CPU between its first and last read, split at the reads."""
+    if len(stamps) < 2:
+        return PlayerCpu(0, 0.0, 0.0)
+    span = stamps[-1].cpu_before - stamps[0].cpu_before
+    inside = sum(r.cpu_after - r.cpu_before for r in stamps[:-1])
+    return PlayerCpu(len(stamps) - 1, inside, span - inside)
+
+
+def sum_players(parts: Sequence[PlayerCpu]) -> PlayerCpu:
+    """The CPU of several threads (or feeds) together."""
+    return PlayerCpu(
+        sum(p.reads for p in parts), sum(p.in_read for p in parts), sum(p.between for p in parts)
+    )

@@ -26,8 +26,19 @@ from typing import Literal
 
 import discord.opus
 
-from bench.onair_cpu import by_role, process_cpu, snapshot, spent, thread_cpu
+from bench.onair_cpu import (
+    PlayerCpu,
+    ReadStamp,
+    by_role,
+    process_cpu,
+    snapshot,
+    spent,
+    split_cpu,
+    sum_players,
+    thread_cpu,
+)
 from bench.onair_emulator import EmulatorProcess, Guild
+from bench.onair_mux import Mux, MuxBot
 from bench.onair_stats import Arrival, IntervalSummary, summarize
 from radio.audio.operators import Sine
 from radio.audio.root import Infallible
@@ -73,24 +84,6 @@ class RunResult:
         return self.own_cpu + self.ffmpeg_cpu
 
 
-@dataclass(frozen=True, slots=True)
-class ReadStamp:
-    """One player-thread read: when, and the thread's CPU clock before and after it."""
-
-    at: float  # time.monotonic()
-    cpu_before: float  # time.thread_time()
-    cpu_after: float
-
-
-@dataclass(frozen=True, slots=True)
-class PlayerCpu:
-    """Player threads' CPU over a window, split at the feed's ``read()``."""
-
-    reads: int
-    in_read: float  # seconds inside reads: the station pull and the Opus encode
-    between: float  # seconds between reads: discord.py's packet, encryption, send, sleep
-
-
 class StampedFeed(SimulcastFeed):
     """A SimulcastFeed that notes when each player thread reads (just before it sends)
     and the thread's CPU clock around the read.
@@ -126,16 +119,7 @@ class StampedFeed(SimulcastFeed):
 
     def player_cpu(self, start: float, end: float) -> PlayerCpu:
         """Player threads' CPU between their first and last read in the window."""
-        reads, inside, between = 0, 0.0, 0.0
-        for stamps in self._window(start, end).values():
-            if len(stamps) < 2:
-                continue
-            reads += len(stamps) - 1
-            span = stamps[-1].cpu_before - stamps[0].cpu_before
-            own = sum(r.cpu_after - r.cpu_before for r in stamps[:-1])
-            inside += own
-            between += span - own
-        return PlayerCpu(reads, inside, between)
+        return sum_players([split_cpu(stamps) for stamps in self._window(start, end).values()])
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,11 +181,14 @@ class Station:
         self.root.source.close()
 
 
-def bot_for(station: Station, guilds: Sequence[Guild]) -> RadioBot:
-    """A RadioBot broadcasting ``station`` in the voice room of every guild given."""
+def bot_for(station: Station, guilds: Sequence[Guild], mux: Mux | None = None) -> RadioBot:
+    """A RadioBot broadcasting ``station`` in the voice room of every guild given
+    (its rooms served by ``mux`` when given, else by discord.py's players)."""
     config = DiscordConfig.model_validate(
         {"guilds": [{"id": g.id, "broadcast": g.voice} for g in guilds]}
     )
+    if mux is not None:
+        return MuxBot(config, station.feed, mux=mux, clock=SystemClock(), guild_ready_timeout=0.05)
     return RadioBot(config, station.feed, clock=SystemClock(), guild_ready_timeout=0.05)
 
 
@@ -213,9 +200,13 @@ async def run(
     kind: SourceKind,
     tracks: Sequence[Track],
     encoding: Encoding = Encoding(),
+    mux: bool = False,
     warmup: float = 3.0,
 ) -> RunResult:
     """Put ``stations`` stations on air in ``rooms`` rooms each; measure ``seconds``.
+
+    With ``mux``, one sender thread serves every room (see :mod:`bench.onair_mux`)
+    instead of one discord.py player thread per room.
 
     Raises RuntimeError when a bot fails to get on air.
     """
@@ -226,11 +217,14 @@ async def run(
     made: list[Station] = []
     bots: list[RadioBot] = []
     tasks: list[asyncio.Task[None]] = []
+    sender = Mux() if mux else None
+    if sender is not None:
+        sender.start()
     try:
         for index in range(stations):
             station = Station(kind, tracks, index, encoding)
             made.append(station)
-            bot = bot_for(station, emulator.guilds[index * rooms : (index + 1) * rooms])
+            bot = bot_for(station, emulator.guilds[index * rooms : (index + 1) * rooms], sender)
             point_discord_at(bot, emulator.addresses)
             bots.append(bot)
             tasks.append(asyncio.create_task(bot.start(emulator.token)))
@@ -256,6 +250,8 @@ async def run(
         machine_out, _ = await probe.communicate()
         machine = IntervalSummary(**json.loads(machine_out))
     finally:
+        if sender is not None:
+            sender.stop()
         await asyncio.gather(*(bot.close() for bot in bots), return_exceptions=True)
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -272,10 +268,16 @@ async def run(
         ffmpeg_cpu=children,
         emulator_cpu=emulator_after - emulator_before,
         intervals=summarize(arrivals),
-        sent=summarize([a for s in made for a in s.feed.sends(started, ended)]),
+        sent=summarize(
+            sender.arrivals(started, ended)
+            if sender is not None
+            else [a for s in made for a in s.feed.sends(started, ended)]
+        ),
         machine=machine,
         threads=by_role(threads_before, threads_after),
-        players=_sum_players([s.feed.player_cpu(started, ended) for s in made]),
+        players=sender.player_cpu(started, ended)
+        if sender is not None
+        else sum_players([s.feed.player_cpu(started, ended) for s in made]),
         pulled=sum(a.pulled - b.pulled for a, b in zip(feed_after, feed_before, strict=True)),
         encoded=sum(a.encoded - b.encoded for a, b in zip(feed_after, feed_before, strict=True)),
     )
@@ -291,9 +293,3 @@ async def _all_on_air(bots: Sequence[RadioBot], tasks: Sequence[asyncio.Task[Non
                     task.result()  # raises what stopped the bot
                     raise RuntimeError("a bot stopped before it was on air")
             await asyncio.sleep(0.1)
-
-
-def _sum_players(parts: Sequence[PlayerCpu]) -> PlayerCpu:
-    return PlayerCpu(
-        sum(p.reads for p in parts), sum(p.in_read for p in parts), sum(p.between for p in parts)
-    )

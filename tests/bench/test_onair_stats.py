@@ -8,7 +8,18 @@ import subprocess
 import numpy as np
 import pytest
 
-from bench.onair_cpu import CpuSnapshot, by_role, live_children, process_cpu, spent, thread_role
+from bench.onair_cpu import (
+    CpuSnapshot,
+    PlayerCpu,
+    ReadStamp,
+    by_role,
+    live_children,
+    process_cpu,
+    spent,
+    split_cpu,
+    sum_players,
+    thread_role,
+)
 from bench.onair_stats import (
     Arrival,
     cpu_percent,
@@ -123,3 +134,20 @@ def test_children_and_threads_are_read_from_proc() -> None:
     assert thread_role("Thread-3 (_reader)") == "other threads"
     roles = by_role({1: ("players", 1.0)}, {1: ("players", 1.5), 2: ("players", 0.25)})
     assert roles == {"players": pytest.approx(0.75)}
+
+
+def test_player_cpu_is_split_at_the_reads() -> None:
+    # Three reads: 0.3 ms and 0.5 ms inside the first two, 0.2 ms between each.
+    stamps = [
+        ReadStamp(0.00, 1.0000, 1.0003),
+        ReadStamp(0.02, 1.0005, 1.0010),
+        ReadStamp(0.04, 1.0012, 1.0099),  # the last read's own time is outside the span
+    ]
+    split = split_cpu(stamps)
+    assert split.reads == 2
+    assert split.in_read == pytest.approx(0.0008)
+    assert split.between == pytest.approx(0.0004)
+    assert split_cpu(stamps[:1]) == PlayerCpu(0, 0.0, 0.0)
+    both = sum_players([split, PlayerCpu(3, 0.5, 0.25)])
+    assert both.reads == 5
+    assert (both.in_read, both.between) == (pytest.approx(0.5008), pytest.approx(0.2504))
