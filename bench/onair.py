@@ -2,7 +2,8 @@
 
 Run from the repository root:
 
-    .venv/bin/python -m bench.onair            # about 4 minutes on 2 cores
+    .venv/bin/python -m bench.onair            # about 3 minutes on 2 cores
+    .venv/bin/python -m bench.onair --help     # parts, counts and what-if options
 
 Measures, and prints as Markdown:
 
@@ -15,7 +16,13 @@ Measures, and prints as Markdown:
   divided by audio seconds and stations (the emulator's own CPU is shown apart);
 - the cost of each extra simulcast room: one station in 1, 10 and 30 rooms;
 - skip and request latency from the slash command to the first packet of the
-  new track's tone at the listener (see :mod:`bench.onair_latency`).
+  new track's tone at the listener (see :mod:`bench.onair_latency`);
+- the cost of a frame's work paced at 20 ms against back to back.
+
+Beside each window a bare 20 ms sleeper process (:mod:`bench.onair_probe`)
+measures the machine's own scheduling noise. What-ifs: ``--opus-complexity``,
+``--no-fec``, ``--switch-interval``, ``--mux`` (one sender thread for every
+room, :mod:`bench.onair_mux`).
 """
 
 from __future__ import annotations
@@ -360,7 +367,11 @@ def _describe(kind: SourceKind) -> str:
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench.onair", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.onair",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--seconds", type=float, default=15.0, help="measured per configuration")
     parser.add_argument(
         "--stations", type=_counts, default=(1, 10, 30), help="station counts, e.g. 1,10,30"
