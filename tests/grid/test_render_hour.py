@@ -40,11 +40,9 @@ END = START + timedelta(hours=1)
 HARD_AT = datetime(2026, 11, 23, 5, 47, tzinfo=UTC)
 SOFT_AT = datetime(2026, 11, 23, 6, 13, tzinfo=UTC)
 TOP_OF_HOUR = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
-# A soft start lands within this many frames of the end of the held track: the
-# engine's hold takes effect on the read after its decoder reported end of file,
-# and whether that report came with the last samples or one read later depends on
-# the decoder's reader thread (an engine matter, reported to its owner).
-SOFT_SLACK = 2
+# TrackEnded carries the frame holding the held track's last samples; a soft
+# start takes the very next frame.
+SOFT_START_AFTER_END = 1
 
 
 def _silent_frames(path: Path) -> list[int]:
@@ -97,11 +95,9 @@ def test_a_rendered_hour(station: Station, tmp_path: Path) -> None:
         for e in events
         if isinstance(e, TrackEnded) and e.track.tags.get("show") == "breakfast"
     ]
-    # Within two frames: the engine learns that a held track ended when its decoder
-    # reports end of file, which may be one read after the last samples (see SOFT_SLACK).
-    assert 0 <= soft_frame - max(f for f in ends if f <= soft_frame) <= SOFT_SLACK
-    # No dead air, except the frames between the held track's end and the switch.
-    assert set(_silent_frames(result.path)) <= set(range(soft_frame - SOFT_SLACK, soft_frame))
+    assert soft_frame - max(f for f in ends if f <= soft_frame) == SOFT_START_AFTER_END
+    # No dead air anywhere, not even at the soft start.
+    assert _silent_frames(result.path) == []
 
     # Jingles: one after every 3 breakfast tracks; the ID at the first change after 07:00.
     kinds = [e.track.tags["kind"] for e in started if e.track.tags.get("show") == "breakfast"]

@@ -44,7 +44,9 @@ START = datetime(2026, 11, 23, 5, 59, 49, 990000, tzinfo=UTC)
 HARD_AT = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
 SOFT_AT = datetime(2026, 11, 23, 6, 1, tzinfo=UTC)
 FILLER_HZ, HARD_HZ, SOFT_HZ = 300.0, 600.0, 900.0
-SOFT_SLACK = 2  # frames; see tests/grid/test_render_hour.py
+# TrackEnded carries the frame holding the held track's last samples; a soft
+# start takes the very next frame.
+SOFT_START_AFTER_END = 1
 
 
 def _energy(samples: np.ndarray, frame: int, freq: float) -> float:
@@ -113,9 +115,10 @@ def test_hard_start_on_its_frame_and_soft_start_at_the_track_end(
     soft_frame = next(frame for show, frame in shows if show == "soft")
     assert soft_frame > clock.frame_of(SOFT_AT)
     ended_before = max(f for f in hard_ends if f <= soft_frame)
-    assert soft_frame - ended_before <= SOFT_SLACK
-    # three 25 s tracks from 10.01 s: the third ends at 85.01 s (frame 4250.5)
-    assert abs(soft_frame - clock.frame_of(HARD_AT + timedelta(seconds=75))) <= SOFT_SLACK
+    assert soft_frame - ended_before == SOFT_START_AFTER_END
+    # three 25 s tracks from the hard start's frame (501, at 10.02 s) end exactly on
+    # the boundary of frame 4251, 75 s later: the soft show takes that frame.
+    assert soft_frame == clock.frame_of(HARD_AT + timedelta(seconds=75))
 
     # What a listener hears: filler before the hard start, the show from that frame.
     audio = _decode(out)
@@ -125,6 +128,6 @@ def test_hard_start_on_its_frame_and_soft_start_at_the_track_end(
     assert _energy(audio, hard_frame - 1, FILLER_HZ) > 0.5 * level
     assert _energy(audio, hard_frame + 3, HARD_HZ) > 0.5 * level
     assert _energy(audio, hard_frame + 3, FILLER_HZ) < 0.01 * level
-    assert _energy(audio, soft_frame - SOFT_SLACK - 1, HARD_HZ) > 0.5 * level
+    assert _energy(audio, soft_frame - 2, HARD_HZ) > 0.5 * level
     assert _energy(audio, soft_frame + 1, SOFT_HZ) > 0.5 * level
     assert _energy(audio, soft_frame + 1, HARD_HZ) < 0.01 * level
