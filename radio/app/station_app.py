@@ -96,8 +96,8 @@ def rooms_of(config: DiscordConfig) -> Rooms:
 class StationApp:
     """One station on Discord (see the module docstring).
 
-    Must be made inside the running event loop (the scheduler and the bot bind
-    to it). Raises ConfigError when the station folder has errors and
+    Must be made inside the running event loop (the scheduler, the bot and the
+    request wake-up bind to it). Raises ConfigError when the station folder has errors and
     StoreError when the database cannot be opened; nothing is left open then.
     """
 
@@ -151,6 +151,16 @@ class StationApp:
             self.queue, station, clock=clock, loudness=loudness, gave_back=self._resumed
         )
         self.events.subscribe(self.requests.on_event)
+        # Wake the request sequence once the command that queued the request has
+        # finished with the queue (it reads the request's place right after adding
+        # it): on the loop's next turn rather than inside ``add``.
+        loop = asyncio.get_running_loop()
+        wake_requests = self.requests.sequence.wake
+
+        def requested() -> None:
+            loop.call_soon_threadsafe(wake_requests)
+
+        self.queue.on_added = requested
         self.controls = StationControls(station, self.queue)
         self.stamps = FrameStamps(self.onair.root, clock)
         self.feed = SimulcastFeed(self.stamps)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from radio.audio import synth
-from radio.sandbox.record import SAMPLES_PER_FRAME, ListenerRecord, PacketRecord
+from radio.sandbox.record import PacketRecord
 
 # (folder, file stem, title, artist, frequency, seconds)
 FALLBACK_TONES = (
@@ -94,12 +95,7 @@ def whole_seconds_after(now: datetime, seconds: float) -> datetime:
     return later.replace(microsecond=0) + timedelta(seconds=1)
 
 
-def underrun_slots(record: ListenerRecord, packets: list[PacketRecord]) -> int:
-    """20 ms slots of silence a listener's 60 ms jitter buffer had to insert.
-
-    :meth:`ListenerRecord.pcm` lays packets end to end and inserts silence only
-    when one arrives more than 60 ms behind the audio so far: zero means the
-    listener heard every frame without a dropout. (A wall-clock bound on single
-    arrival gaps is a benchmark figure on this shared machine, not a test.)
-    """
-    return len(record.pcm(packets)) // SAMPLES_PER_FRAME - len(packets)
+def rtp_steps(packets: list[PacketRecord]) -> set[int]:
+    """The distinct RTP timestamp steps between consecutive packets ({960}: every
+    20 ms frame was sent, none skipped or repeated)."""
+    return {(b.timestamp - a.timestamp) % 2**32 for a, b in itertools.pairwise(packets)}
