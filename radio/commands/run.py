@@ -10,12 +10,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import discord
 
 from radio.app import StationApp
 from radio.bot.config import DiscordConfig, load_discord_config
 from radio.clock import SystemClock
-from radio.errors import ConfigError
+from radio.errors import ConfigError, VoiceError
 from radio.preflight import require, run_checks
 from radio.settings import load_settings
 
@@ -63,6 +64,8 @@ async def _serve(station_dir: Path, data_dir: Path, config: DiscordConfig, token
             "DISCORD_TOKEN: Discord refused the token; copy it again from the Developer"
             " Portal (Applications → Bot → Reset Token)"
         ) from None
+    except (aiohttp.ClientConnectionError, discord.GatewayNotFound) as exc:
+        raise VoiceError(f"cannot reach Discord: {exc}") from None
     except discord.PrivilegedIntentsRequired:
         raise ConfigError(
             "the station file asks for message_content, but the Message Content intent is"
