@@ -168,7 +168,13 @@ class Demo:
                 name="station",
             )
             self._tasks.append(asyncio.create_task(self._print_room(), name="room"))
-            url = await self.page.start(options.port)
+            try:
+                url = await self.page.start(options.port)
+            except OSError as exc:
+                raise ConfigError(
+                    f"cannot serve the listening page on 127.0.0.1:{options.port} ({exc.strerror});"
+                    " choose another with --port (0: any free port)"
+                ) from None
         except BaseException:
             await self._shutdown()
             await self.emulator.stop()

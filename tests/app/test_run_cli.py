@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
 
 from radio.cli import main
+
+from .conftest import make_station
 
 VARIABLES = ("DISCORD_TOKEN", "RADIO_DATA_DIR", "RADIO_LOG_LEVEL", "RADIO_STATION_FILE")
 
@@ -105,3 +108,19 @@ def test_demo_with_a_broken_grid_names_the_problem_and_stops_everything(
     assert main(["demo", "--seconds", "1", "--port", "0", "--no-generate"]) == 1
     err = capsys.readouterr().err
     assert "the station cannot go on air" in err and "music" in err
+
+
+def test_demo_on_a_busy_port_says_which_and_how_to_choose(
+    clean_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    station = clean_env / "station"
+    make_station(station, show_start=None)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        code = main(["demo", "--station", str(station), "--no-generate", "--port", str(port)])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert f"cannot serve the listening page on 127.0.0.1:{port}" in err
+    assert "--port" in err
