@@ -7,18 +7,26 @@ ends inside a frame, the same frame continues with the next track's first
 samples. Silence appears only when nothing is buffered (an underrun, or no next
 track), never at a normal track change.
 
-Ahead of time: when the current track has at most ``preload`` seconds left (or
-its length is unknown, or it failed), a helper thread asks the provider for the
-next track, probes it, measures its loudness (cached) and starts its decoder, so
-its first frames are buffered before the current one ends. ``read()`` itself
-never spawns a process, measures, or waits.
+Ahead of time: a helper thread asks the provider for the next track, probes
+it, measures its loudness (cached) and starts its decoder, so its first frames
+are buffered before they are needed. It does so when the current track has at
+most ``preload`` seconds left (or its length is unknown, or it failed), or, when
+the sequence opens early (``open_early``; by default when the provider is a
+:class:`~radio.audio.track.TimedTrackProvider`, told when its pick will start),
+``EARLY_SETTLE_FRAMES`` after the current track started: then the next track is
+buffered for almost the whole track and a skip never waits for a file to open.
+``read()`` itself never spawns a process, measures, or waits.
 
 Crossfade: the transition starts at the first frame boundary where the current
 track has at most ``crossfade`` seconds left and the next track is buffered. It
 lasts exactly the rest of the outgoing track (so the outgoing track is heard to
 its last sample, and the fade is at most ``crossfade`` long); the gain curve is
 equal power (see radio.audio.curves). ``skip()`` crossfades the same way over
-``max(crossfade, 10 ms)`` from the current position.
+``max(crossfade, 10 ms)`` from the current position, at the first read after the
+call when the next track is buffered. When it is not (a provider that is not
+timed, a skip in the first second of a track), the preparation starts at once
+and the skipped track keeps playing until the next one is buffered: a late
+skip, never silence. When the provider has nothing next, the skip fades out.
 
 Bad media (missing, unreadable, zero-length, corrupt, non-audio files, or FFmpeg
 dying mid-track): one warning naming the file, a TrackFailed event, and the
@@ -44,7 +52,7 @@ from radio.audio.decoder import (
 from radio.audio.frames import FRAME_BYTES, SAMPLES_PER_FRAME, SILENCE, frames_for
 from radio.audio.loudness import LoudnessLevels
 from radio.audio.pcm import from_float, to_float
-from radio.audio.track import Track, TrackProvider
+from radio.audio.track import TimedTrackProvider, Track, TrackProvider
 from radio.errors import SourceError
 from radio.events import Event, EventSink, TrackEnded, TrackFailed, TrackStarted
 
@@ -55,6 +63,10 @@ DEFAULT_PRELOAD_SECONDS: Final = 10.0
 MAX_ATTEMPTS: Final = 10  # bad tracks tried in a row before backing off
 RETRY_FRAMES: Final = 50  # ask an empty provider again after 1 s of stream
 FIRST_FRAME_TIMEOUT: Final = 10.0  # seconds the helper waits for a new track's first frame
+# Opening early waits this long after the current track's first frame: its
+# TrackStarted event reaches the play history (off the player thread) before the
+# provider judges the next pick against that history.
+EARLY_SETTLE_FRAMES: Final = 50
 
 
 @dataclass(slots=True)
@@ -62,6 +74,7 @@ class _Playing:
     track: Track
     decoder: FFmpegDecoder
     started: bool = False
+    started_at: int = 0  # this sequence's frame count at the track's first frame
 
 
 @dataclass(slots=True)
@@ -85,9 +98,11 @@ class TrackSequence:
     policy (None = play at file level); ``events`` receives TrackStarted,
     TrackEnded and TrackFailed with the stream position; ``name`` tags events and
     logs; ``preload`` seconds before the end to open the next track;
-    ``position`` returns the stream position of the frame being produced (default:
-    this sequence's own frame count), so events carry station frames when the
-    sequence sits deep in a tree.
+    ``open_early`` opens it instead as soon as the current track has settled
+    (None: when the provider is a TimedTrackProvider); ``position`` returns the
+    stream position of the frame being produced (default: this sequence's own
+    frame count), so events carry station frames when the sequence sits deep in
+    a tree.
 
     Track boundaries for callers (the grid's soft start): ``remaining`` is the
     frames left in the current track; :meth:`hold_after_track` makes the sequence
@@ -105,11 +120,14 @@ class TrackSequence:
         name: str = "",
         preload: float = DEFAULT_PRELOAD_SECONDS,
         position: Callable[[], int] | None = None,
+        open_early: bool | None = None,
     ) -> None:
         if crossfade < 0 or preload < 0:
             raise ValueError("crossfade and preload must not be negative")
         self.name = name
         self._provider = provider
+        self._timed = provider if isinstance(provider, TimedTrackProvider) else None
+        self._early = open_early if open_early is not None else self._timed is not None
         self._loudness = loudness
         self._events = events
         self._crossfade = round(crossfade * 48_000)
@@ -129,7 +147,7 @@ class TrackSequence:
         self._ticks = 0  # reads, plus readiness checks while idle
         self._checked: _Playing | None = None  # the track whose preload time was checked
         self._check_at = 0
-        self._skip = False
+        self._skip: _Playing | None = None  # the track a pending skip cuts short
         self._hold = False
         self._holding = False
         self._closed = False
@@ -235,9 +253,17 @@ class TrackSequence:
             return self._underruns
 
     def skip(self) -> None:
-        """Cut the current track short with a quick crossfade into the next one."""
+        """Cut the current track short with a quick crossfade into the next one.
+
+        Takes effect at the next read when the next track is buffered; otherwise
+        the next track is prepared now and the current one plays until it is
+        buffered (or fades out if the provider has nothing). No-op when idle.
+        """
         with self._lock:
-            self._skip = True
+            self._skip = self._current
+            if self._current is not None and self._prepared is None:
+                self._retry_at = 0  # ask the provider now, even if it was empty lately
+                self._maybe_prepare()
 
     def wake(self) -> None:
         """The provider has something new: ask it now rather than at the next retry.
@@ -311,12 +337,15 @@ class TrackSequence:
             if chunk:
                 if not current.started:
                     current.started = True
+                    current.started_at = self._frames
                     self._pending.append(
                         TrackStarted(frame=self._now(), track=current.track, source=self.name)
                     )
                 parts.append(chunk)
                 need -= len(chunk)
             if finished:
+                if self._skip is current:
+                    self._skip = None  # it ended by itself before the skip could fade it
                 self._end(current, skipped=False)
                 self._current = None
                 self._maybe_prepare()
@@ -353,10 +382,15 @@ class TrackSequence:
         current = self._current
         if self._fade is not None or current is None or not current.started:
             return
-        if self._skip:
-            self._skip = False
-            self._start_fade(current, max(self._crossfade, SKIP_FADE_SAMPLES), skipped=True)
-            return
+        if self._skip is not None:
+            if self._skip is not current:
+                self._skip = None  # meant for a track that is no longer on air
+            elif self._hold or self._skip_target_ready():
+                self._skip = None
+                self._start_fade(current, max(self._crossfade, SKIP_FADE_SAMPLES), skipped=True)
+                return
+            else:
+                return  # keep playing until the next track is buffered
         if self._hold or self._crossfade == 0:
             return  # a held track plays to its end: nothing to fade into
         if self._prepared is None or not self._prepared.decoder.ready:
@@ -368,6 +402,16 @@ class TrackSequence:
         if exact and left == 0:
             return
         self._start_fade(current, left if exact else self._crossfade, skipped=False)
+
+    def _skip_target_ready(self) -> bool:
+        """May a pending skip fade now? Yes when the next track is buffered (or
+        already finished: _fill moves past it), or when the provider had nothing."""
+        prepared = self._prepared
+        if prepared is not None:
+            return prepared.decoder.ready or prepared.decoder.finished
+        if self._future is None:
+            self._maybe_prepare()  # a skip asks at once, whatever the preload window
+        return self._future is None  # nothing in flight: the provider had no track
 
     def _start_fade(self, outgoing: _Playing, length: int, *, skipped: bool) -> None:
         self._fade = _Fade(outgoing=outgoing, length=length, skipped=skipped)
@@ -421,18 +465,39 @@ class TrackSequence:
         if self._ticks < self._retry_at:
             return
         current = self._current
-        if current is not None:
+        if current is not None and self._skip is None:
             if current is self._checked and self._frames < self._check_at:
                 return  # checked recently: this runs several times per frame
-            decoder = current.decoder
-            left = decoder.remaining
-            if not decoder.eof and left is not None and left > self._preload_frames:
+            wait = self._frames_before_opening(current)
+            if wait > 0:
                 self._checked = current
-                self._check_at = self._frames + min(25, left - self._preload_frames)
+                self._check_at = self._frames + min(25, wait)
                 return
-        self._future = self._start_preparation()
+        self._future = self._start_preparation(self._lead_seconds())
 
-    def _start_preparation(self) -> Future[_Prepared]:
+    def _frames_before_opening(self, current: _Playing) -> int:
+        """Frames of this sequence to read before the next track should be opened."""
+        decoder = current.decoder
+        left = decoder.remaining
+        if decoder.eof or left is None:
+            return 0
+        wait = left - self._preload_frames
+        if self._early:
+            since = self._frames - current.started_at if current.started else 0
+            wait = min(wait, EARLY_SETTLE_FRAMES - since)
+        return max(0, wait)
+
+    def _lead_seconds(self) -> float | None:
+        """When the track being prepared now is expected to start, in seconds from now."""
+        current = self._current
+        if current is None or self._skip is not None:
+            return 0.0
+        left = current.decoder.remaining_samples
+        if left is None:
+            return None
+        return max(0, left - self._crossfade) / 48_000
+
+    def _start_preparation(self, lead: float | None) -> Future[_Prepared]:
         # One short-lived daemon thread per preparation (one per track), not an
         # executor: executor threads are joined at interpreter exit, and a
         # preparation may be measuring a long file or waiting for a slow stream;
@@ -441,7 +506,7 @@ class TrackSequence:
 
         def run() -> None:
             try:
-                future.set_result(self._prepare())
+                future.set_result(self._prepare(lead))
             except BaseException as exc:  # delivered to _poll, which logs it
                 future.set_exception(exc)
 
@@ -449,11 +514,14 @@ class TrackSequence:
         threading.Thread(target=run, name=name, daemon=True).start()
         return future
 
-    def _prepare(self) -> _Prepared:
+    def _prepare(self, lead: float | None) -> _Prepared:
         failures: list[tuple[Track, str]] = []
         for _ in range(MAX_ATTEMPTS):
             try:
-                track = self._provider.next_track()
+                if self._timed is not None:
+                    track = self._timed.next_track_in(lead)
+                else:
+                    track = self._provider.next_track()
             except Exception:
                 logger.exception("the track provider of %s failed", self.name or "sequence")
                 break

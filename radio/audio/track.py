@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,3 +42,20 @@ class TrackProvider(Protocol):
     """
 
     def next_track(self) -> Track | None: ...
+
+
+@runtime_checkable
+class TimedTrackProvider(Protocol):
+    """A TrackProvider that is told when the track it hands out is expected to start.
+
+    ``seconds`` is how long after the call the track should start (0: now, as after
+    a skip; None: unknown, e.g. the current track is a stream). A
+    :class:`~radio.audio.sequence.TrackSequence` whose provider has this method
+    opens each next track early (about a second after the current one starts), so
+    that a skip never waits for a file to open; providers whose picks depend on the
+    time (top-of-hour IDs, separation rules) judge the pick at ``now + seconds``.
+    """
+
+    def next_track(self) -> Track | None: ...
+
+    def next_track_in(self, seconds: float | None) -> Track | None: ...

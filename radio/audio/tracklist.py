@@ -35,6 +35,11 @@ class TrackList:
             self._index += 1
             return track
 
+    def next_track_in(self, seconds: float | None) -> Track | None:
+        """TimedTrackProvider: the order does not depend on time, so the same as
+        :meth:`next_track` (and a sequence opens each next track early)."""
+        return self.next_track()
+
 
 def tracks_from_paths(paths: Sequence[Path]) -> list[Track]:
     """Expand files and folders into tracks (folders: audio files by name, recursively).
