@@ -1,5 +1,10 @@
 """The voice adapter: one station, one Opus encoder, any number of rooms.
 
+On air, a :class:`~radio.bot.sender.Broadcaster` thread takes the feed's
+packets with :meth:`SimulcastFeed.next_packet` and sends each to every room.
+The readers below (:class:`StationAudio`, one discord.py ``AudioPlayer`` per
+room) remain for callers that want discord.py's own player.
+
 discord.py gives every voice connection its own ``AudioPlayer`` thread that
 calls ``source.read()`` every 20 ms and, when ``source.is_opus()`` is true,
 sends the returned bytes as they are (``send_audio_packet(data, encode=False)``)
@@ -41,6 +46,7 @@ from radio.audio.source import Source
 logger = logging.getLogger(__name__)
 
 DEFAULT_CAPACITY: Final = 50  # one second of packets: covers a slow thread, not an outage
+OPUS_SILENCE: Final = b"\xf8\xff\xfe"  # one 20 ms Opus frame of silence (what discord.py sends)
 
 
 class OpusEncoder(Protocol):
@@ -141,7 +147,33 @@ class SimulcastFeed:
                 cursor = self._head - 1
             return cursor, self._ring[cursor % self._capacity], skipped
 
-    def _produce(self) -> None:
+    def next_packet(self) -> bytes | None:
+        """Pull and encode the next frame; return its packet, or None once the feed is closed.
+
+        For a single sender (:class:`~radio.bot.sender.Broadcaster`): every call
+        is one station read and one encode. Readers see the same packets.
+        """
+        with self._lock:
+            if self._closed:
+                return None
+            self._produce()
+            return self._ring[(self._head - 1) % self._capacity]
+
+    def skip(self, frames: int) -> int:
+        """Pull ``frames`` frames from the station without encoding them; return how many.
+
+        Keeps the programme in real time when nobody listens or the sender is
+        late. Readers that ask for these frames get Opus silence. Nothing is
+        pulled once the feed is closed.
+        """
+        pulled = 0
+        with self._lock:
+            while pulled < frames and not self._closed:
+                self._produce(encode=False)
+                pulled += 1
+        return pulled
+
+    def _produce(self, *, encode: bool = True) -> None:
         # Called with the lock held: pull one frame and encode it for every room.
         try:
             pcm = self._station.read()
@@ -164,8 +196,11 @@ class SimulcastFeed:
                     self._bad_frames,
                 )
             pcm = SILENCE
-        self._ring[self._head % self._capacity] = self._encoder.encode(pcm, SAMPLES_PER_FRAME)
-        self._encoded += 1
+        if encode:
+            self._ring[self._head % self._capacity] = self._encoder.encode(pcm, SAMPLES_PER_FRAME)
+            self._encoded += 1
+        else:
+            self._ring[self._head % self._capacity] = OPUS_SILENCE
         self._head += 1
 
     def keep_up(self, target: int) -> int:

@@ -4,10 +4,12 @@
 integration plug in as a cog). For every configured guild a *keeper* task
 holds the broadcast room: it joins self-deafened, becomes a speaker on a stage
 (unsuppress when it may, else request to speak and tell the admins which
-permission is missing), plays a :class:`~radio.bot.audio.StationAudio` reader
-of the shared feed, and watches the connection. discord.py itself reconnects
-the voice session after most close codes (4006, ...) and the keeper restarts the
-player when the connection is back. When discord.py lets the connection go,
+permission is missing), attaches the connection to the station's one
+:class:`~radio.bot.sender.Broadcaster` (a single sender thread that encodes
+each frame once and sends it to every room), and watches the connection.
+discord.py itself reconnects the voice session after most close codes (4006,
+...); the broadcaster sends nothing while a room is down and says it is
+speaking again on the new session. When discord.py lets the connection go,
 the keeper learns why from discord.py's own log (:mod:`radio.bot.voiceclose`):
 after 4014, 4021 or 4022 (kicked, rate limited, call terminated) Discord does not
 want the bot back, so it reports to the admins' room and waits for an admin's
@@ -26,6 +28,7 @@ import asyncio
 import contextlib
 import logging
 import math
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -40,6 +43,7 @@ from radio.bot.audio import Pacer, SimulcastFeed
 from radio.bot.config import DiscordConfig, GuildConfig
 from radio.bot.effects import Effects, apply_schedule
 from radio.bot.schedule import Change, EventSpec
+from radio.bot.sender import Broadcaster, VoiceLink
 from radio.bot.voiceclose import VoiceCloseLog
 from radio.clock import Clock
 
@@ -106,10 +110,11 @@ class RadioBot(commands.Bot):
     ``feed`` is the shared station feed (one reader per room). ``clock`` gives
     the wall time for rate-limit budgets. ``message_content`` asks for the
     privileged intent so that prefix commands work without mentioning the bot.
-    With ``monotonic`` (a monotonic clock in seconds), a
-    :class:`~radio.bot.audio.Pacer` keeps the programme moving in real time
-    while no room is connected. ``cogs`` are added at start (the station's
-    commands, :mod:`radio.bot.commands`).
+    ``monotonic`` (a monotonic clock in seconds, default ``time.monotonic``)
+    paces the :attr:`broadcaster`, the one sender thread for all rooms; it
+    also keeps the programme moving in real time while no room is connected.
+    :attr:`pacer` is always None (the broadcaster does its job). ``cogs`` are
+    added at start (the station's commands, :mod:`radio.bot.commands`).
     ``poll_interval`` is how often a keeper checks its connection (seconds);
     after ``stall_after`` seconds without a connection that discord.py still
     holds (default three times ``connect_timeout``: one minute) it drops the
@@ -165,7 +170,12 @@ class RadioBot(commands.Bot):
         self.stall_polls = max(1, math.ceil(stall / poll_interval))
         self._cogs = list(cogs)
         self.sync_commands = sync_commands
-        self._monotonic = monotonic
+        # The sender sleeps in real time whatever clock it is given: a monotonic
+        # clock is the schedule's reference, not the wall clock.
+        self.broadcaster = Broadcaster(
+            feed, monotonic if monotonic is not None else time.monotonic, name="radio-sender"
+        )
+        # Kept for callers of the former per-room design; the broadcaster keeps time now.
         self.pacer: Pacer | None = None
         self._closes = VoiceCloseLog()
         self.rooms: dict[int, Room] = {guild.id: Room(guild) for guild in config.guilds}
@@ -190,9 +200,7 @@ class RadioBot(commands.Bot):
                 guild = discord.Object(id=guild_id)
                 self.tree.copy_global_to(guild=guild)
                 await self.tree.sync(guild=guild)
-        if self._monotonic is not None:
-            self.pacer = Pacer(self.feed, self._monotonic)
-            self.pacer.start()
+        self.broadcaster.start()
         loop = asyncio.get_running_loop()
         for guild_id in self.rooms:
             self._wake[guild_id] = asyncio.Event()
@@ -213,8 +221,8 @@ class RadioBot(commands.Bot):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks.clear()
-        if self.pacer is not None:
-            self.pacer.stop()
+        # Five silence frames to every room, before the connections go.
+        self.broadcaster.stop()
         self._closes.uninstall()
         for vc in list(self.voice_clients):
             with contextlib.suppress(Exception):
@@ -235,6 +243,7 @@ class RadioBot(commands.Bot):
         guild = self.get_guild(guild_id)
         vc = guild.voice_client if guild is not None else None
         if isinstance(vc, discord.VoiceClient):
+            self.broadcaster.detach(vc)
             await vc.disconnect(force=True)
         self._wake[guild_id].set()
 
@@ -275,6 +284,7 @@ class RadioBot(commands.Bot):
             room.joins += 1
             room.state = RoomState.ON_AIR
             ended = await self._watch(room, vc)
+            self.broadcaster.detach(vc)
             if self.is_closed() or room.state is RoomState.LEFT:
                 continue
             if ended.code not in REFUSED_CLOSE_CODES:
@@ -339,6 +349,7 @@ class RadioBot(commands.Bot):
             return None
         existing = channel.guild.voice_client
         if isinstance(existing, discord.VoiceClient):
+            self.broadcaster.detach(existing)
             await existing.disconnect(force=True)
         try:
             vc: discord.VoiceClient = await channel.connect(
@@ -357,8 +368,8 @@ class RadioBot(commands.Bot):
         return vc
 
     def _play(self, vc: discord.VoiceClient, channel: discord.abc.Connectable) -> None:
-        if not vc.is_playing():
-            vc.play(self.feed.reader(f"{channel}"), application="audio", bitrate=128)
+        # Idempotent: a connection is attached once, for as long as it lives.
+        self.broadcaster.attach(vc, VoiceLink(vc, f"{channel}"))
 
     def _tell_admins_once(self, room: Room, message: str) -> None:
         # Retries repeat the same problem; the admins hear of it once per change.
@@ -398,19 +409,17 @@ class RadioBot(commands.Bot):
     async def _watch(self, room: Room, vc: discord.VoiceClient) -> _Ended:
         """Wait until the connection ends for good, or stalls; say which.
 
-        While discord.py resumes or reconnects, the player may have given up:
-        it is restarted at the live edge as soon as the connection is back. A
+        While discord.py resumes or reconnects, the broadcaster skips the room;
+        it sends again (at the live edge) as soon as the connection is back. A
         connection that stays down for ``stall_after`` seconds of checks while
         discord.py still holds it is reported as STALLED.
         """
         down = 0
         while not self.is_closed() and room.state is not RoomState.LEFT:
             if vc.is_connected():
+                if down:
+                    logger.info("connection to %s is back: playing live again", vc.channel)
                 down = 0
-                channel = vc.channel
-                if not vc.is_playing() and channel is not None:
-                    logger.info("connection to %s is back: playing live again", channel)
-                    self._play(vc, channel)
             elif vc not in self.voice_clients:
                 return _Ended(await self._close_code(room.guild.id))
             else:

@@ -1,4 +1,9 @@
-"""Simulcast on the local Discord: one station, two guilds, one Opus encode per frame."""
+"""Simulcast on the local Discord: one station, N guilds, one pull and one encode per frame.
+
+The bot's sender runs on a monotonic clock that the test steps one frame at a
+time, so the counts are exact: M frames are M station reads, M Opus encodes
+and M packets in each of the N rooms.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +12,15 @@ import contextlib
 import time
 
 import discord
+import discord.opus
 import pytest
 
+from radio.audio.frames import FRAME_MS
 from radio.audio.operators import Sine
-from radio.bot.audio import SimulcastFeed, StationAudio
+from radio.bot.audio import SimulcastFeed
 from radio.bot.client import RadioBot, RoomState
 from radio.bot.config import DiscordConfig
+from radio.bot.sender import STOP_SILENCE_FRAMES
 from radio.clock import SystemClock
 from radio.sandbox import Emulator, point_discord_at
 from radio.sandbox.analysis import missing_sequences, tone_runs
@@ -22,43 +30,121 @@ from .e2e import until
 
 pytestmark = pytest.mark.e2e
 
+ROOMS = 3
+FRAMES = 60
+HZ = 523.25
 
-async def test_one_station_two_guilds_one_encode() -> None:
-    async with Emulator(clock=SystemClock(), monotonic=time.monotonic, guilds=2) as emulator:
+
+class SteppedMonotonic:
+    """A monotonic clock the test moves to the deadline of frame ``n``."""
+
+    def __init__(self, start: float) -> None:
+        self.start = start
+        self.value = start
+
+    def __call__(self) -> float:
+        return self.value
+
+    def to_frame(self, n: int) -> None:
+        # The same expression as the sender's deadlines: no float drift.
+        self.value = self.start + n * (FRAME_MS / 1000)
+
+
+class CountedSine(Sine):
+    """The real sine operator, counting the station reads."""
+
+    def __init__(self, hz: float) -> None:
+        super().__init__(hz, level_dbfs=-12.0)
+        self.reads = 0
+
+    def read(self) -> bytes:
+        self.reads += 1
+        return super().read()
+
+
+class CountingEncoder(discord.opus.Encoder):
+    """The real libopus encoder, counting its calls."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+
+    def encode(self, pcm: bytes, frame_size: int) -> bytes:
+        self.calls += 1
+        return super().encode(pcm, frame_size)
+
+
+async def test_n_rooms_m_frames_one_read_one_encode_n_times_m_packets() -> None:
+    async with Emulator(clock=SystemClock(), monotonic=time.monotonic, guilds=ROOMS) as emulator:
         world = emulator.world
         rooms = {g.id: g.channel_of_type(ChannelType.VOICE).id for g in world.guilds.values()}
         config = DiscordConfig.model_validate(
             {"guilds": [{"id": gid, "broadcast": room} for gid, room in rooms.items()]}
         )
-        feed = SimulcastFeed(Sine(523.25, level_dbfs=-12.0))
-        bot = RadioBot(config, feed, clock=SystemClock(), connect_timeout=5.0, poll_interval=0.05)
+        station = CountedSine(HZ)
+        encoder = CountingEncoder()
+        feed = SimulcastFeed(station, encoder)
+        clock = SteppedMonotonic(1000.0)
+        bot = RadioBot(
+            config,
+            feed,
+            clock=SystemClock(),
+            connect_timeout=5.0,
+            poll_interval=0.05,
+            monotonic=clock,
+        )
         point_discord_at(bot, emulator.addresses)
         task = asyncio.create_task(bot.start(world.token))
+
+        def heard(room: int) -> int:
+            return len(emulator.record.audio_packets(channel_id=room))
+
+        def clients() -> list[discord.VoiceClient]:
+            found = []
+            for gid in rooms:
+                guild = bot.get_guild(gid)
+                vc = guild.voice_client if guild is not None else None
+                if isinstance(vc, discord.VoiceClient):
+                    found.append(vc)
+            return found
+
         try:
             await until(
                 lambda: all(r.state is RoomState.ON_AIR for r in bot.rooms.values()) or task.done()
             )
             assert not task.done()
+            await until(
+                lambda: (
+                    len(clients()) == ROOMS
+                    and all(
+                        vc.is_connected() and bot.broadcaster.is_attached(vc) for vc in clients()
+                    )
+                )
+            )
+            # The clock stands still: the sender pulled at most frame 0 (no room yet).
+            position = feed.position
+            assert position <= 1
+            reads, encodes = station.reads, encoder.calls
+            before = {room: heard(room) for room in rooms.values()}
+            for n in range(position, position + FRAMES):
+                clock.to_frame(n)
+                await until(lambda n=n: feed.position == n + 1)
+            await until(lambda: all(heard(r) == before[r] + FRAMES for r in rooms.values()))
 
-            def heard(room: int) -> int:
-                return len(emulator.record.audio_packets(channel_id=room))
-
-            await until(lambda: all(heard(room) >= 100 for room in rooms.values()))
-            readers: list[StationAudio] = []
-            for gid in rooms:
-                guild = bot.get_guild(gid)
-                assert guild is not None and isinstance(guild.voice_client, discord.VoiceClient)
-                source = guild.voice_client.source
-                assert isinstance(source, StationAudio)
-                readers.append(source)
-            # Readers first, the feed after: a reader never gets ahead of the feed.
-            sents = [reader.stats().sent for reader in readers]
-            stats = feed.stats()
-            # Every packet any room sent came from the one encoder, once per frame:
-            # two rooms sent nearly twice as many packets as there were encodes.
-            assert stats.readers == 2
-            assert stats.encoded == stats.pulled >= max(sents)
-            assert sum(sents) > stats.encoded
+            assert station.reads - reads == FRAMES
+            assert encoder.calls - encodes == FRAMES
+            stats = bot.broadcaster.stats()
+            assert stats.frames == FRAMES
+            assert stats.packets == ROOMS * FRAMES
+            assert stats.skipped == 0 and stats.rooms == ROOMS
+            # Every room was told the bot speaks (SpeakingState.voice) before its audio.
+            # (The flag goes by WebSocket and the audio by UDP: wait for the flag.)
+            await until(
+                lambda: (
+                    {c.channel_id: c.speaking for c in emulator.voice.connections()}
+                    == {room: 1 for room in rooms.values()}
+                )
+            )
         finally:
             await bot.close()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -66,8 +152,12 @@ async def test_one_station_two_guilds_one_encode() -> None:
             feed.close()
 
         assert emulator.record.auth_failures == 0
+        await until(lambda: all(heard(r) == FRAMES + STOP_SILENCE_FRAMES for r in rooms.values()))
         for room in rooms.values():
             packets = emulator.record.audio_packets(channel_id=room)
             assert missing_sequences(packets) == []
-            runs = tone_runs(emulator.record.pcm(packets))
-            assert runs and all(abs(run.frequency - 523.25) < 1.0 for run in runs)
+            assert [p.sequence for p in packets] == list(
+                range(packets[0].sequence, packets[0].sequence + FRAMES + STOP_SILENCE_FRAMES)
+            )
+            runs = tone_runs(emulator.record.pcm(packets[:FRAMES]))
+            assert runs and all(abs(run.frequency - HZ) < 1.0 for run in runs)

@@ -1,0 +1,395 @@
+"""One sender thread per station: pull and encode each frame once, send it to every room.
+
+discord.py gives every voice connection its own ``AudioPlayer`` thread that
+wakes 50 times a second; with many rooms or stations those wake-ups cost more
+than the audio (see BENCHMARKS.md, "On Discord"), and a late player catches up
+by sending back to back. A :class:`Broadcaster` replaces them for one
+:class:`~radio.bot.audio.SimulcastFeed`: one thread, one wake-up per frame, one
+pull and one Opus encode, then discord.py's public
+``VoiceClient.send_audio_packet(packet, encode=False)`` for each connected room
+(it adds that room's RTP header, DAVE and transport encryption).
+
+Timing (:class:`SendSchedule`): frame ``n`` is due at ``start + n × 20 ms`` on
+the monotonic clock passed in, so small delays never accumulate. A late frame
+is sent at once, but two sends are never closer than ``min_gap`` (12 ms): the
+sender catches up gradually instead of in a burst, which listeners hear as
+jitter. A sender more than ``max_late`` frames (100 ms) behind skips ahead:
+the overdue frames are pulled from the station (so the programme stays where
+the grid says) but not encoded or sent.
+
+What an ``AudioPlayer`` does that matters is kept: a room is told it is
+speaking when it is attached and again after every reconnect; nothing is sent
+while a room is disconnected; detaching a connected room sends five Opus
+silence frames (so the listeners' decoders do not interpolate) and clears the
+speaking flag. With no room connected the thread still pulls the station in
+real time (without encoding), so the programme is at the grid-correct point
+when a room comes back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final, Protocol
+
+import discord
+from discord.enums import SpeakingState
+
+from radio.audio.frames import FRAME_MS
+from radio.bot.audio import OPUS_SILENCE, SimulcastFeed
+
+logger = logging.getLogger(__name__)
+
+PERIOD_S: Final = FRAME_MS / 1000
+MIN_GAP_S: Final = 0.012  # above the 10 ms floor, with room for the network's jitter
+MAX_LATE_FRAMES: Final = 5  # 100 ms behind: skip ahead rather than send a backlog
+STOP_SILENCE_FRAMES: Final = 5  # what discord.py's player sends when it stops
+# Float error on deadlines computed from sums (0.06 - 0.04 != 0.02).
+_EPSILON: Final = 1e-9
+
+
+class SendSchedule:
+    """When each frame is sent: absolute deadlines, a minimum gap, skip-ahead when far behind.
+
+    Pure arithmetic on the instants passed in (seconds of a monotonic clock);
+    no thread, no clock of its own. :meth:`wait` says how long until the next
+    send may happen; :meth:`take` records a send at ``now`` and says how many
+    frames to skip before it.
+    """
+
+    def __init__(
+        self,
+        start: float,
+        *,
+        period: float = PERIOD_S,
+        min_gap: float = MIN_GAP_S,
+        max_late: int = MAX_LATE_FRAMES,
+    ) -> None:
+        if period <= 0:
+            raise ValueError("the period must be positive")
+        if not 0 <= min_gap <= period:
+            raise ValueError("min_gap must be between 0 and the period")
+        if max_late < 1:
+            raise ValueError("max_late must be at least one frame")
+        self.start = start
+        self.period = period
+        self.min_gap = min_gap
+        self.max_late = max_late
+        self.next = 0  # index of the next frame to send
+        self.sent = 0  # frames sent
+        self.skipped = 0  # frames skipped ahead (pulled, not sent)
+        self.late = 0  # frames sent after their deadline plus half a period
+        self._last: float | None = None  # instant of the last send
+
+    def deadline(self, frame: int) -> float:
+        """The instant frame ``frame`` is due."""
+        return self.start + frame * self.period
+
+    def send_at(self) -> float:
+        """The earliest instant the next frame may be sent."""
+        at = self.deadline(self.next)
+        if self._last is not None:
+            at = max(at, self._last + self.min_gap)
+        return at
+
+    def wait(self, now: float) -> float:
+        """Seconds from ``now`` until the next send may happen; never negative."""
+        return max(0.0, self.send_at() - now)
+
+    def take(self, now: float) -> int:
+        """Record that the next frame is sent at ``now``; return how many frames to skip first.
+
+        Raises ValueError when ``now`` is before :meth:`send_at` (the caller
+        must :meth:`wait`). The skipped frames are the ones whose deadline is
+        more than ``max_late`` periods past: after a skip, the frame sent is
+        the newest one already due.
+        """
+        if now + _EPSILON < self.send_at():
+            raise ValueError("a frame may not be sent before its time")
+        skip = 0
+        behind = (now - self.deadline(self.next)) / self.period
+        if behind > self.max_late + 1e-6:  # float error must not turn "on the bound" into "past"
+            newest_due = math.floor((now - self.start) / self.period + _EPSILON)
+            skip = newest_due - self.next
+            self.next = newest_due
+            self.skipped += skip
+        elif behind > 0.5:
+            self.late += 1
+        self.next += 1
+        self.sent += 1
+        self._last = now
+        return skip
+
+
+class Link(Protocol):
+    """What the broadcaster needs of one voice connection (see :class:`VoiceLink`)."""
+
+    name: str
+
+    def is_connected(self) -> bool:
+        """True while packets can be sent."""
+        ...
+
+    def session(self) -> object:
+        """An object that changes when the connection is re-established (its voice WebSocket)."""
+        ...
+
+    def send(self, packet: bytes) -> None:
+        """Send one Opus packet; raises on a connection failure."""
+        ...
+
+    def speak(self, speaking: bool) -> None:
+        """Set the speaking flag (from any thread; does not wait)."""
+        ...
+
+
+class VoiceLink:
+    """A :class:`Link` over a ``discord.VoiceClient``, through its public API."""
+
+    def __init__(self, vc: discord.VoiceClient, name: str = "") -> None:
+        self.vc = vc
+        self.name = name or str(vc.channel)
+
+    def is_connected(self) -> bool:
+        """True while discord.py says the voice connection is up."""
+        return self.vc.is_connected()
+
+    def session(self) -> object:
+        """The connection's current voice WebSocket (a new one after a reconnect)."""
+        return self.vc.ws
+
+    def send(self, packet: bytes) -> None:
+        """Hand the Opus packet to discord.py (RTP header, encryption, UDP send)."""
+        self.vc.send_audio_packet(packet, encode=False)
+
+    def speak(self, speaking: bool) -> None:
+        """Schedule the speaking flag on the client's event loop, as discord.py's player does."""
+        state = SpeakingState.voice if speaking else SpeakingState.none
+        try:
+            asyncio.run_coroutine_threadsafe(self.vc.ws.speak(state), self.vc.loop)
+        except Exception:
+            # The loop is closed or the socket is gone: the connection is ending anyway.
+            logger.debug("speaking flag for %s not sent", self.name, exc_info=True)
+
+
+@dataclass(slots=True)
+class _Room:
+    link: Link
+    session: object | None = None  # the session we last said "speaking" on
+    sent: int = 0
+    failures: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class BroadcastStats:
+    """Counters of a broadcaster since it was made."""
+
+    frames: int  # frames sent (each pulled and encoded once)
+    idle: int  # frames pulled while no room was connected (not encoded)
+    skipped: int  # frames pulled but not sent because the sender was too late
+    late: int  # frames sent more than half a period after their deadline
+    rooms: int  # rooms attached now
+    packets: int  # packets sent over all rooms (silence included)
+
+
+class Broadcaster:
+    """The one sender thread of a feed: each 20 ms, one packet for every connected room.
+
+    ``monotonic`` is the clock the deadlines are computed on (seconds). The
+    thread waits with the feed's schedule and never sleeps a negative amount;
+    each wait is at most one period, so that a clock that jumps or is stepped
+    by a test is followed. :meth:`step` is one scheduling decision, and can be
+    driven without the thread.
+    """
+
+    def __init__(
+        self,
+        feed: SimulcastFeed,
+        monotonic: Callable[[], float],
+        *,
+        name: str = "radio-sender",
+        min_gap: float = MIN_GAP_S,
+        max_late: int = MAX_LATE_FRAMES,
+    ) -> None:
+        self._feed = feed
+        self._monotonic = monotonic
+        self._name = name
+        self._min_gap = min_gap
+        self._max_late = max_late
+        self._schedule: SendSchedule | None = None
+        self._rooms: dict[object, _Room] = {}
+        # Held for a frame's fan-out and for attach/detach: discord.py's packet
+        # counters are not thread-safe, so one thread at a time sends to a room.
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._frames = 0
+        self._idle = 0
+        self._packets = 0
+        self._ended = False
+
+    # -- rooms -----------------------------------------------------------------
+
+    def attach(self, key: object, link: Link) -> bool:
+        """Serve ``link`` under ``key`` (say, its VoiceClient); False if already served.
+
+        The room is told it is speaking before its first packet.
+        """
+        with self._lock:
+            if key in self._rooms:
+                return False
+            self._rooms[key] = _Room(link)
+        logger.info("room %s attached to %s", link.name, self._name)
+        return True
+
+    def is_attached(self, key: object) -> bool:
+        """True while ``key`` is served."""
+        with self._lock:
+            return key in self._rooms
+
+    def detach(self, key: object) -> None:
+        """Stop serving ``key`` (idempotent): five silence frames and not speaking, if connected.
+
+        Call it before disconnecting, so that the silence goes out first.
+        """
+        with self._lock:
+            room = self._rooms.pop(key, None)
+            if room is not None:
+                self._hush(room)
+
+    def _hush(self, room: _Room) -> None:
+        # Called with the lock held.
+        if room.session is not None and room.link.is_connected():
+            try:
+                for _ in range(STOP_SILENCE_FRAMES):
+                    room.link.send(OPUS_SILENCE)
+                    room.sent += 1
+                    self._packets += 1
+            except Exception:
+                # Inconsequential: the connection is going away anyway.
+                logger.debug("silence to %s not sent", room.link.name, exc_info=True)
+            room.link.speak(False)
+        room.session = None
+
+    # -- sending ---------------------------------------------------------------
+
+    def step(self, now: float) -> float:
+        """Send the next frame if it is due at ``now``; return seconds until the next one is.
+
+        A frame is pulled from the feed (and encoded only when a room is
+        connected), then sent to every connected room. Returns 0 when the
+        feed is closed (see :attr:`ended`).
+        """
+        if self._ended:
+            return 0.0
+        if self._schedule is None:
+            self._schedule = SendSchedule(now, min_gap=self._min_gap, max_late=self._max_late)
+        schedule = self._schedule
+        wait = schedule.wait(now)
+        if wait > 0:
+            return wait
+        skip = schedule.take(now)
+        if skip:
+            logger.warning("%s was %d frames late: skipped them to stay on time", self._name, skip)
+            self._feed.skip(skip)
+        with self._lock:
+            live = [room for room in self._rooms.values() if room.link.is_connected()]
+            if not live:
+                self._feed.skip(1)
+                self._idle += 1
+                return schedule.wait(now)
+            packet = self._feed.next_packet()
+            if packet is None:
+                for room in self._rooms.values():
+                    self._hush(room)
+                self._ended = True
+                logger.info("%s: the feed is closed, sending stopped", self._name)
+                return 0.0
+            self._frames += 1
+            for room in live:
+                self._send(room, packet)
+        return schedule.wait(now)
+
+    def _send(self, room: _Room, packet: bytes) -> None:
+        # Called with the lock held.
+        session = room.link.session()
+        if session is not room.session:
+            # First packet, or the connection was re-established: a new voice
+            # WebSocket has not heard that we speak.
+            room.link.speak(True)
+            room.session = session
+        try:
+            room.link.send(packet)
+        except Exception:
+            room.failures += 1
+            if room.failures == 1 or room.failures % 500 == 0:
+                logger.exception("sending to %s failed (%d times)", room.link.name, room.failures)
+            return
+        room.sent += 1
+        self._packets += 1
+
+    def due(self, now: float) -> int:
+        """How many frames are due by ``now`` since the first step (0 before it)."""
+        schedule = self._schedule
+        if schedule is None:
+            return 0
+        return max(0, math.floor((now - schedule.start) / schedule.period + _EPSILON) + 1)
+
+    @property
+    def ended(self) -> bool:
+        """True once the feed was found closed: nothing more is sent."""
+        return self._ended
+
+    def stats(self) -> BroadcastStats:
+        """A snapshot of the counters."""
+        with self._lock:
+            schedule = self._schedule
+            return BroadcastStats(
+                frames=self._frames,
+                idle=self._idle,
+                skipped=schedule.skipped if schedule is not None else 0,
+                late=schedule.late if schedule is not None else 0,
+                rooms=len(self._rooms),
+                packets=self._packets,
+            )
+
+    def room_packets(self, key: object) -> int | None:
+        """Packets sent to the room under ``key`` (silence included), None if not attached."""
+        with self._lock:
+            room = self._rooms.get(key)
+            return None if room is None else room.sent
+
+    # -- the thread ------------------------------------------------------------
+
+    def start(self) -> None:
+        """Run :meth:`step` on a daemon thread until :meth:`stop` (idempotent)."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the thread and wait for it, then detach every room (idempotent)."""
+        self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join()
+        with self._lock:
+            rooms, self._rooms = list(self._rooms.values()), {}
+            for room in rooms:
+                self._hush(room)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                wait = self.step(self._monotonic())
+            except Exception:
+                # A bug must not silence every room for good: log it and go on.
+                logger.exception("%s failed to send a frame", self._name)
+                wait = PERIOD_S
+            if self._ended:
+                return
+            if wait > 0:
+                self._stop.wait(min(wait, PERIOD_S))
