@@ -1,0 +1,271 @@
+"""Instant skips: a skip never waits on opening a file, and never leaves silence.
+
+Latency is counted in frames, offline: ``skip()`` then plain ``read()`` calls that
+do not wait for any preparation (the ``pull`` helper's ``wait_buffered`` would
+wait for a track being opened and hide the latency this file measures).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from radio.audio import curves
+from radio.audio.frames import SAMPLES_PER_FRAME
+from radio.audio.pcm import Int16Array, decode_file, from_float, to_float
+from radio.audio.sequence import EARLY_SETTLE_FRAMES, SKIP_FADE_SAMPLES, TrackSequence
+from radio.audio.track import Track
+from radio.audio.tracklist import TrackList
+from radio.events import Event, TrackEnded, TrackStarted
+
+from .conftest import pcm, pull
+
+F = SAMPLES_PER_FRAME
+FADE = SKIP_FADE_SAMPLES
+LOUD = 1000  # a -20 dBFS tone peaks at 3,277; a silent or near-silent frame stays far below
+
+
+def read_when_ready(seq: TrackSequence, frames: int) -> bytes:
+    """Read ``frames`` frames, each once the sequence says its buffers hold it.
+
+    Unlike ``pull`` this never waits for a track being prepared: while a skip waits
+    for the next track, the sequence is ready with the skipped track's audio.
+    """
+    out = []
+    for _ in range(frames):
+        deadline = time.monotonic() + 10.0  # a guard against a hang, not a measurement
+        while not seq.ready:
+            assert time.monotonic() < deadline, "sequence never became ready"
+            time.sleep(0.001)
+        out.append(seq.read())
+    return b"".join(out)
+
+
+def loud_frames(samples: Int16Array) -> list[bool]:
+    """For each whole frame: does it carry audible signal (peak above LOUD)?"""
+    frames = samples[: len(samples) // F * F].reshape(-1, F, 2)
+    return [bool(np.abs(frame).max() > LOUD) for frame in frames]
+
+
+def skip_frame(outgoing: Int16Array, incoming: Int16Array) -> Int16Array:
+    """The frame a skip makes: FADE samples of equal-power crossfade, then ``incoming``."""
+    gain_out, gain_in = curves.equal_power(0, FADE, FADE)
+    mixed = from_float(
+        to_float(outgoing[:FADE].tobytes()) * gain_out
+        + to_float(incoming[:FADE].tobytes()) * gain_in
+    )
+    return np.concatenate([pcm(mixed), incoming[FADE:F]])
+
+
+class Plain:
+    """A provider that is not timed: the engine opens its tracks in the preload window."""
+
+    def __init__(self, tracks: list[Track]) -> None:
+        self._list = TrackList(tracks)
+
+    def next_track(self) -> Track | None:
+        return self._list.next_track()
+
+
+class GatedPlain:
+    """An untimed provider whose picks after the first ``free`` wait for ``gate``
+    (so a test decides when a preparation ends, without timing anything)."""
+
+    def __init__(self, tracks: list[Track], free: int) -> None:
+        self._list = TrackList(tracks)
+        self._free = free
+        self.gate = threading.Event()
+        self.leads: list[float | None] = []
+
+    def next_track(self) -> Track | None:
+        return self._pick(None)
+
+    def _pick(self, seconds: float | None) -> Track | None:
+        self.leads.append(seconds)
+        if len(self.leads) > self._free and not self.gate.wait(10.0):
+            return None
+        return self._list.next_track()
+
+
+class Gated(GatedPlain):
+    """The same, timed: it records each pick's lead."""
+
+    def next_track_in(self, seconds: float | None) -> Track | None:
+        return self._pick(seconds)
+
+
+def test_a_skip_early_in_a_long_track_is_heard_on_the_next_frame(
+    make_tone: Callable[..., Track], events: list[Event]
+) -> None:
+    a = make_tone("a", 440.0, 30.0)
+    b = make_tone("b", 880.0, 2.0)
+    da, db = decode_file(a.location), decode_file(b.location)
+    seq = TrackSequence(TrackList([a, b]), events=events.append)
+    k = EARLY_SETTLE_FRAMES + 10
+    before = pcm(pull(seq, k))
+    assert seq.wait_buffered(10.0)
+    # 29 s left, far outside the 10 s preload window: b is open because the
+    # provider is timed, so the skip below has nothing to wait for
+    remaining = seq.remaining
+    assert remaining is not None and remaining > 1_000
+    assert seq.preloaded == b
+    seq.skip()
+    first = pcm(seq.read())  # no waiting at all between the skip and this read
+    rest = pcm(pull(seq, 5))
+    seq.close()
+    assert np.array_equal(before, da[: k * F])
+    # the very next frame holds the whole skip: fade out a, b in, then b as decoded
+    assert np.array_equal(first, skip_frame(da[k * F :], db))
+    assert np.array_equal(rest, db[F : 6 * F])
+    assert all(loud_frames(np.concatenate([before, first, rest])))
+    assert seq.underruns == 0
+    started = [(e.track.title, e.frame) for e in events if isinstance(e, TrackStarted)]
+    assert started == [("a", 0), ("b", k)]
+    assert [e for e in events if isinstance(e, TrackEnded)] == [
+        TrackEnded(frame=k, track=a, skipped=True)
+    ]
+
+
+def test_a_timed_provider_is_told_when_each_pick_starts(make_tone: Callable[..., Track]) -> None:
+    a = make_tone("a", 440.0, 30.0)
+    b = make_tone("b", 880.0, 30.0)
+    c = make_tone("c", 660.0, 2.0)
+    provider = Gated([a, b, c], free=3)
+    seq = TrackSequence(provider)
+    pull(seq, EARLY_SETTLE_FRAMES + 2)
+    assert seq.wait_buffered(10.0)
+    seq.skip()  # into b, open already
+    pull(seq, 1)
+    seq.skip()  # b has not settled: c is not open, the skip asks for it at once
+    assert seq.wait_buffered(10.0)
+    seq.close()
+    # a: nothing plays yet; b: opened at a's frame 50, starts in a's remaining
+    # 29 s; c: asked by the skip, starts now
+    assert provider.leads[0] == 0.0
+    assert provider.leads[1] == (30 * 48_000 - EARLY_SETTLE_FRAMES * F) / 48_000
+    assert provider.leads[2] == 0.0
+
+
+def test_a_skip_right_after_a_track_start_keeps_it_playing_until_the_next_is_buffered(
+    make_tone: Callable[..., Track], events: list[Event]
+) -> None:
+    a = make_tone("a", 440.0, 30.0)
+    b = make_tone("b", 880.0, 30.0)
+    c = make_tone("c", 660.0, 2.0)
+    db, dc = decode_file(b.location), decode_file(c.location)
+    provider = Gated([a, b, c], free=2)  # c's pick waits until the gate opens
+    seq = TrackSequence(provider, events=events.append)
+    k = EARLY_SETTLE_FRAMES + 2
+    pull(seq, k)
+    assert seq.wait_buffered(10.0)
+    seq.skip()
+    into_b = pcm(seq.read())  # frame k: b starts
+    seq.skip()  # one frame into b: c is not open (b has not settled), nor can it be yet
+    waiting = pcm(read_when_ready(seq, 20))
+    assert seq.current == b and seq.preloaded is None
+    provider.gate.set()
+    assert seq.wait_buffered(10.0)  # c's preparation and first frame, not time
+    into_c = pcm(seq.read())
+    seq.close()
+    # the skipped track played on, sample for sample, while c was being opened
+    assert np.array_equal(waiting, db[F : 21 * F])
+    assert np.array_equal(into_c, skip_frame(db[21 * F :], dc))
+    assert all(loud_frames(np.concatenate([into_b, waiting, into_c])))
+    assert seq.underruns == 0
+    started = [(e.track.title, e.frame) for e in events if isinstance(e, TrackStarted)]
+    assert started == [("a", 0), ("b", k), ("c", k + 21)]
+
+
+def test_repeated_skips_in_a_row_each_move_on_one_track_without_silence(
+    make_tone: Callable[..., Track], events: list[Event]
+) -> None:
+    tracks = [make_tone(f"t{i}", 300.0 + 110.0 * i, 30.0) for i in range(5)]
+    decoded = [decode_file(t.location) for t in tracks]
+    seq = TrackSequence(TrackList(tracks), events=events.append)
+    k = EARLY_SETTLE_FRAMES + 2
+    out = [pcm(pull(seq, k))]
+    for i in range(1, 5):
+        seq.skip()
+        assert seq.wait_buffered(10.0)  # what the skip opened (t1 was open before it)
+        out.append(pcm(seq.read()))
+        if i > 1:  # t{i-1} played one frame: t{i} came in on the read after the skip
+            assert np.array_equal(out[-1], skip_frame(decoded[i - 1][F:], decoded[i]))
+    out.append(pcm(pull(seq, 3)))
+    seq.close()
+    assert all(loud_frames(np.concatenate(out)))
+    assert seq.underruns == 0
+    started = [(e.track.title, e.frame) for e in events if isinstance(e, TrackStarted)]
+    assert started == [("t0", 0), ("t1", k), ("t2", k + 1), ("t3", k + 2), ("t4", k + 3)]
+    ended = [(e.track.title, e.frame, e.skipped) for e in events if isinstance(e, TrackEnded)]
+    assert ended == [("t0", k, True), ("t1", k + 1, True), ("t2", k + 2, True), ("t3", k + 3, True)]
+
+
+def test_an_untimed_provider_keeps_the_preload_window_and_a_skip_never_leaves_silence(
+    make_tone: Callable[..., Track], events: list[Event]
+) -> None:
+    a = make_tone("a", 440.0, 30.0)
+    b = make_tone("b", 880.0, 2.0)
+    da, db = decode_file(a.location), decode_file(b.location)
+    provider = GatedPlain([a, b], free=1)
+    seq = TrackSequence(provider, events=events.append)
+    k = EARLY_SETTLE_FRAMES + 10
+    pull(seq, k)
+    assert seq.preloaded is None and provider.leads == [None]  # no pick outside the 10 s
+    seq.skip()  # asks for b now; its pick waits for the gate
+    waiting = pcm(read_when_ready(seq, 20))
+    assert seq.current == a and len(provider.leads) == 2
+    provider.gate.set()
+    assert seq.wait_buffered(10.0)
+    into_b = pcm(seq.read())
+    seq.close()
+    assert np.array_equal(waiting, da[k * F : (k + 20) * F])
+    assert np.array_equal(into_b, skip_frame(da[(k + 20) * F :], db))
+    assert all(loud_frames(np.concatenate([waiting, into_b])))
+    assert seq.underruns == 0
+    started = [(e.track.title, e.frame) for e in events if isinstance(e, TrackStarted)]
+    assert started == [("a", 0), ("b", k + 20)]
+
+
+def test_a_skip_with_nothing_next_fades_out(
+    make_tone: Callable[..., Track], events: list[Event]
+) -> None:
+    a = make_tone("a", 440.0, 30.0)
+    seq = TrackSequence(TrackList([a]), events=events.append)
+    pull(seq, EARLY_SETTLE_FRAMES + 2)
+    seq.skip()  # asks the provider again, at once
+    assert seq.wait_buffered(10.0)  # it answered: nothing
+    out = pcm(seq.read())
+    seq.close()
+    assert np.abs(out[:FADE]).max() > LOUD
+    assert not out[FADE:].any()
+    assert seq.current is None
+    ended = [e for e in events if isinstance(e, TrackEnded)]
+    assert ended == [TrackEnded(frame=EARLY_SETTLE_FRAMES + 2, track=a, skipped=True)]
+
+
+def test_a_skip_with_a_crossfade_starts_the_crossfade_on_the_next_frame(
+    make_tone: Callable[..., Track],
+) -> None:
+    a = make_tone("a", 440.0, 30.0)
+    b = make_tone("b", 880.0, 5.0)
+    da, db = decode_file(a.location), decode_file(b.location)
+    seq = TrackSequence(TrackList([a, b]), crossfade=2.0)
+    k = EARLY_SETTLE_FRAMES + 10
+    pull(seq, k)
+    assert seq.wait_buffered(10.0)
+    seq.skip()
+    first = seq.read()
+    out = pcm(first + pull(seq, 109))
+    seq.close()
+    length = 2 * 48_000  # 100 frames
+    gain_out, gain_in = curves.equal_power(0, length, length)
+    expected = from_float(
+        to_float(da[k * F : k * F + length].tobytes()) * gain_out
+        + to_float(db[:length].tobytes()) * gain_in
+    )
+    # the same float32 curve, evaluated frame by frame on air: within one LSB
+    assert np.abs(out[:length].astype(int) - pcm(expected).astype(int)).max() <= 1
+    assert np.array_equal(out[length:], db[length : length + 10 * F])
