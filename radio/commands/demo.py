@@ -56,6 +56,11 @@ def run(args: argparse.Namespace) -> int:
         print("radio: error: --seconds must be positive", file=sys.stderr)
         return 2
     quiet_libraries()
+    if args.log_level.upper() == "INFO" and "--log-level" not in sys.argv:
+        # The demo speaks on stdout; its log (stderr) keeps to warnings unless asked.
+        # (At the handlers: the bot reads discord.py's INFO voice log itself.)
+        for handler in logging.getLogger().handlers:
+            handler.setLevel(logging.WARNING)
     options = DemoOptions(
         station_dir=args.station,
         data_dir=args.data,
