@@ -90,7 +90,7 @@ def thread_role(name: str) -> str:
     """The part of the station a thread of this process works for, by its name."""
     if name == "MainThread":
         return "event loop"
-    if name.startswith("audio-player"):
+    if name.startswith(("audio-player", "radio-sender")):  # discord.py's players, our sender
         return "players"
     if name.startswith("voice-socket-reader"):
         return "socket readers"

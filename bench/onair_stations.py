@@ -103,6 +103,13 @@ class StampedFeed(SimulcastFeed):
         self.reads[threading.get_ident()].append(ReadStamp(at, before, time.thread_time()))
         return got
 
+    def next_packet(self) -> bytes | None:
+        # The bot's one sender thread per station reads here (radio.bot.sender).
+        at, before = time.monotonic(), time.thread_time()
+        got = super().next_packet()
+        self.reads[threading.get_ident()].append(ReadStamp(at, before, time.thread_time()))
+        return got
+
     def _window(self, start: float, end: float) -> dict[int, list[ReadStamp]]:
         return {
             ident: [r for r in list(stamps) if start <= r.at <= end]

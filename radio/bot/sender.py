@@ -230,6 +230,7 @@ class Broadcaster:
         self._frames = 0
         self._idle = 0
         self._packets = 0
+        self._skip_events = 0
         self._ended = False
 
     # -- rooms -----------------------------------------------------------------
@@ -294,7 +295,17 @@ class Broadcaster:
             return wait
         skip = schedule.take(now)
         if skip:
-            logger.warning("%s was %d frames late: skipped them to stay on time", self._name, skip)
+            self._skip_events += 1
+            # The first time, then one line per 100 skips: a clear message, not a flood.
+            if self._skip_events == 1 or self._skip_events % 100 == 0:
+                logger.warning(
+                    "%s was %d frames late: skipped them to stay on time"
+                    " (%d skips, %d frames in all)",
+                    self._name,
+                    skip,
+                    self._skip_events,
+                    schedule.skipped,
+                )
             self._feed.skip(skip)
         with self._lock:
             live = [room for room in self._rooms.values() if room.link.is_connected()]

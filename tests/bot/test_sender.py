@@ -228,7 +228,9 @@ def test_with_no_room_connected_the_station_keeps_time_without_encoding() -> Non
     assert station.read() == fresh.read()
 
 
-def test_far_behind_the_sender_pulls_the_missed_frames_but_sends_one() -> None:
+def test_far_behind_the_sender_pulls_the_missed_frames_but_sends_one(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     _, encoder, feed, sender, (a,) = rig(1)
     run_frames(sender, 0, 1)
     sender.step(at(9.5))  # frame 1 is 8.5 periods late: frames 1 to 8 skipped
@@ -236,6 +238,11 @@ def test_far_behind_the_sender_pulls_the_missed_frames_but_sends_one() -> None:
     assert encoder.calls == 2
     assert len(a.packets) == 2
     assert sender.stats().skipped == 8
+    sender.step(at(20))  # frame 10 is 10 periods late: frames 10 to 19 skipped
+    assert feed.position == 21 and encoder.calls == 3
+    assert sender.stats().skipped == 18
+    # Told once, not at every skip.
+    assert sum("frames late" in r.getMessage() for r in caplog.records) == 1
 
 
 def test_detach_sends_five_silence_frames_and_stops_speaking() -> None:
