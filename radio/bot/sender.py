@@ -310,10 +310,12 @@ class Broadcaster:
         with self._lock:
             live = [room for room in self._rooms.values() if room.link.is_connected()]
             if not live:
-                self._feed.skip(1)
-                self._idle += 1
-                return schedule.wait(now)
-            packet = self._feed.next_packet()
+                if self._feed.skip(1):
+                    self._idle += 1
+                    return schedule.wait(now)
+                packet = None  # the feed is closed
+            else:
+                packet = self._feed.next_packet()
             if packet is None:
                 for room in self._rooms.values():
                     self._hush(room)

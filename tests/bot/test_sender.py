@@ -272,6 +272,15 @@ def test_a_closed_feed_ends_sending_with_silence() -> None:
     assert len(a.packets) == 4 + STOP_SILENCE_FRAMES
 
 
+def test_a_closed_feed_ends_sending_also_with_no_room_connected() -> None:
+    _, _, feed, sender, (a,) = rig(1)
+    a.connected = False
+    run_frames(sender, 0, 3)
+    feed.close()
+    assert sender.step(at(3)) == 0.0
+    assert sender.ended and a.packets == []
+
+
 def test_a_failing_room_does_not_stop_the_others(caplog: pytest.LogCaptureFixture) -> None:
     _, _, _, sender, (a, b) = rig(2)
     a.broken = True
