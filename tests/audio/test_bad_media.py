@@ -79,6 +79,7 @@ KINDS = [
 ]
 
 
+@pytest.mark.parametrize("duration", [None, 1.0], ids=["probed", "duration-known"])
 @pytest.mark.parametrize("kind", KINDS)
 def test_bad_media_is_skipped_with_one_line_an_event_and_no_dead_air(
     tmp_path: Path,
@@ -86,9 +87,11 @@ def test_bad_media_is_skipped_with_one_line_an_event_and_no_dead_air(
     events: list[Event],
     caplog: pytest.LogCaptureFixture,
     kind: str,
+    duration: float | None,
 ) -> None:
+    # a Track that carries its duration is not probed: FFmpeg alone finds the fault
     before = make_tone("before", 440.0, 0.3 + 17 / 48000)
-    bad = Track(location=str(_bad(tmp_path, kind)), title="bad")
+    bad = Track(location=str(_bad(tmp_path, kind)), title="bad", duration=duration)
     after = make_tone("after", 880.0, 0.3)
     expected = np.concatenate([decode_file(before.location), decode_file(after.location)])
     seq = TrackSequence(TrackList([before, bad, after]), events=events.append)
