@@ -245,7 +245,7 @@ def stations_section(
         " listener, arrivals only) runs in a child process and is not counted.",
         "",
         "Packet intervals at the listener (stamped by the emulator's reader thread"
-        " on receipt), at the sender (between a player thread's reads, just"
+        " on receipt), at the sender (between the sender thread's reads, just"
         " before it sends), and of a bare sleeper process waking every 20 ms"
         " during the same window (`bench/onair_probe.py`: the machine's own"
         " scheduling noise, which no station can beat):",
@@ -253,12 +253,14 @@ def stations_section(
         *intervals_table(stations),
         "",
         "CPU in % of one core per station (per audio second), by thread role:"
-        " *players* are discord.py's player threads, which also pull the station"
-        " and run the one Opus encode per frame; *track opening* runs ffprobe and"
+        " *players* are the stations' sender threads (`radio/bot/sender.py`, one"
+        " per station), which pull the station, run the one Opus encode per frame"
+        " and send it to every room; *track opening* runs ffprobe and"
         " starts FFmpeg; *other threads* includes the decoders' pipe readers and"
         " threads that ended during the window; the last two columns split the"
-        " player threads' CPU per packet at our `read()` (pull + encode) and"
-        " discord.py's part (RTP header, encryption, send, sleep).",
+        " sender threads' CPU per frame at the feed's read (pull + encode) and"
+        " the rest (discord.py's RTP header, encryption and send for each room,"
+        " the wait).",
         "",
         *cpu_table(stations),
         "",
@@ -270,8 +272,10 @@ def rooms_section(simulcast: Sequence[RunResult], per_room: float) -> list[str]:
         "### One station in several rooms (simulcast)",
         "",
         "One RadioBot in N guilds, one feed: one decode and one Opus encode per frame"
-        " whatever the rooms; each room adds a discord.py player thread (its RTP"
-        " header, encryption and send) and a voice WebSocket.",
+        " whatever the rooms, all sent by the station's one sender thread; each"
+        " room adds discord.py's RTP header, encryption and send of each packet"
+        ' and a voice WebSocket. "µs/packet" here is per frame (one read per'
+        " frame): the time between reads grows with the rooms.",
         "",
         *rooms_table(simulcast),
         "",
