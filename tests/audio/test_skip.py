@@ -269,3 +269,33 @@ def test_a_skip_with_a_crossfade_starts_the_crossfade_on_the_next_frame(
     # the same float32 curve, evaluated frame by frame on air: within one LSB
     assert np.abs(out[:length].astype(int) - pcm(expected).astype(int)).max() <= 1
     assert np.array_equal(out[length:], db[length : length + 10 * F])
+
+
+def test_a_skip_pending_when_its_track_ends_does_not_skip_the_next_one(
+    make_tone: Callable[..., Track], events: list[Event]
+) -> None:
+    a = make_tone("a", 440.0, 0.3)  # 15 frames: b is asked for at once, and waits
+    b = make_tone("b", 880.0, 1.0)
+    da, db = decode_file(a.location), decode_file(b.location)
+    provider = GatedPlain([a, b], free=1)
+    seq = TrackSequence(provider, events=events.append)
+    head = pcm(read_when_ready(seq, 5))
+    seq.skip()  # b is not open: a plays on, and ends by itself
+    rest = pcm(read_when_ready(seq, 10))
+    deadline = time.monotonic() + 10.0  # a guard, not a measurement
+    while seq.remaining != 0:  # exact 0 once FFmpeg's output has ended
+        assert time.monotonic() < deadline, "a never ended"
+        time.sleep(0.001)
+    gap = seq.read()  # b's pick still waits: nothing to play (an idle frame)
+    assert seq.current is None and not any(gap)
+    provider.gate.set()
+    assert seq.wait_buffered(10.0)
+    after = pcm(pull(seq, 10))
+    current = seq.current
+    seq.close()
+    assert np.array_equal(np.concatenate([head, rest]), da)  # a to its last sample
+    ended = [(e.track.title, e.skipped) for e in events if isinstance(e, TrackEnded)]
+    assert ended[0] == ("a", False)
+    # b from its first sample, whole: the skip was for a
+    assert np.array_equal(after, db[: 10 * F])
+    assert current == b
