@@ -1,0 +1,178 @@
+"""Engine-side skip latency, in real time: from ``skip()`` to the read that starts the next track.
+
+Run from the repository root:
+
+    .venv/bin/python -m bench.engine_skip      # about a minute on 2 cores
+
+A reader thread reads a TrackSequence every 20 ms, like discord.py's player
+thread. The main thread calls ``skip()`` 2 s after each track starts (far more
+than the 10 s preload before the end of a 30 s track). Latency = the instant the
+read that contains the next track's first samples returns (its TrackStarted
+event is emitted at the end of that read) minus the instant ``skip()`` was
+called. It leaves out what follows the read on air (Opus, network): see the
+on-air bench for that.
+
+Three providers: a timed one (TrackList: the next track is opened a second
+after the current one starts), an untimed one whose tracks carry no duration
+(opened at the skip: ffprobe + FFmpeg start + first frame), and an untimed one
+whose tracks carry their duration (opened at the skip without ffprobe).
+Also: the time to open a track, with and without ffprobe.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from radio.audio import synth
+from radio.audio.decoder import FFmpegDecoder, ProbeInfo, probe
+from radio.audio.frames import FRAMES_PER_SECOND
+from radio.audio.sequence import TrackSequence
+from radio.audio.track import Track, TrackProvider
+from radio.audio.tracklist import TrackList
+from radio.events import Event, TrackStarted
+
+TRACK_SECONDS = 30.0
+SKIP_AFTER = 2.0  # seconds after a track starts
+
+
+class Untimed:
+    """A provider with ``next_track`` only (like the rotation): opened in the last 10 s."""
+
+    def __init__(self, tracks: Sequence[Track]) -> None:
+        self._list = TrackList(tracks, loop=True)
+
+    def next_track(self) -> Track | None:
+        return self._list.next_track()
+
+
+def skip_latencies(provider: TrackProvider, skips: int) -> tuple[list[float], int]:
+    """Milliseconds from each ``skip()`` to the read that starts the next track, and
+    how many frames were read with nothing in them (silence)."""
+    started: list[float] = []
+    cond = threading.Condition()
+
+    def on_event(event: Event) -> None:
+        if isinstance(event, TrackStarted):
+            with cond:
+                started.append(time.monotonic())
+                cond.notify_all()
+
+    seq = TrackSequence(provider, events=on_event)
+    stop = threading.Event()
+    silent = 0
+
+    def player() -> None:
+        nonlocal silent
+        tick = time.monotonic()
+        while not stop.is_set():
+            if not any(seq.read()):
+                silent += 1
+            tick += 1.0 / FRAMES_PER_SECOND
+            time.sleep(max(0.0, tick - time.monotonic()))
+
+    assert seq.wait_buffered(10.0)
+    thread = threading.Thread(target=player, name="player", daemon=True)
+    thread.start()
+    latencies: list[float] = []
+    try:
+        for _ in range(skips):
+            with cond:
+                cond.wait_for(lambda: len(started) > len(latencies), 10.0)
+                count = len(started)
+            time.sleep(SKIP_AFTER)
+            since = time.monotonic()
+            seq.skip()
+
+            def moved_on(n: int = count) -> bool:
+                return len(started) > n
+
+            with cond:
+                if not cond.wait_for(moved_on, 10.0):
+                    raise RuntimeError("the skip never started the next track")
+                latencies.append(1000.0 * (started[count] - since))
+    finally:
+        stop.set()
+        thread.join()
+        seq.close()
+    return latencies, silent
+
+
+def open_times(location: str, runs: int, *, duration: float | None) -> list[float]:
+    """Milliseconds to open ``location`` as the sequence does (probe unless the
+    duration is known, start FFmpeg, first frame buffered)."""
+    times: list[float] = []
+    for _ in range(runs):
+        start = time.monotonic()
+        info = ProbeInfo(duration=duration) if duration is not None else probe(location)
+        decoder = FFmpegDecoder(location, info=info)
+        decoder.wait_buffered(10.0)
+        times.append(1000.0 * (time.monotonic() - start))
+        decoder.close()
+    return times
+
+
+def _row(name: str, values: Sequence[float], extra: str = "") -> str:
+    return (
+        f"| {name} | {len(values)} | {min(values):.0f} | {statistics.median(values):.0f}"
+        f" | {max(values):.0f} |{extra}"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--skips", type=int, default=8, help="skips per provider (8)")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        hz = (400.0, 600.0, 800.0)
+        paths = [
+            synth.tone(folder / f"t{i}.flac", f, TRACK_SECONDS, level_dbfs=-12.0)
+            for i, f in enumerate(hz)
+        ]
+        plain = [Track(location=str(p), title=p.stem) for p in paths]
+        known = [Track(location=str(p), title=p.stem, duration=TRACK_SECONDS) for p in paths]
+        load = os.getloadavg()
+        providers: list[tuple[str, TrackProvider]] = [
+            ("timed (TrackList): next opened early", TrackList(plain, loop=True)),
+            ("untimed, no duration: opened at the skip", Untimed(plain)),
+            ("untimed, duration known: opened at the skip, no ffprobe", Untimed(known)),
+        ]
+        print("### Skips in real time (engine side)\n")
+        print(
+            f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs,"
+            f" Python {platform.python_version()}; load average at start"
+            f" {load[0]:.2f}, {load[1]:.2f}, {load[2]:.2f}."
+        )
+        print("Command: `.venv/bin/python -m bench.engine_skip`\n")
+        print("| provider | skips | min ms | median ms | max ms | silent frames |")
+        print("| --- | ---: | ---: | ---: | ---: | ---: |")
+        for name, provider in providers:
+            latencies, silent = skip_latencies(provider, args.skips)
+            print(_row(name, latencies, f" {silent} |"))
+        print("\n| opening a 30 s FLAC | runs | min ms | median ms | max ms |")
+        print("| --- | ---: | ---: | ---: | ---: |")
+        print(
+            _row(
+                "ffprobe + FFmpeg start + first frame", open_times(str(paths[0]), 9, duration=None)
+            )
+        )
+        print(
+            _row(
+                "FFmpeg start + first frame (duration known)",
+                open_times(str(paths[0]), 9, duration=TRACK_SECONDS),
+            )
+        )
+        end = os.getloadavg()
+        print(f"\nLoad average at the end: {end[0]:.2f}, {end[1]:.2f}, {end[2]:.2f}.")
+
+
+if __name__ == "__main__":
+    main()
