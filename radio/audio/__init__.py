@@ -4,8 +4,8 @@ Never imports discord, the grid or the store's callers: it is pure audio.
 Modules (import them directly; this package re-exports nothing, so importing
 ``radio.audio.frames`` stays cheap):
 
-- ``frames``, ``source``, ``track``: the frame format, the Source contract, Track
-  and TrackProvider.
+- ``frames``, ``source``, ``track``: the frame format, the Source contract, Track,
+  TrackProvider and TimedTrackProvider.
 - ``decoder``: FFmpegDecoder (one FFmpeg process into a bounded buffer), probe.
 - ``sequence``: TrackSequence (gapless or crossfaded tracks, preload, bad media).
 - ``operators``: Silence, Sine, Gain (ramps, fades, ducking), Mix.
