@@ -216,6 +216,7 @@ class Station:
             jingles=jingles,
             station_id=decks.get(station_id) if station_id else None,
             show_id=show.id if show else "",
+            show_title=show.name if show else grid.fallback_name,
             tz=grid.tz,
             lock=_DECK_LOCK,
             record=False,

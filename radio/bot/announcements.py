@@ -87,10 +87,10 @@ def now_playing_embed(
 ) -> dict[str, Any]:
     """The now-playing embed for ``track``: title, artist, show, presenter, requester, next.
 
-    Fields without a value are left out. The track's own ``show`` and
+    Fields without a value are left out. The track's own ``show_title`` and
     ``presenter`` tags win over the show on air (a request inside a show).
     """
-    show_title = track.tags.get("show") or (show.title if show else "")
+    show_title = track.tags.get("show_title") or (show.title if show else "")
     presenter = track.tags.get("presenter") or (show.presenter if show else "")
     embed: dict[str, Any] = {
         "type": "rich",

@@ -28,8 +28,14 @@ class Grid:
     shows: tuple[ShowModel, ...]
     fallback: str
     station_id: str | None = None
+    fallback_title: str = ""
     cancelled: Mapping[date, frozenset[str] | None] = field(default_factory=dict)
     one_off: frozenset[int] = frozenset()
+
+    @property
+    def fallback_name(self) -> str:
+        """What listeners are told plays when no show does: the fallback playlist's title."""
+        return self.fallback_title or self.fallback
 
     def show(self, show_id: str) -> ShowModel:
         """The show called ``show_id``; raises KeyError when there is none."""

@@ -82,9 +82,14 @@ class StationFiles:
             shows=tuple(show for show, _ in self.shows),
             fallback=self.station.fallback,
             station_id=self.station.station_id,
+            fallback_title=self._playlist_title(self.station.fallback),
             cancelled=dict(self.cancelled),
             one_off=frozenset(self.one_off),
         )
+
+    def _playlist_title(self, playlist_id: str) -> str:
+        loaded = self.playlists.get(playlist_id)
+        return (loaded.model.title or "") if loaded is not None else ""
 
     def show_origin(self, index: int) -> Origin:
         """Where show number ``index`` of the grid was written."""

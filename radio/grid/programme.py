@@ -279,7 +279,7 @@ class Programme:
                     ShowStarted(
                         frame=position,
                         show_id=occurrence.show_id if occurrence else "",
-                        title=show.name if show else self._grid.fallback,
+                        title=show.name if show else self._grid.fallback_name,
                         tags={"fallback": "yes"} if occurrence is None else {},
                     )
                 )

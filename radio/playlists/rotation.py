@@ -125,6 +125,7 @@ class Rotation:
         jingles: Jingles | None = None,
         station_id: Deck | None = None,
         show_id: str = "",
+        show_title: str = "",
         tz: tzinfo = UTC,
         lock: threading.Lock | None = None,
         record: bool = True,
@@ -133,6 +134,7 @@ class Rotation:
     ) -> None:
         self.parts = [p for p in parts if len(p.deck) > 0]
         self.show_id = show_id
+        self.show_title = show_title
         self.relaxed = 0  # how many picks had to break a separation rule
         self._clock = clock
         self._rng = rng
@@ -234,6 +236,8 @@ class Rotation:
         tags = {**track.tags, "playlist": deck.id, "kind": kind}
         if self.show_id:
             tags["show"] = self.show_id
+        if self.show_title:
+            tags["show_title"] = self.show_title
         return replace(track, tags=tags)
 
 

@@ -32,7 +32,7 @@ REQUESTED = Track(
     "/m/c.flac",
     "Naima",
     artist="John Coltrane",
-    tags={"requested_by": "ann", "requested_by_id": "4242", "show": "Requests Hour"},
+    tags={"requested_by": "ann", "requested_by_id": "4242", "show_title": "Requests Hour"},
 )
 EVENING = ShowInfo("Evening Jazz", "DJ Ann")
 ROOMS = Rooms(announcements=(100,), stages=(200,), voices=(300,), programmers=(400,), admins=(500,))

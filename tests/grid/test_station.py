@@ -10,7 +10,7 @@ import numpy as np
 from radio.audio.buffering import wait_buffered
 from radio.audio.frames import SAMPLES_PER_FRAME
 from radio.audio.operators import Sine
-from radio.events import Event, ShowStarted
+from radio.events import Event, ShowStarted, TrackStarted
 from radio.grid.check import check_station
 from radio.grid.frameclock import FrameClock
 from radio.station import Station as RadioStation
@@ -107,5 +107,38 @@ def test_reload_keeps_the_decks_of_unchanged_playlists(station: Station) -> None
         assert radio.decks["music"] is not before["music"]
         assert radio.decks["music"].model.order == "random"
         assert radio.decks["filler"] is before["filler"]
+    finally:
+        radio.close()
+
+
+def test_listeners_are_told_titles_not_ids(station: Station) -> None:
+    """The show's title and the fallback playlist's title reach the events, not their ids."""
+    station.write("station.yaml", "timezone: Europe/Paris\nfallback: filler\n")
+    station.write(
+        "schedules/week.yaml",
+        "shows:\n  - id: noon\n    title: The Noon Show\n    days: [mon]\n"
+        '    start: "12:00"\n    end: "13:00"\n    rotation: [{playlist: music}]\n',
+    )
+    station.write("playlists/music.yaml", "sources: [media/music]\n")
+    station.write("playlists/filler.yaml", "title: Night Owls\nsources: [media/filler]\n")
+    station.tone("media/music/a.flac", SHOW_HZ, 2.0)
+    station.tone("media/filler/f.flac", FILLER_HZ, 2.0)
+    before_show = START - timedelta(seconds=1)  # 11:59:59 in Paris: the fallback plays
+    setup = check_station(station.root, before_show)
+    assert setup.ok, setup.errors
+    events: list[Event] = []
+    holder: list[RadioStation] = []
+    clock = FrameClock(before_show, lambda: holder[0].root.position if holder else 0)
+    radio = RadioStation(setup, clock=clock, rng=random.Random(1), events=events.append)
+    holder.append(radio)
+    try:
+        _pull(radio, 150)  # 1 s of fallback, then the show
+        shows = [(e.show_id, e.title) for e in events if isinstance(e, ShowStarted)]
+        assert shows == [("", "Night Owls"), ("noon", "The Noon Show")]
+        started = [e.track.tags for e in events if isinstance(e, TrackStarted)]
+        assert [(t["show_title"], t.get("show", "")) for t in started] == [
+            ("Night Owls", ""),
+            ("The Noon Show", "noon"),
+        ]
     finally:
         radio.close()
