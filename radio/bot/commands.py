@@ -99,9 +99,11 @@ class Services:
 # -- rendering -------------------------------------------------------------------
 
 
-def format_request(request: Request, place: int) -> str:
-    """The confirmation of a queued request."""
+def format_request(request: Request, place: int | None) -> str:
+    """The confirmation of a request: its place in the queue, or None when it already plays."""
     what = discord.utils.escape_markdown(request.track.display)
+    if place is None:
+        return f"Playing **{what}** now (request {request.id})."
     return f"Queued **{what}** (request {request.id}, number {place} in the queue)."
 
 
@@ -178,7 +180,9 @@ class RadioCommands(commands.Cog):
         except RequestRefused as refusal:
             await ctx.send(str(refusal), ephemeral=True)
             return
-        place = [r.id for r in self.s.queue.pending()].index(request.id) + 1
+        # The station may have taken the request between add() and this look-up.
+        pending = [r.id for r in self.s.queue.pending()]
+        place = pending.index(request.id) + 1 if request.id in pending else None
         text = format_request(request, place)
         if len(matches) > 1:
             text += "\n" + format_choices(query, matches)

@@ -48,6 +48,10 @@ def test_replies() -> None:
     assert format_request(request(7, SO_WHAT, 1), 2) == (
         "Queued **Miles Davis – So What** (request 7, number 2 in the queue)."
     )
+    # taken by the station before the command looked up its place
+    assert format_request(request(7, SO_WHAT, 1), None) == (
+        "Playing **Miles Davis – So What** now (request 7)."
+    )
     assert format_queue(None, []) == "The request queue is empty."
     queue = format_queue(request(1, NAIMA, 5), [request(2, SO_WHAT, 6), request(3, BLUE, 5)])
     assert queue.splitlines() == [
