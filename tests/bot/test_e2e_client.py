@@ -99,6 +99,11 @@ async def test_close_4006_comes_back_on_air(emulator: Emulator) -> None:
     voice = world.voice_channel.id
     async with on_air(emulator, voice) as (bot, _):
         await until(lambda: len(emulator.record.audio_packets(channel_id=voice)) >= 25)
+        # The sender told the room that the bot speaks (the emulator keeps the flag
+        # on the session across a re-identify, so the repeat after the reconnect is
+        # unit-tested in test_sender.py).
+        [session] = [c for c in emulator.voice.connections() if c.user_id == world.bot.id]
+        assert session.speaking == 1
         await emulator.voice.close(None, 4006)
         mark = len(emulator.record.packets)
         await until(
