@@ -172,8 +172,12 @@ class RadioBot(commands.Bot):
         self.sync_commands = sync_commands
         # The sender sleeps in real time whatever clock it is given: a monotonic
         # clock is the schedule's reference, not the wall clock.
+        # Named after its first guild, so that logs tell the stations of one process apart.
+        first = f":{config.guilds[0].id}" if config.guilds else ""
         self.broadcaster = Broadcaster(
-            feed, monotonic if monotonic is not None else time.monotonic, name="radio-sender"
+            feed,
+            monotonic if monotonic is not None else time.monotonic,
+            name=f"radio-sender{first}",
         )
         # Kept for callers of the former per-room design; the broadcaster keeps time now.
         self.pacer: Pacer | None = None
