@@ -209,17 +209,18 @@ class StationApp:
         self.bot_cogs = [RadioCommands(self.services)]
 
     def diagnostics(self) -> list[str]:
-        """The owner's counters: frames pulled and encoded, dead air, rooms."""
-        stats = self.feed.stats()
+        """The owner's counters: frames sent and late, encodes, dead air, rooms."""
+        feed = self.feed.stats()
+        sent = self.bot.broadcaster.stats()
         root = self.onair.root
         lines = [
             f"station: {self.onair.name}, frame {root.position}",
-            f"frames pulled {stats.pulled}, Opus encodes {stats.encoded},"
-            f" station faults {stats.station_faults}, rooms reading {stats.readers}",
+            f"frames sent {sent.frames} ({sent.late} late, {sent.skipped} skipped as too late),"
+            f" pulled with no room connected {sent.idle}, packets {sent.packets}"
+            f" to {sent.rooms} room(s)",
+            f"Opus encodes {feed.encoded}, station faults {feed.station_faults}",
             f"dead air: {root.dead_air_frames} frames in all" + (" (now)" if root.dead_air else ""),
         ]
-        if self.bot.pacer is not None:
-            lines.append(f"frames pulled by the pacer (no room reading): {self.bot.pacer.pulled}")
         for room in self.bot.rooms.values():
             lines.append(
                 f"guild {room.guild.id}: {room.state}, {room.joins} join(s),"

@@ -111,8 +111,15 @@ async def test_demo_plays_the_grid_hard_start_and_a_request(tmp_path: Path) -> N
             async with http.get(demo.page.url + "live.wav") as live:
                 head = await live.content.readexactly(44 + 3840 * 5)
         stamps = app.stamps.stamps()
+        diagnostics = app.diagnostics()
+        sent = app.bot.broadcaster.stats()
     finally:
         result = await demo.stop()
+
+    # The owner's diagnostics count what the one sender thread sent to the one room.
+    assert sent.frames > 0 and sent.rooms == 1
+    assert diagnostics[1].startswith("frames sent ")
+    assert " to 1 room(s)" in diagnostics[1]
 
     # The page's JSON says what the announcer says: the show's tone, in the hard show.
     assert now["station"] == "Tiny FM"
