@@ -23,7 +23,6 @@ import json
 import os
 import platform
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,6 +32,7 @@ from bench.onair_stats import Arrival, IntervalSummary, summarize
 from radio.audio import synth
 from radio.clock import SystemClock
 from radio.sandbox import Addresses, Emulator, point_discord_at
+from radio.sandbox.child import announce_ready, start_child, stop_child
 from radio.sandbox.record import PacketRecord
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -81,12 +81,7 @@ async def measure(track_seconds: float, seconds: float) -> tuple[IntervalSummary
             world = emulator.world
             addresses = emulator.addresses
             args = {
-                "addresses": {
-                    "http_port": addresses.http_port,
-                    "voice_port": addresses.voice_port,
-                    "udp_port": addresses.udp_port,
-                    "cert_path": str(addresses.cert_path),
-                },
+                "addresses": addresses.to_json(),
                 "token": world.token,
                 "station": str(station),
                 "data": str(Path(tmp) / "data"),
@@ -100,27 +95,19 @@ async def measure(track_seconds: float, seconds: float) -> tuple[IntervalSummary
                     ]
                 },
             }
-            child = subprocess.Popen(
-                [sys.executable, "-m", "bench.app_onair", "--child", json.dumps(args)],
-                stdout=subprocess.PIPE,
-                text=True,
+            child = await start_child(
+                [sys.executable, "-m", "bench.app_onair", "--child"],
+                args,
                 cwd=ROOT,
-                env=dict(os.environ, PYTHONPATH=str(ROOT)),
+                pythonpath=ROOT,
             )
             try:
-                assert child.stdout is not None
-                line = await asyncio.wait_for(asyncio.to_thread(child.stdout.readline), 60)
-                if line.strip() != "ready":
-                    raise RuntimeError(f"the application did not start: {line!r}")
                 await asyncio.sleep(1.0)  # the connection settles
                 emulator.record.clear()
                 await asyncio.sleep(seconds)
                 packets = emulator.record.audio_packets(channel_id=world.voice_channel.id)
             finally:
-                child.send_signal(signal.SIGTERM)
-                await asyncio.to_thread(child.wait, 30)
-                if child.stdout is not None:
-                    child.stdout.close()
+                await stop_child(child, signal.SIGTERM)
     arrivals = [Arrival(p.ssrc, p.sequence, p.arrival) for p in packets]
     return summarize(arrivals), underrun_slots(packets)
 
@@ -131,10 +118,9 @@ async def child(args: dict[str, object]) -> None:
     from radio.bot.client import RoomState
     from radio.bot.config import DiscordConfig
 
-    raw = dict(args["addresses"])  # type: ignore[call-overload]
-    addresses = Addresses(
-        int(raw["http_port"]), int(raw["voice_port"]), int(raw["udp_port"]), Path(raw["cert_path"])
-    )
+    raw = args["addresses"]
+    assert isinstance(raw, dict)
+    addresses = Addresses.from_json(raw)
     app = StationApp(
         Path(str(args["station"])),
         Path(str(args["data"])),
@@ -148,12 +134,9 @@ async def child(args: dict[str, object]) -> None:
     task = asyncio.create_task(
         app.run(str(args["token"]), stop, before_start=lambda bot: point_discord_at(bot, addresses))
     )
-    while not all(room.state is RoomState.ON_AIR for room in app.bot.rooms.values()):
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.02)
-    print("ready", flush=True)
-    await task
+    await announce_ready(
+        lambda: all(room.state is RoomState.ON_AIR for room in app.bot.rooms.values()), task
+    )
 
 
 def main() -> None:

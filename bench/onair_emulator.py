@@ -11,11 +11,9 @@ import json
 import signal
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import aiohttp
-import yarl
 
 from bench.onair_stats import Arrival
 from radio.sandbox import Addresses
@@ -80,15 +78,7 @@ class EmulatorProcess:
             await process.wait()
             raise RuntimeError(f"the emulator exited with {process.returncode}")
         info: dict[str, Any] = json.loads(line)
-        http_port = yarl.URL(info["api_base"]).port
-        voice_port = int(str(info["voice_endpoint"]).rsplit(":", 1)[1])
-        assert http_port is not None
-        addresses = Addresses(
-            http_port=http_port,
-            voice_port=voice_port,
-            udp_port=int(info["udp_port"]),
-            cert_path=Path(info["cert_path"]),
-        )
+        addresses = Addresses.from_json(info["addresses"])
         rooms = [Guild(int(g["id"]), int(g["channels"]["On Air"])) for g in info["guilds"]]
         return cls(process, addresses, str(info["token"]), rooms)
 

@@ -54,6 +54,7 @@ async def serve(args: argparse.Namespace) -> None:
     addresses = await emulator.start()
     world = emulator.world
     announcement = {
+        "addresses": addresses.to_json(),
         "api_base": addresses.api_base,
         "gateway_url": addresses.gateway_url,
         "voice_endpoint": addresses.voice_endpoint,

@@ -13,7 +13,7 @@ import asyncio
 import logging
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,6 +49,25 @@ class Addresses:
     voice_port: int
     udp_port: int
     cert_path: Path
+
+    def to_json(self) -> dict[str, int | str]:
+        """The addresses as JSON values, for a bot in another process (:meth:`from_json`)."""
+        return {
+            "http_port": self.http_port,
+            "voice_port": self.voice_port,
+            "udp_port": self.udp_port,
+            "cert_path": str(self.cert_path),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object]) -> Addresses:
+        """The addresses :meth:`to_json` gave; raises KeyError or ValueError when malformed."""
+        return cls(
+            http_port=int(str(data["http_port"])),
+            voice_port=int(str(data["voice_port"])),
+            udp_port=int(str(data["udp_port"])),
+            cert_path=Path(str(data["cert_path"])),
+        )
 
     @property
     def api_base(self) -> str:
@@ -230,3 +249,19 @@ class Emulator:
         from radio.sandbox.interactions import build_interaction
 
         return await build_interaction(self, author, name, options or [], channel_id)
+
+    async def slash_reply(
+        self, author: str, name: str, *, timeout: float = 30.0, **options: object
+    ) -> str:
+        """Run the slash command ``name`` as ``author`` and return the bot's reply text.
+
+        Raises TimeoutError when the bot has not answered within ``timeout`` seconds
+        (a guard against a hung bot, not a measure).
+        """
+        interaction = await self.inject_interaction(
+            author, name, [{"name": k, "value": v} for k, v in options.items()]
+        )
+        async with asyncio.timeout(timeout):
+            while interaction.response_message_id is None:
+                await asyncio.sleep(0.02)
+        return self.world.messages[interaction.response_message_id].content

@@ -19,16 +19,11 @@ from radio.bot.client import RoomState
 from radio.bot.config import DiscordConfig
 from radio.clock import SystemClock
 from radio.sandbox import Addresses, point_discord_at
+from radio.sandbox.child import announce_ready
 
 
 async def main(args: dict[str, object]) -> None:
-    raw = dict(args["addresses"])  # type: ignore[call-overload]
-    addresses = Addresses(
-        http_port=int(raw["http_port"]),
-        voice_port=int(raw["voice_port"]),
-        udp_port=int(raw["udp_port"]),
-        cert_path=Path(str(raw["cert_path"])),
-    )
+    addresses = Addresses.from_json(args["addresses"])  # type: ignore[arg-type]
     app = StationApp(
         Path(str(args["station"])),
         Path(str(args["data"])),
@@ -44,13 +39,9 @@ async def main(args: dict[str, object]) -> None:
     task = asyncio.create_task(
         app.run(str(args["token"]), stop, before_start=lambda bot: point_discord_at(bot, addresses))
     )
-    while not all(room.state is RoomState.ON_AIR for room in app.bot.rooms.values()):
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.02)
-    sys.stdout.write("ready\n")  # the test waits for this line
-    sys.stdout.flush()
-    await task
+    await announce_ready(
+        lambda: all(room.state is RoomState.ON_AIR for room in app.bot.rooms.values()), task
+    )
 
 
 if __name__ == "__main__":

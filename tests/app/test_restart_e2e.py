@@ -8,8 +8,6 @@ a child process, as on a real server: the station is alone in its interpreter.
 from __future__ import annotations
 
 import asyncio
-import json
-import os
 import signal
 import subprocess
 import sys
@@ -22,6 +20,7 @@ import pytest
 from radio.clock import SystemClock
 from radio.sandbox import Emulator
 from radio.sandbox.analysis import missing_sequences, tone_runs
+from radio.sandbox.child import start_child, stop_child
 
 from .conftest import make_station, rtp_steps
 
@@ -48,25 +47,12 @@ async def emulator() -> AsyncIterator[Emulator]:
         sys.setswitchinterval(interval)
 
 
-async def until(predicate: object, timeout: float = 30.0) -> None:
-    """Poll on the loop; fail after ``timeout`` (a deadlock guard, not a measure)."""
-    assert callable(predicate)
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.05)
-
-
 async def start_app(emulator: Emulator, station: Path, data: Path) -> subprocess.Popen[str]:
     world = emulator.world
     addresses = emulator.addresses
     roles = {role.name: role.id for role in world.guild.roles.values()}
     args = {
-        "addresses": {
-            "http_port": addresses.http_port,
-            "voice_port": addresses.voice_port,
-            "udp_port": addresses.udp_port,
-            "cert_path": str(addresses.cert_path),
-        },
+        "addresses": addresses.to_json(),
         "token": world.token,
         "station": str(station),
         "data": str(data),
@@ -82,33 +68,8 @@ async def start_app(emulator: Emulator, station: Path, data: Path) -> subprocess
             ]
         },
     }
-    process = subprocess.Popen(
-        [sys.executable, str(ROOT / "tests" / "app" / "app_process.py"), json.dumps(args)],
-        stdout=subprocess.PIPE,
-        text=True,
-        env=dict(os.environ, PYTHONPATH=str(ROOT)),
-    )
-    assert process.stdout is not None
-    line = await asyncio.wait_for(asyncio.to_thread(process.stdout.readline), 60)
-    assert line.strip() == "ready", line
-    return process
-
-
-async def stop(process: subprocess.Popen[str], sig: signal.Signals) -> int:
-    """Signal the process and wait for it off the loop (its shutdown talks to the emulator)."""
-    process.send_signal(sig)
-    code = await asyncio.to_thread(process.wait, 30)
-    assert process.stdout is not None
-    process.stdout.close()
-    return code
-
-
-async def slash(emulator: Emulator, author: str, name: str, **options: object) -> str:
-    interaction = await emulator.inject_interaction(
-        author, name, [{"name": k, "value": v} for k, v in options.items()]
-    )
-    await until(lambda: interaction.response_message_id is not None)
-    return emulator.world.messages[interaction.response_message_id or 0].content
+    script = ROOT / "tests" / "app" / "app_process.py"
+    return await start_child([sys.executable, str(script)], args, pythonpath=ROOT)
 
 
 def heard(emulator: Emulator, since: int = 0) -> list[float]:
@@ -128,12 +89,12 @@ async def test_requests_survive_sigkill_and_play_in_order(
         # Three track changes of the fallback (2-2.5 s tones) before any request.
         await asyncio.sleep(7.5)
         replies = [
-            await slash(emulator, author, "request", query=title)
+            await emulator.slash_reply(author, "request", query=title)
             for author, title in (("alice", "req one"), ("bob", "req two"), ("carol", "req three"))
         ]
         await asyncio.sleep(1.5)  # the first request is on air
     finally:
-        assert await stop(first, signal.SIGKILL) == -signal.SIGKILL
+        assert await stop_child(first, signal.SIGKILL) == -signal.SIGKILL
     assert [r.split(" (request")[0] for r in replies] == [
         "Queued **Req Band – Req One**",
         "Queued **Req Band – Req Two**",
@@ -157,10 +118,10 @@ async def test_requests_survive_sigkill_and_play_in_order(
     mark = len(emulator.record.audio_packets(channel_id=room))
     second = await start_app(emulator, station.root, station.data)
     try:
-        queue = await slash(emulator, "alice", "queue")
+        queue = await emulator.slash_reply("alice", "queue")
         await asyncio.sleep(1.5)
     finally:
-        assert await stop(second, signal.SIGTERM) == 0
+        assert await stop_child(second, signal.SIGTERM) == 0
     people = emulator.world.people
     # The request that was playing when the process died plays again first.
     assert queue.splitlines() == [

@@ -11,7 +11,6 @@ import asyncio
 import json
 import sys
 from datetime import timedelta
-from pathlib import Path
 
 from radio.audio.operators import Sine
 from radio.audio.track import Track
@@ -22,6 +21,7 @@ from radio.bot.commands import RadioCommands, Services
 from radio.bot.config import DiscordConfig
 from radio.clock import SystemClock
 from radio.sandbox import Addresses, point_discord_at
+from radio.sandbox.child import announce_ready
 from radio.store.db import Database
 from radio.store.requests import RequestQueue
 
@@ -41,13 +41,7 @@ class Controls:
 
 
 async def main(args: dict[str, object]) -> None:
-    raw = dict(args["addresses"])  # type: ignore[call-overload]
-    addresses = Addresses(
-        http_port=int(raw["http_port"]),
-        voice_port=int(raw["voice_port"]),
-        udp_port=int(raw["udp_port"]),
-        cert_path=Path(str(raw["cert_path"])),
-    )
+    addresses = Addresses.from_json(args["addresses"])  # type: ignore[arg-type]
     config = DiscordConfig.model_validate(args["config"])
     queue = RequestQueue(Database(str(args["db"])), quota=10, cooldown=timedelta(0))
     feed = SimulcastFeed(Sine(440.0))
@@ -65,13 +59,9 @@ async def main(args: dict[str, object]) -> None:
     await bot.add_cog(RadioCommands(services))
     point_discord_at(bot, addresses)
     task = asyncio.create_task(bot.start(str(args["token"])))
-    while not all(room.state is RoomState.ON_AIR for room in bot.rooms.values()):
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.02)
-    sys.stdout.write("ready\n")  # the test waits for this line
-    sys.stdout.flush()
-    await task
+    await announce_ready(
+        lambda: all(room.state is RoomState.ON_AIR for room in bot.rooms.values()), task
+    )
 
 
 if __name__ == "__main__":
