@@ -21,8 +21,7 @@ Measures, and prints as Markdown:
 
 Beside each window a bare 20 ms sleeper process (:mod:`bench.onair_probe`)
 measures the machine's own scheduling noise. What-ifs: ``--opus-complexity``,
-``--no-fec``, ``--switch-interval``, ``--mux`` (one sender thread for every
-room, :mod:`bench.onair_mux`).
+``--no-fec``, ``--switch-interval``.
 """
 
 from __future__ import annotations
@@ -197,24 +196,20 @@ async def bench(args: argparse.Namespace, folder: Path) -> list[str]:
         "",
         f"Machine: {machine()}.",
         f"Command: {command} ({args.seconds:.0f} s measured per configuration;"
-        f" Opus {encoding.describe()}; GIL switch interval {1000 * args.switch_interval:g} ms"
-        + ("; one sender thread for all rooms (--mux)" if args.mux else "")
-        + ").",
+        f" Opus {encoding.describe()}; GIL switch interval {1000 * args.switch_interval:g} ms).",
         "",
     ]
     stations: list[RunResult] = []
     if "stations" in parts:
         for n in args.stations:
             stations.append(
-                await run(
-                    n, 1, args.seconds, kind=kind, tracks=tracks, encoding=encoding, mux=args.mux
-                )
+                await run(n, 1, args.seconds, kind=kind, tracks=tracks, encoding=encoding)
             )
         out += stations_section(stations, kind, encoding)
     per_room: float | None = None
     if "rooms" in parts:
         simulcast = [
-            await run(1, n, args.seconds, kind=kind, tracks=tracks, encoding=encoding, mux=args.mux)
+            await run(1, n, args.seconds, kind=kind, tracks=tracks, encoding=encoding)
             for n in args.rooms
         ]
         per_room = room_cost({r.rooms: cpu_percent(r.station_cpu, r.seconds) for r in simulcast})
@@ -393,11 +388,6 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="what-if: encode at this libopus complexity (default: discord.py's, 10)",
     )
     parser.add_argument("--no-fec", action="store_true", help="what-if: Opus without FEC")
-    parser.add_argument(
-        "--mux",
-        action="store_true",
-        help="what-if: one sender thread for all rooms instead of discord.py's players",
-    )
     parser.add_argument(
         "--parts",
         type=lambda text: [p for p in text.split(",") if p],

@@ -38,7 +38,6 @@ from bench.onair_cpu import (
     thread_cpu,
 )
 from bench.onair_emulator import EmulatorProcess, Guild
-from bench.onair_mux import Mux, MuxBot
 from bench.onair_stats import Arrival, IntervalSummary, summarize
 from radio.audio.operators import Sine
 from radio.audio.root import Infallible
@@ -85,23 +84,17 @@ class RunResult:
 
 
 class StampedFeed(SimulcastFeed):
-    """A SimulcastFeed that notes when each player thread reads (just before it sends)
+    """A SimulcastFeed that notes when the sender thread reads (just before it sends)
     and the thread's CPU clock around the read.
 
-    The intervals between a thread's reads are the sender's own jitter, before
-    the network and the listener's process add theirs; the CPU clock splits a
-    player thread's work into ours (in the read) and discord.py's (between reads).
+    The intervals between the sender's reads are its own jitter, before the
+    network and the listener's process add theirs; the CPU clock splits the
+    sender thread's work into ours (in the read) and discord.py's (between reads).
     """
 
     def __init__(self, station: Source, encoder: discord.opus.Encoder) -> None:
         super().__init__(station, encoder)
         self.reads: dict[int, list[ReadStamp]] = defaultdict(list)
-
-    def packet_at(self, cursor: int) -> tuple[int, bytes, int] | None:
-        at, before = time.monotonic(), time.thread_time()
-        got = super().packet_at(cursor)
-        self.reads[threading.get_ident()].append(ReadStamp(at, before, time.thread_time()))
-        return got
 
     def next_packet(self) -> bytes | None:
         # The bot's one sender thread per station reads here (radio.bot.sender).
@@ -188,14 +181,11 @@ class Station:
         self.root.source.close()
 
 
-def bot_for(station: Station, guilds: Sequence[Guild], mux: Mux | None = None) -> RadioBot:
-    """A RadioBot broadcasting ``station`` in the voice room of every guild given
-    (its rooms served by ``mux`` when given, else by discord.py's players)."""
+def bot_for(station: Station, guilds: Sequence[Guild]) -> RadioBot:
+    """A RadioBot broadcasting ``station`` in the voice room of every guild given."""
     config = DiscordConfig.model_validate(
         {"guilds": [{"id": g.id, "broadcast": g.voice} for g in guilds]}
     )
-    if mux is not None:
-        return MuxBot(config, station.feed, mux=mux, clock=SystemClock(), guild_ready_timeout=0.05)
     return RadioBot(config, station.feed, clock=SystemClock(), guild_ready_timeout=0.05)
 
 
@@ -207,13 +197,9 @@ async def run(
     kind: SourceKind,
     tracks: Sequence[Track],
     encoding: Encoding = Encoding(),
-    mux: bool = False,
     warmup: float = 3.0,
 ) -> RunResult:
     """Put ``stations`` stations on air in ``rooms`` rooms each; measure ``seconds``.
-
-    With ``mux``, one sender thread serves every room (see :mod:`bench.onair_mux`)
-    instead of one discord.py player thread per room.
 
     Raises RuntimeError when a bot fails to get on air.
     """
@@ -224,14 +210,11 @@ async def run(
     made: list[Station] = []
     bots: list[RadioBot] = []
     tasks: list[asyncio.Task[None]] = []
-    sender = Mux() if mux else None
-    if sender is not None:
-        sender.start()
     try:
         for index in range(stations):
             station = Station(kind, tracks, index, encoding)
             made.append(station)
-            bot = bot_for(station, emulator.guilds[index * rooms : (index + 1) * rooms], sender)
+            bot = bot_for(station, emulator.guilds[index * rooms : (index + 1) * rooms])
             point_discord_at(bot, emulator.addresses)
             bots.append(bot)
             tasks.append(asyncio.create_task(bot.start(emulator.token)))
@@ -257,8 +240,6 @@ async def run(
         machine_out, _ = await probe.communicate()
         machine = IntervalSummary(**json.loads(machine_out))
     finally:
-        if sender is not None:
-            sender.stop()
         await asyncio.gather(*(bot.close() for bot in bots), return_exceptions=True)
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -275,16 +256,10 @@ async def run(
         ffmpeg_cpu=children,
         emulator_cpu=emulator_after - emulator_before,
         intervals=summarize(arrivals),
-        sent=summarize(
-            sender.arrivals(started, ended)
-            if sender is not None
-            else [a for s in made for a in s.feed.sends(started, ended)]
-        ),
+        sent=summarize([a for s in made for a in s.feed.sends(started, ended)]),
         machine=machine,
         threads=by_role(threads_before, threads_after),
-        players=sender.player_cpu(started, ended)
-        if sender is not None
-        else sum_players([s.feed.player_cpu(started, ended) for s in made]),
+        players=sum_players([s.feed.player_cpu(started, ended) for s in made]),
         pulled=sum(a.pulled - b.pulled for a, b in zip(feed_after, feed_before, strict=True)),
         encoded=sum(a.encoded - b.encoded for a, b in zip(feed_after, feed_before, strict=True)),
     )

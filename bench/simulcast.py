@@ -5,12 +5,15 @@ Run from the repository root:
     .venv/bin/python -m bench.simulcast            # about 20 s on 2 cores
 
 Frames are pulled as fast as possible (no sleeping) from a generated sine
-station through :class:`radio.bot.audio.SimulcastFeed` with the real libopus
-encoder, by 1 to 30 room readers in turn, and the process CPU time is divided
-by the audio time produced. "+ transport" adds, per room and packet, what
-discord.py does after ``read()``: the RTP header and the
-``aead_xchacha20_poly1305_rtpsize`` encryption (PyNaCl), the part that cannot be
-shared between rooms. Sending on the socket is not included. Prints Markdown.
+station with :meth:`radio.bot.audio.SimulcastFeed.next_packet` (one pull and
+one real libopus encode per frame, as the station's sender thread does), and
+the process CPU time is divided by the audio time produced. "+ transport"
+adds, for each of 1 to 30 rooms and every packet, what discord.py's
+``send_audio_packet`` does before the socket: the RTP header and the
+``aead_xchacha20_poly1305_rtpsize`` encryption (PyNaCl), the part that cannot
+be shared between rooms. Sending on the socket and the sender's schedule are
+not included (bench/sender_cost.py measures ``Broadcaster.step`` with
+discord.py's own send). Prints Markdown.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ import nacl.secret
 
 from radio.audio.frames import FRAMES_PER_SECOND, SAMPLES_PER_FRAME
 from radio.audio.operators import Sine
-from radio.bot.audio import SimulcastFeed, StationAudio
+from radio.bot.audio import SimulcastFeed
 
 REPEATS = 3
 
@@ -72,14 +75,16 @@ def station_only(frames: int) -> Callable[[], None]:
 
 
 def simulcast(frames: int, rooms: int, protect: bool) -> Callable[[], None]:
+    """One feed, its packet handed to ``rooms`` rooms (protected for each when ``protect``)."""
+
     def run() -> None:
-        feed = SimulcastFeed(Sine(440.0), capacity=64)
-        readers: list[StationAudio] = [feed.reader(f"room{r}") for r in range(rooms)]
-        protectors = [transport(bytes(32)) for _ in readers]
+        feed = SimulcastFeed(Sine(440.0))
+        protectors = [transport(bytes(32)) for _ in range(rooms)]
         for index in range(frames):
-            for reader, protector in zip(readers, protectors, strict=True):
-                packet = reader.read()
-                if protect:
+            packet = feed.next_packet()
+            assert packet is not None
+            if protect:
+                for protector in protectors:
                     protector(packet, index)
         assert feed.stats().encoded == frames  # one encode per frame, whatever the rooms
 
@@ -124,10 +129,9 @@ def encoder_costs(frames: int) -> list[tuple[str, float]]:
 
         def run(options: dict[str, object] = options) -> None:
             encoder = discord.opus.Encoder(**options)  # type: ignore[arg-type]
-            feed = SimulcastFeed(Sine(440.0), encoder, capacity=64)
-            reader = feed.reader("room")
+            feed = SimulcastFeed(Sine(440.0), encoder)
             for _ in range(frames):
-                reader.read()
+                feed.next_packet()
 
         results.append((label, cpu_percent(run, frames)))
     return results
@@ -141,7 +145,7 @@ def main() -> None:
     room_counts = (1, 2, 10, 30)
 
     base = cpu_percent(station_only(frames), frames)
-    shared = {n: cpu_percent(simulcast(frames, n, protect=False), frames) for n in room_counts}
+    shared = cpu_percent(simulcast(frames, 1, protect=False), frames)
     wired = {n: cpu_percent(simulcast(frames, n, protect=True), frames) for n in room_counts}
     naive = {n: cpu_percent(per_room_encoders(frames, n), frames) for n in (1, 10)}
 
@@ -149,15 +153,14 @@ def main() -> None:
     print(f"Machine: {machine()}, Python {platform.python_version()}")
     print("Command: `.venv/bin/python -m bench.simulcast`\n")
     print(f"Sine station alone: {base:.3f} % of one core\n")
-    print("| rooms | pull + 1 encode + reads (% core) | + transport per room (% core) |")
-    print("| ---: | ---: | ---: |")
+    print(f"Pull + 1 encode per frame (`next_packet()`, any number of rooms): {shared:.3f} %\n")
+    print("| rooms | pull + 1 encode + transport per room (% core) |")
+    print("| ---: | ---: |")
     for n in room_counts:
-        print(f"| {n} | {shared[n]:.3f} | {wired[n]:.3f} |")
-    extra = (shared[30] - shared[1]) / 29
+        print(f"| {n} | {wired[n]:.3f} |")
     extra_wired = (wired[30] - wired[1]) / 29
     print(
-        f"\nEach extra room: {extra:.4f} % of a core for the shared packet,"
-        f" {extra_wired:.4f} % with its own RTP header and encryption."
+        f"\nEach extra room: {extra_wired:.4f} % of a core for its own RTP header and encryption."
     )
     print(
         f"Without sharing (one encoder per room): 1 room {naive[1]:.3f} %,"

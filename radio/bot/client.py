@@ -39,7 +39,7 @@ import discord
 from discord.ext import commands
 
 from radio.bot.announcements import REFUSED_CLOSE_CODES, Announcer
-from radio.bot.audio import Pacer, SimulcastFeed
+from radio.bot.audio import SimulcastFeed
 from radio.bot.config import DiscordConfig, GuildConfig
 from radio.bot.effects import Effects, apply_schedule
 from radio.bot.schedule import Change, EventSpec
@@ -107,14 +107,14 @@ class Backoff:
 class RadioBot(commands.Bot):
     """The station on Discord. ``start(token)`` runs it; ``close()`` stops it.
 
-    ``feed`` is the shared station feed (one reader per room). ``clock`` gives
-    the wall time for rate-limit budgets. ``message_content`` asks for the
-    privileged intent so that prefix commands work without mentioning the bot.
-    ``monotonic`` (a monotonic clock in seconds, default ``time.monotonic``)
-    paces the :attr:`broadcaster`, the one sender thread for all rooms; it
-    also keeps the programme moving in real time while no room is connected.
-    :attr:`pacer` is always None (the broadcaster does its job). ``cogs`` are
-    added at start (the station's commands, :mod:`radio.bot.commands`).
+    ``feed`` is the station's feed (one encode per frame for every room).
+    ``clock`` gives the wall time for rate-limit budgets. ``message_content``
+    asks for the privileged intent so that prefix commands work without
+    mentioning the bot. ``monotonic`` (a monotonic clock in seconds, default
+    ``time.monotonic``) paces the :attr:`broadcaster`, the one sender thread for
+    all rooms; it also keeps the programme moving in real time while no room is
+    connected. ``cogs`` are added at start (the station's commands,
+    :mod:`radio.bot.commands`).
     ``poll_interval`` is how often a keeper checks its connection (seconds);
     after ``stall_after`` seconds without a connection that discord.py still
     holds (default three times ``connect_timeout``: one minute) it drops the
@@ -179,8 +179,6 @@ class RadioBot(commands.Bot):
             monotonic if monotonic is not None else time.monotonic,
             name=f"radio-sender{first}",
         )
-        # Kept for callers of the former per-room design; the broadcaster keeps time now.
-        self.pacer: Pacer | None = None
         self._closes = VoiceCloseLog()
         self.rooms: dict[int, Room] = {guild.id: Room(guild) for guild in config.guilds}
         self._wake: dict[int, asyncio.Event] = {}
