@@ -15,6 +15,8 @@ import pytest
 from radio.audio.frames import FRAME_BYTES, SAMPLE_RATE, SAMPLES_PER_FRAME, SILENCE
 from radio.bot.audio import SimulcastFeed
 
+from .doubles import CountingEncoder
+
 
 class ToneSource:
     """Our test double for the Source protocol: a continuous sine, frames numbered by reads."""
@@ -57,18 +59,6 @@ class BrokenSource(ToneSource):
         if index == 4:
             return b"\x00" * 100
         return self.frame(index)
-
-
-class CountingEncoder(discord.opus.Encoder):
-    """The real libopus encoder, counting its calls."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.calls = 0
-
-    def encode(self, pcm: bytes, frame_size: int) -> bytes:
-        self.calls += 1
-        return super().encode(pcm, frame_size)
 
 
 def reference_packets(frames: list[int]) -> list[bytes]:

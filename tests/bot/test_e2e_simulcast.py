@@ -26,6 +26,7 @@ from radio.sandbox import Emulator, point_discord_at
 from radio.sandbox.analysis import missing_sequences, tone_runs
 from radio.sandbox.state import ChannelType
 
+from .doubles import CountingEncoder
 from .e2e import until
 
 pytestmark = pytest.mark.e2e
@@ -60,18 +61,6 @@ class CountedSine(Sine):
     def read(self) -> bytes:
         self.reads += 1
         return super().read()
-
-
-class CountingEncoder(discord.opus.Encoder):
-    """The real libopus encoder, counting its calls."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.calls = 0
-
-    def encode(self, pcm: bytes, frame_size: int) -> bytes:
-        self.calls += 1
-        return super().encode(pcm, frame_size)
 
 
 async def test_n_rooms_m_frames_one_read_one_encode_n_times_m_packets() -> None:

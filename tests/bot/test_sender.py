@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import threading
 
-import discord.opus
 import pytest
 
 from radio.audio.operators import Sine
@@ -18,6 +17,8 @@ from radio.bot.sender import (
     Broadcaster,
     SendSchedule,
 )
+
+from .doubles import CountingEncoder
 
 START = 100.0
 
@@ -118,18 +119,6 @@ def test_bad_settings_are_refused(period: float, min_gap: float, max_late: int) 
 
 
 # -- the fan-out ---------------------------------------------------------------
-
-
-class CountingEncoder(discord.opus.Encoder):
-    """The real libopus encoder, counting its calls."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.calls = 0
-
-    def encode(self, pcm: bytes, frame_size: int) -> bytes:
-        self.calls += 1
-        return super().encode(pcm, frame_size)
 
 
 class RecordingLink:
