@@ -16,24 +16,16 @@ from radio.audio import curves
 from radio.audio.buffering import wait_buffered
 from radio.audio.frames import SAMPLE_RATE, SAMPLES_PER_FRAME, SILENCE
 from radio.audio.pcm import from_float, to_float
-from radio.audio.source import Source
+from radio.audio.source import Endless, Source
 from radio.audio.synth import amplitude
 
 
-class Silence:
+class Silence(Endless):
     """An endless, always-ready source of digital silence (intentional silence).
 
     Being ready, it ends a Fallback's search: leave it out of a station tree whose
     dead air should be detected (the Infallible root provides the silence then).
     """
-
-    @property
-    def ready(self) -> bool:
-        return True
-
-    @property
-    def remaining(self) -> int | None:
-        return None
 
     def read(self) -> bytes:
         return SILENCE
@@ -42,7 +34,7 @@ class Silence:
         pass
 
 
-class Sine:
+class Sine(Endless):
     """An endless, always-ready stereo sine of ``freq_hz`` at peak ``level_dbfs``.
 
     Phase-continuous across frames: sample n (counted from the first read) is
@@ -56,14 +48,6 @@ class Sine:
         self.level_dbfs = level_dbfs
         self._amplitude = amplitude(level_dbfs)
         self._samples = 0
-
-    @property
-    def ready(self) -> bool:
-        return True
-
-    @property
-    def remaining(self) -> int | None:
-        return None
 
     def read(self) -> bytes:
         n = np.arange(self._samples, self._samples + SAMPLES_PER_FRAME, dtype=np.float64)

@@ -7,13 +7,13 @@ import threading
 
 from radio.audio.buffering import wait_buffered
 from radio.audio.frames import FRAME_BYTES, SILENCE
-from radio.audio.source import Source
+from radio.audio.source import Endless, Source
 from radio.events import DeadAir, DeadAirEnded, Event, EventSink
 
 logger = logging.getLogger(__name__)
 
 
-class Infallible:
+class Infallible(Endless):
     """Wraps the station tree so that every read returns one whole frame.
 
     When ``source`` is not ready the root sends silence (without reading it) and
@@ -34,14 +34,6 @@ class Infallible:
         self._dead_frames = 0
         self._warned: set[str] = set()
         self._lock = threading.Lock()
-
-    @property
-    def ready(self) -> bool:
-        return True
-
-    @property
-    def remaining(self) -> int | None:
-        return None
 
     @property
     def position(self) -> int:

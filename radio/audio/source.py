@@ -36,3 +36,21 @@ class Source(Protocol):
     def close(self) -> None:
         """Release subprocesses, threads and files. Idempotent."""
         ...
+
+
+class Endless:
+    """Base of sources that are always ready and never end a track.
+
+    Generators (silence, a sine) and the infallible station root: a fallback
+    never looks past them, and nothing waits for their end.
+    """
+
+    @property
+    def ready(self) -> bool:
+        """Always True."""
+        return True
+
+    @property
+    def remaining(self) -> int | None:
+        """Always None: there is no track end to count down to."""
+        return None

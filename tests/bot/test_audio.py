@@ -13,26 +13,19 @@ import numpy as np
 import pytest
 
 from radio.audio.frames import FRAME_BYTES, SAMPLE_RATE, SAMPLES_PER_FRAME, SILENCE
+from radio.audio.source import Endless
 from radio.bot.audio import SimulcastFeed
 
 from .doubles import CountingEncoder
 
 
-class ToneSource:
+class ToneSource(Endless):
     """Our test double for the Source protocol: a continuous sine, frames numbered by reads."""
 
     def __init__(self, hz: float = 440.0) -> None:
         self.hz = hz
         self.reads = 0
         self.closed = False
-
-    @property
-    def ready(self) -> bool:
-        return True
-
-    @property
-    def remaining(self) -> int | None:
-        return None
 
     def frame(self, index: int) -> bytes:
         t = (np.arange(SAMPLES_PER_FRAME) + index * SAMPLES_PER_FRAME) / SAMPLE_RATE
