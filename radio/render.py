@@ -19,6 +19,7 @@ import ffmpeg
 from tqdm import tqdm
 
 from radio.audio.buffering import wait_buffered
+from radio.audio.ffmpeg_cli import quiet
 from radio.audio.frames import CHANNELS, FRAME_BYTES, FRAMES_PER_SECOND, SAMPLE_RATE
 from radio.audio.source import Source
 from radio.errors import SourceError
@@ -64,12 +65,11 @@ def render_source(source: Source, frames: int, out: Path, *, progress: bool) -> 
     if frames < 0:
         raise ValueError("frames must not be negative")
     out.parent.mkdir(parents=True, exist_ok=True)
-    args: list[str] = (
+    args = quiet(
         ffmpeg.input("pipe:", format="s16le", ar=SAMPLE_RATE, ac=CHANNELS)
         .output(str(out), acodec=codec, ar=SAMPLE_RATE, ac=CHANNELS)
         .compile(overwrite_output=True)
     )
-    args[1:1] = ["-hide_banner", "-nostdin", "-loglevel", "error"]
     try:
         encoder = subprocess.Popen(args, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
     except OSError as exc:

@@ -22,6 +22,7 @@ from typing import IO, Any, Final
 import ffmpeg
 
 from radio.audio.bytequeue import ByteQueue
+from radio.audio.ffmpeg_cli import quiet
 from radio.audio.frames import CHANNELS, FRAME_BYTES, SAMPLE_RATE, SAMPLES_PER_FRAME, SILENCE
 from radio.errors import DecoderError
 
@@ -31,7 +32,6 @@ SAMPLE_BYTES: Final = CHANNELS * 2  # one stereo s16le sample instant
 DEFAULT_BUFFER_FRAMES: Final = 100  # 2 s of audio, 384 kB
 _READ_CHUNK: Final = 64 * FRAME_BYTES
 _PIPE_BYTES: Final = 1 << 20  # FFmpeg runs ahead into the pipe; the reader drains it in bulk
-_FFMPEG_QUIET: Final = ["-hide_banner", "-nostdin", "-loglevel", "error"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,10 +119,11 @@ class FFmpegDecoder:
         stream = ffmpeg.input(location, ss=seek) if seek > 0 else ffmpeg.input(location)
         if gain_db:
             stream = stream.filter("volume", f"{gain_db:.4f}dB")
-        args: list[str] = ffmpeg.output(
-            stream, "pipe:", format="s16le", acodec="pcm_s16le", ar=SAMPLE_RATE, ac=CHANNELS
-        ).compile()
-        args[1:1] = _FFMPEG_QUIET
+        args = quiet(
+            ffmpeg.output(
+                stream, "pipe:", format="s16le", acodec="pcm_s16le", ar=SAMPLE_RATE, ac=CHANNELS
+            ).compile()
+        )
         try:
             self._process = subprocess.Popen(
                 args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE

@@ -7,12 +7,11 @@ int16 with clipping, never wrap-around.
 
 from __future__ import annotations
 
-import subprocess
-
 import ffmpeg
 import numpy as np
 import numpy.typing as npt
 
+from radio.audio.ffmpeg_cli import run_to_end
 from radio.audio.frames import CHANNELS, SAMPLE_RATE
 from radio.errors import DecoderError
 
@@ -51,12 +50,5 @@ def decode_file(location: str, *, gain_db: float = 0.0) -> Int16Array:
     args = ffmpeg.output(
         stream, "pipe:", format="s16le", acodec="pcm_s16le", ar=SAMPLE_RATE, ac=CHANNELS
     ).compile()
-    args[1:1] = ["-hide_banner", "-nostdin", "-loglevel", "error"]
-    try:
-        result = subprocess.run(args, capture_output=True, check=False)
-    except OSError as exc:
-        raise DecoderError(f"cannot run ffmpeg on {location}: {exc}") from exc
-    if result.returncode != 0:
-        message = result.stderr.decode(errors="replace").strip()
-        raise DecoderError(f"ffmpeg could not decode {location}: {message}")
-    return to_int16(result.stdout).copy()
+    pcm = run_to_end(args, action=f"decode {location}", error=DecoderError)
+    return to_int16(pcm).copy()

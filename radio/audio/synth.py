@@ -35,6 +35,7 @@ from typing import Any
 
 import ffmpeg
 
+from radio.audio.ffmpeg_cli import run_to_end
 from radio.audio.frames import SAMPLE_RATE
 from radio.errors import SourceError
 
@@ -166,14 +167,7 @@ def _write(
         options[f"metadata:g:{index}"] = f"{key}={value}"
     path.parent.mkdir(parents=True, exist_ok=True)
     args = ffmpeg.output(stream, str(path), **options).compile(overwrite_output=True)
-    args[1:1] = ["-hide_banner", "-nostdin", "-loglevel", "error"]
-    try:
-        result = subprocess.run(args, capture_output=True, check=False)
-    except OSError as exc:
-        raise SourceError(f"cannot run ffmpeg to write {path}: {exc}") from exc
-    if result.returncode != 0:
-        message = result.stderr.decode(errors="replace").strip()
-        raise SourceError(f"ffmpeg could not write {path}: {message}")
+    run_to_end(args, action=f"write {path}", error=SourceError)
     logger.debug("wrote %s (%d samples, %s)", path, samples, acodec)
     return path
 
