@@ -8,13 +8,14 @@ grid-wide checks (overlaps, gaps, DST) are in :mod:`radio.grid.check`.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from radio.config.diagnostics import Diagnostic, Mark, file_mark
-from radio.config.schema import validate
+from radio.config.schema import M, validate
 from radio.config.station import StationModel
 from radio.config.yamlfile import YamlDoc, load
 from radio.grid.grid import Grid
@@ -134,17 +135,26 @@ def _yaml_files(folder: Path) -> list[Path]:
     return sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])
 
 
-def _load_playlists(files: StationFiles) -> None:
-    for path in _yaml_files(files.folder("playlists")):
+def _valid_files(files: StationFiles, folder: str, model: type[M]) -> Iterator[tuple[YamlDoc, M]]:
+    """Each YAML file of ``folder`` that loads and validates as ``model``, in name order.
+
+    Every file is recorded (for live reload) and every problem goes to the diagnostics.
+    """
+    for path in _yaml_files(files.folder(folder)):
         files.files.append(path)
         doc, problems = load(path)
         files.diagnostics += problems
         if doc is None:
             continue
-        model, problems = validate(doc, PlaylistModel)
+        valid, problems = validate(doc, model)
         files.diagnostics += problems
-        if model is None:
-            continue
+        if valid is not None:
+            yield doc, valid
+
+
+def _load_playlists(files: StationFiles) -> None:
+    for doc, model in _valid_files(files, "playlists", PlaylistModel):
+        path = doc.path
         origin = Origin(doc, ())
         playlist_id = model.id or path.stem
         if model.id is None:
@@ -185,16 +195,7 @@ def _load_schedules(files: StationFiles) -> None:
         files.shows.append((show, origin))
         return True
 
-    for path in _yaml_files(files.folder("schedules")):
-        files.files.append(path)
-        doc, problems = load(path)
-        files.diagnostics += problems
-        if doc is None:
-            continue
-        schedule, problems = validate(doc, ScheduleFile)
-        files.diagnostics += problems
-        if schedule is None:
-            continue
+    for doc, schedule in _valid_files(files, "schedules", ScheduleFile):
         for i, show in enumerate(schedule.shows):
             add(show, Origin(doc, ("shows", i)))
         for i, exception in enumerate(schedule.exceptions):
