@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import resource
 import sys
 import tempfile
@@ -26,6 +25,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from bench import machine
 from radio.audio import synth
 from radio.audio.buffering import wait_buffered
 from radio.audio.frames import FRAMES_PER_SECOND, SILENCE
@@ -238,18 +238,6 @@ def bench_render(tracks: list[Track], levels: LoudnessLevels, seconds: float, ou
     return seconds / elapsed
 
 
-def machine() -> str:
-    model = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{os.cpu_count()} CPUs ({model}), Python {platform.python_version()}, {sys.platform}"
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=900.0, help="audio pulled per CPU run")
@@ -278,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
     voice = cpu["voice_own"] + cpu["voice_children"]
     extra = pace["paced"] - pace["baseline"]
     extra_prefetch = pace["prefetch"] - pace["baseline"]
-    print(f"Machine: {machine()}")
+    print(f"Machine: {machine.describe()}, {sys.platform}")
     print(
         f"Media: {len(tracks)} x {track_seconds:.0f} s FLAC (pink noise, ~900 kb/s), "
         "loudness-levelled, 2 s crossfades, looped"

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import tempfile
 import threading
@@ -31,6 +30,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from bench import machine
 from radio.audio import synth
 from radio.audio.decoder import FFmpegDecoder, ProbeInfo, probe
 from radio.audio.frames import FRAMES_PER_SECOND
@@ -147,8 +147,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         ]
         print("### Skips in real time (engine side)\n")
         print(
-            f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs,"
-            f" Python {platform.python_version()}; load average at start"
+            f"Machine: {machine.describe()}; load average at start"
             f" {load[0]:.2f}, {load[1]:.2f}, {load[2]:.2f}."
         )
         print("Command: `.venv/bin/python -m bench.engine_skip`\n")

@@ -22,8 +22,6 @@ It prints a Markdown report for BENCHMARKS.md.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import random
 import tempfile
 import time
@@ -32,6 +30,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
+from bench import machine
 from radio.grid.check import check_station
 from radio.grid.expand import occurrences
 from radio.grid.loader import load_station
@@ -118,11 +117,6 @@ def main() -> None:
     timeline_s, segs = best(args.repeat, lambda: segments(occs, NOW, NOW + YEAR))
     lookup_s, _ = best(args.repeat, lambda: on_air(grid, NOW + timedelta(days=100)))
     plan_s, jobs = best(args.repeat, lambda: plan(grid, NOW, lead=timedelta(seconds=20)))
-    info = Path("/proc/cpuinfo")
-    cpu = info.read_text() if info.exists() else ""
-    model = next(
-        (line.split(":", 1)[1].strip() for line in cpu.splitlines() if "model name" in line), "?"
-    )
     print("## Grid\n")
     print(
         f"A busy grid: {args.shows} shows (70 % weekly days, 15 % rrule, 15 % cron) in 10 files, "
@@ -137,10 +131,7 @@ def main() -> None:
     print(f"| timeline (winning show per stretch), 366 days | {timeline_s * 1000:.0f} ms |")
     print(f"| one `on_air(grid, now)` lookup (±8 days expanded) | {lookup_s * 1000:.1f} ms |")
     print(f"| APScheduler plan for the next day ({len(jobs)} jobs) | {plan_s * 1000:.1f} ms |")
-    print(
-        f"\nMachine: {os.cpu_count()} CPUs, {model}, Python {platform.python_version()}. "
-        "Command: `.venv/bin/python -m bench.grid`."
-    )
+    print(f"\nMachine: {machine.describe()}. Command: `.venv/bin/python -m bench.grid`.")
 
 
 if __name__ == "__main__":

@@ -28,16 +28,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import logging
-import os
-import platform
 import statistics
 import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from bench import machine
 from bench.onair_latency import Sample, measure, open_times
 from bench.onair_paced import Cost, costs
 from bench.onair_stations import Encoding, RunResult, SourceKind, run
@@ -74,21 +72,6 @@ def make_media(folder: Path) -> tuple[list[tuple[Track, float]], list[tuple[Trac
         track = Track(str(path), f"Request {name}", "Bench", duration=REQUEST_SECONDS)
         requests.append((track, hz))
     return rotation, requests
-
-
-def machine() -> str:
-    """CPU model, core count, Python version, load average at start."""
-    model = platform.machine()
-    with contextlib.suppress(OSError), open("/proc/cpuinfo") as info:
-        for line in info:
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
-    return (
-        f"{model}, {os.cpu_count()} cores, Python {platform.python_version()},"
-        f" load average at start {load} (a shared machine)"
-    )
 
 
 def verdict(ok: bool) -> str:
@@ -194,7 +177,8 @@ async def bench(args: argparse.Namespace, folder: Path) -> list[str]:
     out = [
         "## On Discord (issue 5)",
         "",
-        f"Machine: {machine()}.",
+        f"Machine: {machine.describe()}, load average at start {machine.load()}"
+        " (a shared machine).",
         f"Command: {command} ({args.seconds:.0f} s measured per configuration;"
         f" Opus {encoding.describe()}; GIL switch interval {1000 * args.switch_interval:g} ms).",
         "",
@@ -222,8 +206,7 @@ async def bench(args: argparse.Namespace, folder: Path) -> list[str]:
     if "paced" in parts:
         out += paced_section(await asyncio.to_thread(costs, tracks[0]))
     out += ["### Targets", "", *targets(stations, per_room, samples), ""]
-    load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
-    out += [f"Load average at the end: {load}.", ""]
+    out += [f"Load average at the end: {machine.load()}.", ""]
     return out
 
 

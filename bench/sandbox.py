@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import platform
 import secrets
 import socket
 import threading
@@ -30,6 +28,7 @@ from dataclasses import dataclass
 import discord
 import numpy as np
 
+from bench import machine
 from radio.sandbox.record import FRAME_BYTES, ListenerRecord
 from radio.sandbox.rtp import seal_packet
 from radio.sandbox.voice_udp import Sender, VoiceListener
@@ -123,8 +122,7 @@ async def over_udp(stations: int, seconds: float, decode: bool) -> Loopback:
 async def main(seconds: float) -> None:
     print("## Sandbox listener")
     print()
-    machine = f"{platform.machine()}, {os.cpu_count()} CPUs"
-    print(f"Machine: {machine}, Python {platform.python_version()}")
+    print(f"Machine: {machine.describe()}")
     print("Command: `.venv/bin/python -m bench.sandbox`")
     print()
     print("| listener work | CPU per packet |")

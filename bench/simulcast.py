@@ -19,9 +19,6 @@ discord.py's own send). Prints Markdown.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
-import platform
 import struct
 import time
 from collections.abc import Callable
@@ -29,6 +26,7 @@ from collections.abc import Callable
 import discord.opus
 import nacl.secret
 
+from bench import machine
 from radio.audio.frames import FRAMES_PER_SECOND, SAMPLES_PER_FRAME
 from radio.audio.operators import Sine
 from radio.bot.audio import SimulcastFeed
@@ -105,17 +103,6 @@ def per_room_encoders(frames: int, rooms: int) -> Callable[[], None]:
     return run
 
 
-def machine() -> str:
-    """CPU model and core count, as far as Linux tells."""
-    model = platform.machine()
-    with contextlib.suppress(OSError), open("/proc/cpuinfo") as info:
-        for line in info:
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    return f"{model}, {os.cpu_count()} cores"
-
-
 def encoder_costs(frames: int) -> list[tuple[str, float]]:
     """One room, the encoder at other settings: what a lighter encode would save."""
     settings: list[tuple[str, dict[str, object]]] = [
@@ -150,7 +137,7 @@ def main() -> None:
     naive = {n: cpu_percent(per_room_encoders(frames, n), frames) for n in (1, 10)}
 
     print(f"## Simulcast ({args.seconds:.0f} s of audio per case)\n")
-    print(f"Machine: {machine()}, Python {platform.python_version()}")
+    print(f"Machine: {machine.describe()}")
     print("Command: `.venv/bin/python -m bench.simulcast`\n")
     print(f"Sine station alone: {base:.3f} % of one core\n")
     print(f"Pull + 1 encode per frame (`next_packet()`, any number of rooms): {shared:.3f} %\n")
