@@ -73,10 +73,12 @@ def check_libopus(library: str | None = None) -> CheckResult:
     """
     import discord.opus
 
+    from radio.bot.audio import music_encoder
+
     try:
         if library is not None:
             discord.opus.load_opus(library)
-        encoder = discord.opus.Encoder()
+        encoder = music_encoder()  # the station's own settings
         packet = encoder.encode(SILENCE, SAMPLES_PER_FRAME)
     except (OSError, discord.opus.OpusNotLoaded) as exc:
         where = library or "the system library path"

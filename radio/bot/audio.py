@@ -29,6 +29,20 @@ from radio.audio.source import Source
 logger = logging.getLogger(__name__)
 
 OPUS_SILENCE: Final = b"\xf8\xff\xfe"  # one 20 ms Opus frame of silence (what discord.py sends)
+OPUS_BITRATE_KBPS: Final = 128  # discord.py's default, and what Discord's boosted rooms allow
+
+
+def music_encoder(bitrate_kbps: int = OPUS_BITRATE_KBPS) -> discord.opus.Encoder:
+    """The station's Opus encoder: CELT (libopus's music mode), no in-band FEC.
+
+    discord.py's defaults (``fec=True``, 15 % expected loss) make libopus code
+    every frame in hybrid mode (SILK, its speech codec, plus CELT) because
+    in-band FEC exists only in SILK: about three times the CPU of CELT for
+    music, with no protection worth having (see docs/sender.md). Raises
+    ``discord.opus.OpusNotLoaded`` when libopus cannot be loaded and
+    ValueError for a bitrate outside 16–512 kb/s.
+    """
+    return discord.opus.Encoder(bitrate=bitrate_kbps, fec=False, signal_type="music")
 
 
 class OpusEncoder(Protocol):
@@ -49,15 +63,15 @@ class FeedStats:
 class SimulcastFeed:
     """One station shared by many voice connections, pulled and encoded once per frame.
 
-    ``encoder`` defaults to a fresh ``discord.opus.Encoder()`` (128 kb/s, FEC),
-    which requires libopus (see :mod:`radio.preflight`). Safe to call from
+    ``encoder`` defaults to a fresh :func:`music_encoder` (128 kb/s, CELT, no
+    FEC), which requires libopus (see :mod:`radio.preflight`). Safe to call from
     several threads (one lock). The feed does not own the station: :meth:`close`
     stops the feed but leaves the station to its owner.
     """
 
     def __init__(self, station: Source, encoder: OpusEncoder | None = None) -> None:
         self._station = station
-        self._encoder: OpusEncoder = encoder if encoder is not None else discord.opus.Encoder()
+        self._encoder: OpusEncoder = encoder if encoder is not None else music_encoder()
         self._head = 0  # index of the next station frame to pull
         self._lock = threading.Lock()
         self._encoded = 0
