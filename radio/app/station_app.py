@@ -4,15 +4,15 @@
 folder with the play history, the loudness cache and the request queue; the
 station on air (:class:`~radio.grid.onair.OnAir`: grid, playlists, engine, an
 APScheduler ``AsyncIOScheduler`` waking it at show boundaries, live reload);
-the request player in the station's requests slot; the shared simulcast feed
+the request player feeding the queue to the station; the shared simulcast feed
 (one decode, one Opus encode for every room); the announcer; and the
 :class:`~radio.bot.client.RadioBot` with the station's commands.
 
 Wiring: station events → announcer (now playing, presence, topics, alerts) and
 play history (the station records plays itself); an invalid grid edit → the
-programmers' room; queued requests → the requests slot, marked finished when
-they end; the week's shows → Discord scheduled events, re-mirrored when the
-grid changes and every hour.
+programmers' room; queued requests → the sequence on air (at the next track
+boundary), marked finished when they end; the week's shows → Discord scheduled
+events, re-mirrored when the grid changes and every hour.
 
 :meth:`StationApp.run` runs until its ``stop`` event is set or the bot fails,
 then closes everything it opened. This is the only layer with the wall clock:
@@ -44,10 +44,11 @@ from radio.bot.audio import SimulcastFeed
 from radio.bot.client import Backoff, RadioBot
 from radio.bot.commands import RadioCommands, Services
 from radio.bot.config import DiscordConfig
+from radio.bot.gridreport import diagnostic_line
 from radio.bot.schedule import desired_events
+from radio.bot.settings_card import Deployment
 from radio.clock import Clock
 from radio.config.diagnostics import Diagnostic
-from radio.events import TrackStarted
 from radio.grid.onair import OnAir
 from radio.store.db import Database
 from radio.store.loudness import SQLiteLoudnessCache
@@ -114,6 +115,7 @@ class StationApp:
         self.options = options = options or AppOptions()
         self.config = config
         self.clock = clock
+        self.data_dir = data_dir
         self.db = Database(data_dir / DATABASE_NAME)
         try:
             self._build(station_dir, config, clock, monotonic, options)
@@ -142,23 +144,21 @@ class StationApp:
             events=self.events,
             loudness=loudness,
             on_invalid=self._grid_rejected,
+            on_fixed=self._grid_fixed,
         )
         station = self.onair.station
         self.queue = NotifyingQueue(
             self.db, quota=options.request_quota, cooldown=options.request_cooldown
         )
-        self.requests = RequestPlayer(
-            self.queue, station, clock=clock, loudness=loudness, gave_back=self._resumed
-        )
+        self.requests = RequestPlayer(self.queue, station, clock=clock)
         self.events.subscribe(self.requests.on_event)
-        # Wake the request sequence once the command that queued the request has
+        # Offer the request to the station once the command that queued it has
         # finished with the queue (it reads the request's place right after adding
         # it): on the loop's next turn rather than inside ``add``.
         loop = asyncio.get_running_loop()
-        wake_requests = self.requests.sequence.wake
 
         def requested() -> None:
-            loop.call_soon_threadsafe(wake_requests)
+            loop.call_soon_threadsafe(station.offer_requests)
 
         self.queue.on_added = requested
         self.controls = StationControls(station, self.queue)
@@ -205,6 +205,8 @@ class StationApp:
             station_name=self.onair.name,
             grid=lambda: self.onair.station.grid,
             request_check=request_check(self.onair, self.history),
+            grid_files=self.onair,
+            deployment=self.deployment,
         )
         self.bot_cogs = [RadioCommands(self.services)]
 
@@ -228,16 +230,17 @@ class StationApp:
             )
         return lines
 
-    def _resumed(self, frame: int) -> None:
-        # The programme's track did not start anew (no TrackStarted), but it is on
-        # air again: announce it so that now playing and the presence are right.
-        sequence = self.onair.station.programme_sequence()
-        track = sequence.current if sequence is not None else None
-        if track is not None:
-            self.announcer.handle(TrackStarted(frame, track, source="resumed"))
-
     def _grid_rejected(self, problems: list[Diagnostic]) -> None:
-        self.announcer.grid_rejected([str(problem) for problem in problems])
+        root = self.onair.station_dir
+        self.announcer.grid_rejected([diagnostic_line(problem, root) for problem in problems])
+
+    def _grid_fixed(self) -> None:
+        self.announcer.grid_fixed()
+
+    def deployment(self) -> Deployment:
+        """What the admins' ``settings`` command shows of the deployment (never the token)."""
+        level = logging.getLevelName(logging.getLogger().getEffectiveLevel())
+        return Deployment(data_dir=self.data_dir.resolve(), log_level=level)
 
     async def run(
         self,

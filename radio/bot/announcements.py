@@ -134,7 +134,7 @@ def voice_status(show: ShowInfo) -> str:
 
 
 def dead_air_alert() -> str:
-    """The programmers' alert when the station starts sending silence."""
+    """The alert (programmers' and admins' rooms) when the station starts sending silence."""
     return (
         "Dead air: nothing was ready to play, so the station is sending silence."
         " Check the fallback playlist and the media folder (`radio check`)."
@@ -142,7 +142,7 @@ def dead_air_alert() -> str:
 
 
 def dead_air_ended_alert(frames: int) -> str:
-    """The programmers' note when real content is back after ``frames`` of silence."""
+    """The note (programmers' and admins' rooms) when sound is back after ``frames`` of silence."""
     return f"Back on air after {seconds_for(frames):.1f} s of dead air."
 
 
@@ -151,24 +151,37 @@ def track_failed_alert(track: Track, reason: str) -> str:
     return clip(f"Skipped `{track.location}`: {reason}", MESSAGE_MAX)
 
 
+def fenced(head: str, lines: Sequence[str], limit: int = MESSAGE_MAX) -> str:
+    """``head``, then ``lines`` in a code block, within ``limit`` characters.
+
+    Lines that do not fit are replaced by one ``… and N more`` line, so a long
+    list of diagnostics still makes one Discord message.
+    """
+    opening, closing = head + "\n```\n", "```"
+    body: list[str] = []
+    used = len(opening) + len(closing)
+    for index, line in enumerate(lines):
+        more = f"… and {len(lines) - index} more\n"
+        if used + len(line) + 1 + len(more) > limit:
+            body.append(more)
+            break
+        body.append(line.replace("```", "'''") + "\n")
+        used += len(line) + 1
+    return opening + "".join(body) + closing
+
+
 def grid_errors_alert(lines: Sequence[str]) -> str:
     """The programmers' alert for a grid edit that failed validation (``path:line:col`` lines).
 
     The last good grid stays on air; the message says so. Long lists are cut
     with a count of what was left out, within one message.
     """
-    head = "The grid edit was not applied (the last good grid stays on air):\n```\n"
-    tail = "```"
-    body: list[str] = []
-    used = len(head) + len(tail)
-    for index, line in enumerate(lines):
-        more = f"… and {len(lines) - index} more\n"
-        if used + len(line) + 1 + len(more) > MESSAGE_MAX:
-            body.append(more)
-            break
-        body.append(line.replace("```", "'''") + "\n")
-        used += len(line) + 1
-    return head + "".join(body) + tail
+    return fenced("The grid edit was not applied (the last good grid stays on air):", lines)
+
+
+def grid_fixed_alert() -> str:
+    """The programmers' note when a valid edit follows a refused one."""
+    return "The grid files are valid again: the new grid is on air."
 
 
 # Close codes after which Discord does not want the bot back, and why.
@@ -317,6 +330,10 @@ class Announcer:
         """Tell the programmers a grid edit failed validation (``path:line:col`` lines)."""
         self.alert("grid", grid_errors_alert(lines))
 
+    def grid_fixed(self) -> None:
+        """Tell the programmers the grid files are valid again and on air."""
+        self.alert("grid", grid_fixed_alert())
+
     def due(self, now: datetime) -> list[Action]:
         """Take the actions that may be sent at ``now``, in a stable order."""
         with self._lock:
@@ -400,5 +417,12 @@ class Announcer:
             return None
 
     def _offer_alert(self, kind: AlertKind, content: str) -> None:
-        for room in self.rooms.programmers:
+        for room in self._problem_rooms(kind):
             self._alerts.offer((room, kind), content)
+
+    def _problem_rooms(self, kind: AlertKind) -> tuple[int, ...]:
+        if kind != "dead_air":
+            return self.rooms.programmers
+        # Dead air is the programmers' to fix (fallback, media) and the admins' to
+        # watch (the station is off air in effect): both rooms, once when they are one.
+        return tuple(dict.fromkeys((*self.rooms.programmers, *self.rooms.admins)))

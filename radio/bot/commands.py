@@ -18,6 +18,7 @@ import logging
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, Protocol, cast
 
 import discord
@@ -27,11 +28,15 @@ from radio.audio.track import Track
 from radio.bot.announcements import Announcer, now_playing_embed
 from radio.bot.catalogue import Catalogue
 from radio.bot.config import DiscordConfig
+from radio.bot.gridreport import format_check, format_reload
 from radio.bot.permissions import Decision, Level, Member, SlotNow, check, check_live
 from radio.bot.programme import ArgumentError, format_at, format_day, parse_day, parse_instant
+from radio.bot.settings_card import Deployment, settings_embed
 from radio.clock import Clock
 from radio.errors import RequestRefused
+from radio.grid.check import CheckResult
 from radio.grid.grid import Grid
+from radio.grid.watch import Reload
 from radio.preflight import run_checks
 from radio.store.history import PlayHistory
 from radio.store.requests import Request, RequestQueue
@@ -52,6 +57,21 @@ def _hybrid(*, name: str, description: str) -> Callable[[Callback], Any]:
     return decorator(name=name, description=description)
 
 
+def _hybrid_group(*, name: str, description: str) -> Callable[[Callback], Any]:
+    """``commands.hybrid_group``, typed loosely (see :func:`_hybrid`).
+
+    The slash form is ``/name sub``; the group's own callback runs only for a
+    prefix invocation without a subcommand.
+    """
+    decorator = cast(Callable[..., Callable[[Callback], Any]], commands.hybrid_group)
+    return decorator(name=name, description=description, invoke_without_command=True)
+
+
+def _subcommand(group: Any, *, name: str, description: str) -> Callable[[Callback], Any]:
+    """``group.command(...)`` of a :func:`_hybrid_group`, typed loosely like the rest."""
+    return cast(Callable[[Callback], Any], group.command(name=name, description=description))
+
+
 REFUSAL_SECONDS = 20.0  # how long a public refusal stays when a DM is impossible
 LIST_MAX = 10
 
@@ -65,6 +85,25 @@ class StationControls(Protocol):
 
     def next_up(self) -> Track | None:
         """The next track when known."""
+        ...
+
+
+class GridFiles(Protocol):
+    """The station's grid files: checked or loaded on a programmer's demand (``OnAir`` is one).
+
+    Both calls block (they read files and may probe media): the commands run
+    them off the event loop.
+    """
+
+    @property
+    def station_dir(self) -> Path: ...
+
+    def check(self) -> CheckResult:
+        """Check the files on disk; nothing changes on air."""
+        ...
+
+    def reload(self) -> Reload:
+        """Load the files now; a valid grid goes on air, an invalid one is refused."""
         ...
 
 
@@ -94,6 +133,8 @@ class Services:
     grid: Callable[[], Grid] | None = None  # the grid on air now
     # Why a track may not be requested now (separation rules), or None.
     request_check: Callable[[Track, datetime], str | None] = lambda track, now: None
+    grid_files: GridFiles | None = None  # check and reload the grid files
+    deployment: Callable[[], Deployment] | None = None  # data folder, log level (no token)
 
 
 # -- rendering -------------------------------------------------------------------
@@ -299,7 +340,72 @@ class RadioCommands(commands.Cog):
             return
         await ctx.send(format_at(grid, instant), ephemeral=True)
 
+    @_hybrid_group(name="grid", description="Check or reload the grid files (programmers)")
+    async def grid_group(self, ctx: Ctx) -> None:
+        # Only a prefix invocation without a subcommand lands here.
+        if not await self._allowed(ctx, Level.PROGRAMMER):
+            return
+        prefix = self.s.config.prefix
+        await ctx.send(
+            f"Use `{prefix}grid check` (check the files, change nothing) or"
+            f" `{prefix}grid reload` (put the files on air now).",
+            ephemeral=True,
+        )
+
+    @_subcommand(grid_group, name="check", description="Check the grid files now (programmers)")
+    async def grid_check(self, ctx: Ctx) -> None:
+        if not await self._allowed(ctx, Level.PROGRAMMER):
+            return
+        files = self.s.grid_files
+        if files is None:
+            await ctx.send("The grid files cannot be checked on this station.", ephemeral=True)
+            return
+        await ctx.defer(ephemeral=True)
+        result = await asyncio.to_thread(files.check)
+        text = format_check(result, self.s.clock.now(), files.station_dir)
+        await ctx.send(text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none())
+
+    @_subcommand(grid_group, name="reload", description="Put the grid files on air (programmers)")
+    async def grid_reload(self, ctx: Ctx) -> None:
+        if not await self._allowed(ctx, Level.PROGRAMMER):
+            return
+        files = self.s.grid_files
+        before = self.s.grid() if self.s.grid is not None else None
+        if files is None or before is None:
+            await ctx.send("The grid cannot be reloaded on this station.", ephemeral=True)
+            return
+        await ctx.defer(ephemeral=True)
+        outcome = await asyncio.to_thread(files.reload)
+        logger.info(
+            "grid reload by %s: %s", ctx.author, "applied" if outcome.applied else "refused"
+        )
+        text = format_reload(before, outcome, self.s.clock.now(), files.station_dir)
+        await ctx.send(text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none())
+
     # admin
+
+    @_hybrid(name="settings", description="The station's effective configuration (admin)")
+    async def settings(self, ctx: Ctx) -> None:
+        if not await self._allowed(ctx, Level.ADMIN) or ctx.guild is None:
+            return
+        guild = self.s.config.guild(ctx.guild.id)
+        deployment = self.s.deployment
+        grid = self.s.grid() if self.s.grid is not None else None
+        if guild is None or deployment is None:
+            await ctx.send("The settings are not available on this station.", ephemeral=True)
+            return
+        embed = settings_embed(
+            self.s.config,
+            guild,
+            station=self.s.station_name,
+            timezone=grid.tz.key if grid is not None else "unknown time zone",
+            deployment=deployment(),
+        )
+        await ctx.send(
+            embed=discord.Embed.from_dict(embed),
+            ephemeral=True,
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
 
     @_hybrid(name="join", description="Join the broadcast room (admin)")
     async def join(self, ctx: Ctx) -> None:

@@ -26,7 +26,7 @@ from radio.grid.check import CheckResult, check_station
 from radio.grid.live_slot import LiveSlot, live_slot_of, requestable_tracks
 from radio.grid.loader import station_file
 from radio.grid.runner import GridRunner
-from radio.grid.watch import GridWatcher
+from radio.grid.watch import GridWatcher, Reload
 from radio.playlists.library import Library
 from radio.station import Station
 from radio.store.history import PlayHistory
@@ -39,7 +39,9 @@ class OnAir:
 
     Raises ConfigError (naming the first problem; every problem is logged) when
     the configuration has errors at start. Later invalid edits are refused: they
-    are logged and passed to ``on_invalid`` and the last good grid stays on air.
+    are logged and passed to ``on_invalid`` (once per distinct broken state) and
+    the last good grid stays on air; ``on_fixed`` is called when a valid edit
+    follows a refused one.
     """
 
     def __init__(
@@ -52,6 +54,7 @@ class OnAir:
         events: EventSink | None = None,
         loudness: LoudnessLevels | None = None,
         on_invalid: Callable[[list[Diagnostic]], None] | None = None,
+        on_fixed: Callable[[], None] | None = None,
         rng: random.Random | None = None,
         lead: timedelta = timedelta(seconds=20),
     ) -> None:
@@ -81,7 +84,7 @@ class OnAir:
         assert result.grid is not None
         self.runner.rebuild(result.grid, clock.now())
         self.watcher = GridWatcher(
-            station_dir, load=self._check, apply=self._apply, invalid=on_invalid
+            station_dir, load=self._check, apply=self._apply, invalid=on_invalid, fixed=on_fixed
         )
 
     @property
@@ -108,6 +111,21 @@ class OnAir:
     def root(self) -> Infallible:
         """The station's never-silent root source (what the audio adapter reads)."""
         return self.station.root
+
+    def check(self) -> CheckResult:
+        """Check the station's files on disk now (``radio check``); nothing changes on air.
+
+        Blocking (it may probe media): call it off the event loop.
+        """
+        return self.watcher.check()
+
+    def reload(self) -> Reload:
+        """Load the files now, as the watcher does on an edit: a valid grid goes on air,
+        an invalid one is refused and reported, and the last good grid stays.
+
+        Blocking (it may probe media): call it off the event loop.
+        """
+        return self.watcher.reload()
 
     async def watch(self, interval: float = 2.0) -> None:
         """Poll the files every ``interval`` seconds until cancelled (live reload)."""

@@ -3,16 +3,27 @@
 :meth:`GridWatcher.scan` compares the files' signature (names, sizes,
 modification times) with the last one seen; on a change it runs the full check
 (``load``). A valid result is handed to ``apply``; an invalid one is logged, one
-line per problem, and handed to ``invalid`` (the programmers' Discord channel,
-later), and the last good grid stays on air. :meth:`GridWatcher.run` is the
-asyncio polling loop; tests call :meth:`scan` directly.
+line per problem, and the last good grid stays on air.
+
+The programmers hear about a broken state once: ``invalid`` receives the
+diagnostics when they differ from the last rejected ones (saving the same broken
+file again, or asking for a reload, does not repeat the alert), and ``fixed``
+is called when a valid edit follows a rejected one.
+
+:meth:`GridWatcher.reload` loads the files now, changed or not (the programmers'
+``grid reload`` command); :meth:`GridWatcher.check` only checks them. Both share
+one lock with :meth:`scan`, so a command and the polling thread never load the
+files at the same time. :meth:`GridWatcher.run` is the asyncio polling loop;
+tests call :meth:`scan` directly.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from radio.config.diagnostics import Diagnostic
@@ -43,6 +54,14 @@ def signature(
     return tuple(found)
 
 
+@dataclass(frozen=True, slots=True)
+class Reload:
+    """What a load of the files did: ``applied`` (on air now) or refused, with the check."""
+
+    result: CheckResult
+    applied: bool
+
+
 class GridWatcher:
     """Reloads the station when its files change (see the module docstring)."""
 
@@ -53,22 +72,51 @@ class GridWatcher:
         load: Callable[[], CheckResult],
         apply: Callable[[CheckResult], None],
         invalid: Callable[[list[Diagnostic]], None] | None = None,
+        fixed: Callable[[], None] | None = None,
     ) -> None:
         self.station_dir = station_dir
         self._load = load
         self._apply = apply
         self._invalid = invalid
+        self._fixed = fixed
+        self._lock = threading.Lock()
         self._seen = signature(station_dir)
+        # The errors of the last rejected load, while the files stay broken.
+        self._broken: tuple[Diagnostic, ...] | None = None
         self.reloads = 0
         self.rejected = 0
+        self.polls = 0  # completed polls of run(), for tests waiting on the loop
+
+    @property
+    def broken(self) -> tuple[Diagnostic, ...] | None:
+        """The errors of the files on disk when the last load was refused; None when good."""
+        return self._broken
 
     def scan(self) -> bool | None:
         """Check the files once: None when unchanged, True when applied, False when rejected."""
-        current = signature(self.station_dir)
-        if current == self._seen:
-            return None
-        self._seen = current
-        result = self._load()
+        with self._lock:
+            current = signature(self.station_dir)
+            if current == self._seen:
+                return None
+            self._seen = current
+            return self._take(self._load()).applied
+
+    def reload(self) -> Reload:
+        """Load the files now, changed or not; apply them when valid.
+
+        A refused load keeps the last good grid on air and is reported like a
+        refused edit (once per distinct broken state).
+        """
+        with self._lock:
+            self._seen = signature(self.station_dir)
+            return self._take(self._load())
+
+    def check(self) -> CheckResult:
+        """Check the files now without applying them or reporting anything."""
+        with self._lock:
+            return self._load()
+
+    def _take(self, result: CheckResult) -> Reload:
         if not result.ok:
             self.rejected += 1
             logger.error(
@@ -78,15 +126,22 @@ class GridWatcher:
             )
             for problem in result.errors:
                 logger.error("%s", problem)
-            if self._invalid is not None:
-                self._invalid(result.errors)
-            return False
+            state = tuple(result.errors)
+            if state != self._broken:
+                self._broken = state
+                if self._invalid is not None:
+                    self._invalid(result.errors)
+            return Reload(result, applied=False)
         for warning in result.warnings:
             logger.warning("%s", warning)
         self._apply(result)
         self.reloads += 1
         logger.info("reloaded %s", self.station_dir)
-        return True
+        if self._broken is not None:
+            self._broken = None
+            if self._fixed is not None:
+                self._fixed()
+        return Reload(result, applied=True)
 
     async def run(
         self,
@@ -102,3 +157,4 @@ class GridWatcher:
                 logger.exception(
                     "reloading %s failed; the last good grid stays on air", self.station_dir
                 )
+            self.polls += 1

@@ -16,7 +16,10 @@ from radio.bot.announcements import (
     SetStageTopic,
     SetVoiceStatus,
     ShowInfo,
+    dead_air_alert,
+    fenced,
     grid_errors_alert,
+    grid_fixed_alert,
     now_playing_embed,
     presence_text,
     stage_topic,
@@ -170,22 +173,45 @@ def test_problems_go_to_the_right_rooms() -> None:
     announcer.handle(DeadAir(frame=10))
     announcer.handle(TrackFailed(frame=11, track=Track("/m/bad.flac", "Bad"), reason="not audio"))
     announcer.rejoin_refused(channel_id=200, code=4014)
+    announcer.grid_rejected(["schedules/week.yaml:4:12 E101 bad time"])
     actions = announcer.due(T0)
     assert SetPresence(None) in actions
     alerts = [a for a in actions if isinstance(a, Alert)]
     assert [(a.channel_id, a.kind) for a in alerts] == [
-        (400, "dead_air"),
+        (400, "dead_air"),  # dead air: the programmers' and the admins' rooms
+        (500, "dead_air"),
         (400, "track_failed"),
         (500, "voice"),
+        (400, "grid"),
     ]
-    assert alerts[1].content == "Skipped `/m/bad.flac`: not audio"
-    assert alerts[2].content.startswith("Left <#200> (voice close code 4014: the bot was")
-    assert "will not rejoin" in alerts[2].content
+    assert alerts[0].content == alerts[1].content == dead_air_alert()
+    assert alerts[2].content == "Skipped `/m/bad.flac`: not audio"
+    assert alerts[3].content.startswith("Left <#200> (voice close code 4014: the bot was")
+    assert "will not rejoin" in alerts[3].content
+    assert "schedules/week.yaml:4:12 E101 bad time" in alerts[4].content
     announcer.handle(DeadAirEnded(frame=160, frames=150))
-    assert announcer.due(T0 + timedelta(seconds=1)) == []  # one dead-air alert per 5 s
+    announcer.grid_fixed()
+    assert announcer.due(T0 + timedelta(seconds=1)) == []  # one alert of a kind per 5 s
     assert announcer.due(T0 + timedelta(seconds=5)) == [
-        Alert(400, "dead_air", "Back on air after 3.0 s of dead air.")
+        Alert(400, "dead_air", "Back on air after 3.0 s of dead air."),
+        Alert(500, "dead_air", "Back on air after 3.0 s of dead air."),
+        Alert(400, "grid", grid_fixed_alert()),
     ]
+
+
+def test_dead_air_is_posted_once_when_programmers_and_admins_share_a_room() -> None:
+    announcer = Announcer(Rooms(programmers=(400,), admins=(400,)), station="R")
+    announcer.handle(DeadAir(frame=10))
+    assert [a for a in announcer.due(T0) if isinstance(a, Alert)] == [
+        Alert(400, "dead_air", dead_air_alert())
+    ]
+
+
+def test_fenced_keeps_short_lists_whole_and_escapes_fences() -> None:
+    assert fenced("Head:", ["a", "b```c"]) == "Head:\n```\na\nb'''c\n```"
+    text = fenced("Head:", ["x" * 30] * 10, limit=120)
+    assert len(text) <= 120
+    assert text.splitlines()[-2] == f"… and {10 - text.count('x' * 30)} more"
 
 
 def test_now_playing_off_still_sets_presence() -> None:
