@@ -72,7 +72,7 @@ def _subcommand(group: Any, *, name: str, description: str) -> Callable[[Callbac
     return cast(Callable[[Callback], Any], group.command(name=name, description=description))
 
 
-REFUSAL_SECONDS = 20.0  # how long a public refusal stays when a DM is impossible
+REFUSAL_SECONDS = 20.0  # how long a public private answer stays when a DM is impossible
 LIST_MAX = 10
 
 
@@ -346,10 +346,10 @@ class RadioCommands(commands.Cog):
         if not await self._allowed(ctx, Level.PROGRAMMER):
             return
         prefix = self.s.config.prefix
-        await ctx.send(
+        await self._private(
+            ctx,
             f"Use `{prefix}grid check` (check the files, change nothing) or"
             f" `{prefix}grid reload` (put the files on air now).",
-            ephemeral=True,
         )
 
     @_subcommand(grid_group, name="check", description="Check the grid files now (programmers)")
@@ -362,8 +362,7 @@ class RadioCommands(commands.Cog):
             return
         await ctx.defer(ephemeral=True)
         result = await asyncio.to_thread(files.check)
-        text = format_check(result, self.s.clock.now(), files.station_dir)
-        await ctx.send(text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none())
+        await self._private(ctx, format_check(result, self.s.clock.now(), files.station_dir))
 
     @_subcommand(grid_group, name="reload", description="Put the grid files on air (programmers)")
     async def grid_reload(self, ctx: Ctx) -> None:
@@ -380,7 +379,7 @@ class RadioCommands(commands.Cog):
             "grid reload by %s: %s", ctx.author, "applied" if outcome.applied else "refused"
         )
         text = format_reload(before, outcome, self.s.clock.now(), files.station_dir)
-        await ctx.send(text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none())
+        await self._private(ctx, text)
 
     # admin
 
@@ -401,11 +400,7 @@ class RadioCommands(commands.Cog):
             timezone=grid.tz.key if grid is not None else "unknown time zone",
             deployment=deployment(),
         )
-        await ctx.send(
-            embed=discord.Embed.from_dict(embed),
-            ephemeral=True,
-            allowed_mentions=discord.AllowedMentions.none(),
-        )
+        await self._private(ctx, embed=discord.Embed.from_dict(embed))
 
     @_hybrid(name="join", description="Join the broadcast room (admin)")
     async def join(self, ctx: Ctx) -> None:
@@ -467,14 +462,24 @@ class RadioCommands(commands.Cog):
 
     async def _refuse(self, ctx: Ctx, reason: str) -> None:
         logger.info("refused %s to %s: %s", ctx.command, ctx.author, reason)
-        quiet = discord.AllowedMentions.none()
+        await self._private(ctx, reason)
+
+    async def _private(
+        self, ctx: Ctx, content: str | None = None, *, embed: discord.Embed | None = None
+    ) -> None:
+        """Answer only the member: ephemeral for a slash command; for a prefix command a
+        direct message, or a reply that deletes itself when direct messages are closed."""
+        # discord.py's overloads take either an embed or none: pass it only when given.
+        extra: dict[str, Any] = {"allowed_mentions": discord.AllowedMentions.none()}
+        if embed is not None:
+            extra["embed"] = embed
         if ctx.interaction is not None:
-            await ctx.send(reason, ephemeral=True, allowed_mentions=quiet)
+            await ctx.send(content, ephemeral=True, **extra)
             return
         try:
-            await ctx.author.send(reason, allowed_mentions=quiet)
+            await ctx.author.send(content, **extra)
         except discord.HTTPException:
-            await ctx.reply(reason, delete_after=REFUSAL_SECONDS, allowed_mentions=quiet)
+            await ctx.reply(content, delete_after=REFUSAL_SECONDS, **extra)
 
 
 def _display(artist: str, title: str) -> str:

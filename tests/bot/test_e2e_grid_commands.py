@@ -286,23 +286,37 @@ async def test_grid_check_reload_and_settings_by_allowed_and_refused_members(
         assert fields["Log level"] == level
         assert world.token not in json.dumps(embed)
 
-        # The prefix forms, by mention: the same checks and answers.
+        # The prefix forms, by mention: the same checks and answers, as replies (the
+        # local Discord has no direct messages, so private answers delete themselves).
         mention = f"<@{world.bot.id}>"
         before = len(world.messages_in(text))
-        await emulator.inject_message("alice", f"{mention} grid reload")
-        await emulator.inject_message("bob", f"{mention} grid check")
-        await until(lambda: len(world.messages_in(text)) >= before + 4)
 
-        def answers() -> list[str]:
+        def answers() -> list[Message]:
             return [
-                m.content
+                m
                 for m in world.messages_in(text)[before:]
                 if m.author.id == world.bot.id and m.interaction_id is None
             ]
 
-        await until(lambda: len(answers()) == 2)
-        assert answers()[0].startswith("This command is for programmers")
-        assert answers()[1].startswith("OK: 1 show, 2 playlists, 3 tracks, 0 warnings.")
+        commands = [
+            ("alice", "grid reload"),
+            ("bob", "grid check"),
+            ("bob", "grid"),
+            ("carol", "settings"),
+        ]
+        for count, (who, command) in enumerate(commands, start=1):
+            await emulator.inject_message(who, f"{mention} {command}")
+            await until(lambda: len(answers()) == count)  # noqa: B023 (awaited at once)
+        refusal, checked_by_prefix, usage, card = answers()
+        assert refusal.content.startswith("This command is for programmers")
+        assert checked_by_prefix.content.startswith(
+            "OK: 1 show, 2 playlists, 3 tracks, 0 warnings."
+        )
+        assert usage.content == (
+            "Use `!grid check` (check the files, change nothing) or"
+            " `!grid reload` (put the files on air now)."
+        )
+        assert card.embeds[0]["title"] == "Settings of Tiny FM"
         assert [s.id for s in app.onair.station.grid.shows] == ["allday"]
 
 
