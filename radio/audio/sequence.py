@@ -29,6 +29,14 @@ timed, a skip in the first second of a track), the preparation starts at once
 and the skipped track keeps playing until the next one is buffered: a late
 skip, never silence. When the provider has nothing next, the skip fades out.
 
+Replacing the next track: :meth:`TrackSequence.replace_next` prepares another
+next track now (a request queued while the rotation's pick is already open); the
+prepared track keeps its place until the new one is buffered, so a boundary that
+comes first is still gapless (the new track then follows it). A track the
+sequence lets go of without playing it to its end (replaced, dropped by
+:meth:`TrackSequence.release_next`, or still open at :meth:`TrackSequence.close`)
+is handed to ``released``, so its owner can play it elsewhere or later.
+
 Bad media (missing, unreadable, zero-length, corrupt, non-audio files, or FFmpeg
 dying mid-track): one warning naming the file, a TrackFailed event, and the
 next track; a track that dies mid-way plays what was buffered first.
@@ -85,6 +93,18 @@ class _Prepared:
     failures: list[tuple[Track, str]] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class _Judge:
+    """What to do with the next track when it is known: keep it, or let it go (and,
+    with ``again``, prepare another one now)."""
+
+    keep: Callable[[Track], bool]
+    again: bool
+
+
+Released = Callable[[Track, bool], None]  # (track, started): a track let go of
+
+
 @dataclass(slots=True)
 class _Fade:
     outgoing: _Playing
@@ -104,7 +124,10 @@ class TrackSequence:
     (None: when the provider is a TimedTrackProvider); ``position`` returns the
     stream position of the frame being produced (default: this sequence's own
     frame count), so events carry station frames when the sequence sits deep in
-    a tree.
+    a tree; ``released`` receives ``(track, started)`` for every track the
+    sequence lets go of without playing it to its end (see :meth:`replace_next`,
+    :meth:`release_next`, :meth:`close`), outside the sequence's lock, on the
+    thread that let it go (the player thread too: it must be quick).
 
     Track boundaries for callers (the grid's soft start): ``remaining`` is the
     frames left in the current track; :meth:`hold_after_track` makes the sequence
@@ -123,6 +146,7 @@ class TrackSequence:
         preload: float = DEFAULT_PRELOAD_SECONDS,
         position: Callable[[], int] | None = None,
         open_early: bool | None = None,
+        released: Released | None = None,
     ) -> None:
         if crossfade < 0 or preload < 0:
             raise ValueError("crossfade and preload must not be negative")
@@ -154,6 +178,10 @@ class TrackSequence:
         self._holding = False
         self._closed = False
         self._pending: list[Event] = []
+        self._released = released
+        self._let_go: list[tuple[Track, bool]] = []  # handed to ``released`` outside the lock
+        self._replacing = False  # the preparation in flight replaces ``_prepared``
+        self._judge: _Judge | None = None  # applies to the next track once it is known
         self._underruns = 0
         with self._lock:
             self._maybe_prepare()
@@ -164,21 +192,27 @@ class TrackSequence:
     def ready(self) -> bool:
         """True when the next read() starts with buffered track audio."""
         with self._lock:
-            if self._holding or self._closed:
-                return False
-            # a parent may ask before reading: take a finished preparation now
-            if self._future is not None:
-                self._poll()
-            if self._current is None:
-                # parents ask every frame even when they do not read us: an idle
-                # sequence counts those asks to know when to ask its provider again
-                self._ticks += 1
-                self._maybe_prepare()
-            if self._current is not None and self._current.decoder.ready:
-                return True
-            if self._current is None or self._current.decoder.finished:
-                return self._prepared is not None and self._prepared.decoder.ready
+            ready = self._ready()
+        if self._let_go:
+            self._hand_over()
+        return ready
+
+    def _ready(self) -> bool:
+        if self._holding or self._closed:
             return False
+        # a parent may ask before reading: take a finished preparation now
+        if self._future is not None:
+            self._poll()
+        if self._current is None:
+            # parents ask every frame even when they do not read us: an idle
+            # sequence counts those asks to know when to ask its provider again
+            self._ticks += 1
+            self._maybe_prepare()
+        if self._current is not None and self._current.decoder.ready:
+            return True
+        if self._current is None or self._current.decoder.finished:
+            return self._prepared is not None and self._prepared.decoder.ready
+        return False
 
     @property
     def remaining(self) -> int | None:
@@ -205,6 +239,8 @@ class TrackSequence:
             self._ticks += 1
             events, self._pending = self._pending, []
         self._emit(events)
+        if self._let_go:
+            self._hand_over()
         return data
 
     def close(self) -> None:
@@ -213,14 +249,16 @@ class TrackSequence:
             if self._closed:
                 return
             self._closed = True
-            playing = [self._current, self._prepared, self._fade.outgoing if self._fade else None]
+            playing = [self._fade.outgoing if self._fade else None, self._current, self._prepared]
             self._current = self._prepared = self._fade = None
             future = self._future
         for item in playing:
             if item is not None:
                 item.decoder.close()
+                self._let_go.append((item.track, item.started))
+        self._hand_over()
         if future is not None:
-            future.add_done_callback(_close_prepared)
+            future.add_done_callback(self._close_prepared)
 
     # -- control ------------------------------------------------------------
 
@@ -277,6 +315,46 @@ class TrackSequence:
             self._retry_at = 0
             self._maybe_prepare()
 
+    def replace_next(self, keep: Callable[[Track], bool] | None = None) -> None:
+        """Prepare another next track now, in place of the prepared one (unless
+        ``keep(prepared)``): the provider has something that should play first.
+
+        The prepared track keeps its place until the new one is buffered: if the
+        current track ends before that, the prepared track plays (gapless, as
+        planned) and the new one follows it. Once the new track is buffered, the
+        one it replaces is closed and handed to ``released`` (never started, so
+        never announced or written to a history). A preparation in flight is
+        judged when it finishes. When nothing is prepared, the next track is
+        prepared now, whatever the preload window; when idle, this is :meth:`wake`.
+        """
+        judge = _Judge(keep or _never, again=True)
+        with self._lock:
+            self._retry_at = 0
+            self._apply(judge)
+        if self._let_go:
+            self._hand_over()
+
+    def release_next(self, keep: Callable[[Track], bool]) -> None:
+        """Let the prepared, not yet started next track go (to ``released``) unless
+        ``keep(track)``; a preparation in flight is judged when it finishes. The
+        sequence prepares its next track again in its own time."""
+        judge = _Judge(keep, again=False)
+        with self._lock:
+            self._apply(judge)
+        if self._let_go:
+            self._hand_over()
+
+    @property
+    def closed(self) -> bool:
+        with self._lock:
+            return self._closed
+
+    @property
+    def hold_requested(self) -> bool:
+        """True from :meth:`hold_after_track` until :meth:`resume`."""
+        with self._lock:
+            return self._hold
+
     def hold_after_track(self) -> None:
         """Stop after the current track ends; not ready until :meth:`resume`."""
         with self._lock:
@@ -312,6 +390,19 @@ class TrackSequence:
         with self._lock:
             self._poll()
             prepared = self._prepared
+            future = self._future
+        if self._let_go:
+            self._hand_over()
+        if future is not None and self._replacing:
+            try:  # the replacement the prepared track waits for
+                future.result(timeout)
+            except Exception:
+                return False
+            with self._lock:
+                self._poll()
+                prepared = self._prepared
+            if self._let_go:
+                self._hand_over()
         if current is not None and not current.decoder.wait_buffered(timeout, frames=2):
             return False
         return prepared is None or prepared.decoder.wait_buffered(timeout)
@@ -408,6 +499,8 @@ class TrackSequence:
     def _skip_target_ready(self) -> bool:
         """May a pending skip fade now? Yes when the next track is buffered (or
         already finished: _fill moves past it), or when the provider had nothing."""
+        if self._replacing:
+            return False  # the next track is being replaced: the skip goes to the new one
         prepared = self._prepared
         if prepared is not None:
             return prepared.decoder.ready or prepared.decoder.finished
@@ -456,10 +549,63 @@ class TrackSequence:
             result = _Prepared(None, [])
         for track, reason in result.failures:
             self._pending.append(TrackFailed(frame=self._now(), track=track, reason=reason))
+        replacing, self._replacing = self._replacing, False
         if result.playing is None:
-            self._retry_at = self._ticks + RETRY_FRAMES
+            if not replacing or self._prepared is None:
+                self._retry_at = self._ticks + RETRY_FRAMES
+            # a replacement that found nothing leaves the prepared track in place
         else:
+            if self._prepared is not None:  # replaced: it never started
+                self._let_go_of(self._prepared)
             self._prepared = result.playing
+        judge, self._judge = self._judge, None
+        if judge is not None:
+            self._apply(judge)
+
+    def _apply(self, judge: _Judge) -> None:
+        """Keep or let go of the next track as ``judge`` says, once it is known."""
+        if self._closed:
+            return
+        if self._future is not None:
+            self._judge = judge  # judged when the preparation in flight ends
+            return
+        prepared = self._prepared
+        if prepared is not None and judge.keep(prepared.track):
+            return
+        if not judge.again:
+            if prepared is not None:
+                self._let_go_of(prepared)
+                self._prepared = None
+            return
+        self._replacing = prepared is not None
+        self._future = self._start_preparation(self._lead_seconds())
+
+    def _let_go_of(self, playing: _Playing) -> None:
+        playing.decoder.close()
+        self._let_go.append((playing.track, playing.started))
+
+    def _hand_over(self) -> None:
+        """Give the tracks let go of to ``released``, outside the lock."""
+        with self._lock:
+            tracks, self._let_go = self._let_go, []
+        if self._released is None:
+            return
+        for track, started in tracks:
+            try:
+                self._released(track, started)
+            except Exception:
+                logger.exception("the owner of %s failed on a released track", self.name)
+
+    def _close_prepared(self, future: Future[_Prepared]) -> None:
+        """A preparation that ends after close(): stop its decoder, release its track."""
+        if future.cancelled() or future.exception() is not None:
+            return
+        playing = future.result().playing
+        if playing is not None:
+            playing.decoder.close()
+            with self._lock:
+                self._let_go.append((playing.track, False))
+            self._hand_over()
 
     def _maybe_prepare(self) -> None:
         if self._closed or self._future is not None or self._prepared is not None:
@@ -571,9 +717,5 @@ def _known(track: Track) -> ProbeInfo | None:
     return ProbeInfo(duration=track.duration)
 
 
-def _close_prepared(future: Future[_Prepared]) -> None:
-    if future.cancelled() or future.exception() is not None:
-        return
-    playing = future.result().playing
-    if playing is not None:
-        playing.decoder.close()
+def _never(track: Track) -> bool:
+    return False
