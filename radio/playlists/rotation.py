@@ -15,9 +15,36 @@ other playlists are tried by weight; only when none has one is the rule relaxed
 After every ``every`` music tracks a jingle plays; at the first track change at or
 after each top of the hour a station ID plays.
 
-Picks are recorded in the history at the instant of the pick: the engine asks
-for the next track a few seconds before it starts, which is the precision the
-separation rules need.
+When picks are judged (a :class:`~radio.audio.track.TimedTrackProvider`): the
+engine opens each next track about a second after the current one starts and
+calls :meth:`Rotation.next_track_in` with the seconds until the pick is expected
+to start. The top-of-hour ID and the separation rules are judged at that
+instant, against a history that already holds the current track. So the ID
+still lands at the first track boundary at or after the hour, exactly.
+
+A skip makes the pick start earlier than predicted. Two guards keep the rules
+honest then:
+
+* separation: among a playlist's candidates, one that keeps the rules even if it
+  started at once (judged at the time of the call) is preferred; only when the
+  playlist has none is one allowed at the predicted start taken (counted in
+  ``at_risk``: a skip before then would bend its rule by at most the skipped
+  remainder);
+* station ID: the rotation looks up in the history when the ID it handed out
+  really started. If a skip brought it forward by more than ``ID_GRACE`` before
+  its hour, that hour's ID plays again at the first track change at or after the
+  hour (counted in ``early_ids``); within ``ID_GRACE`` it counts for the hour.
+  An ID that never started (it failed to open, or the engine let it go) is
+  tried once more, one pick later.
+
+When the lead is unknown (None: the current track is a stream) and for
+:meth:`Rotation.next_track`, the pick is judged at ``now + lookahead``. Jingles
+are counted in tracks, so they do not depend on when picks are judged.
+
+Plays reach the history either from the station (``record=False``: when a track
+really starts) or from the rotation itself at the predicted start
+(``record=True``, offline simulations: then the rotation cannot tell that a pick
+started early).
 """
 
 from __future__ import annotations
@@ -36,7 +63,8 @@ from radio.store.history import PlayHistory
 
 logger = logging.getLogger(__name__)
 
-#: A rotation that starts this close after a top of the hour still plays that hour's ID.
+#: A rotation that starts this close after a top of the hour still plays that hour's ID;
+#: an ID that a skip brings forward to this close before its hour counts for that hour.
 ID_GRACE = timedelta(minutes=5)
 
 
@@ -100,6 +128,18 @@ class Part:
 
 
 @dataclass(frozen=True)
+class _IdPick:
+    """A station ID handed out for ``hour``, asked for at ``asked`` (its earliest start)."""
+
+    location: str
+    deck: str
+    hour: datetime
+    asked: datetime
+    second_try: bool = False
+    looked: bool = False  # looked for in the history once, not found
+
+
+@dataclass(frozen=True)
 class Jingles:
     """Play one track of ``deck`` after every ``every`` music tracks."""
 
@@ -108,11 +148,20 @@ class Jingles:
 
 
 class Rotation:
-    """The music of one show (or of the fallback): a TrackProvider.
+    """The music of one show (or of the fallback): a TimedTrackProvider.
 
-    ``clock`` tells the time of each pick; ``history`` (optional) supplies and
-    receives plays for the separation rules; ``rng`` makes every choice (seed it
-    for reproducible tests); ``tz`` is the station's zone, for the top of the hour.
+    ``clock`` tells the time of each pick; ``history`` (optional) supplies plays
+    for the separation rules and the ID check, and receives the picks when
+    ``record`` is set; ``rng`` makes every choice (seed it for reproducible
+    tests); ``tz`` is the station's zone, for the top of the hour; ``lookahead``
+    is when a pick is expected to start when the caller does not say;
+    ``starts_at`` is the slot's start (a rotation built ahead of its show judges
+    its picks no earlier than that).
+
+    Counters: ``relaxed`` picks broke a separation rule (no candidate respected
+    it); ``at_risk`` picks keep their rules only if they start when predicted;
+    ``early_ids`` station IDs started more than ``ID_GRACE`` before their hour
+    (a skip) and were played again.
     """
 
     def __init__(
@@ -136,6 +185,8 @@ class Rotation:
         self.show_id = show_id
         self.show_title = show_title
         self.relaxed = 0  # how many picks had to break a separation rule
+        self.at_risk = 0  # picks allowed at their predicted start only
+        self.early_ids = 0  # IDs a skip brought forward by more than ID_GRACE
         self._clock = clock
         self._rng = rng
         self._history = history
@@ -152,19 +203,39 @@ class Rotation:
         start = max(clock.now(), starts_at) if starts_at is not None else clock.now()
         hour = _hour(start, tz)
         self._id_done_for = hour if start - hour > ID_GRACE else hour - timedelta(hours=1)
+        self._id_pick: _IdPick | None = None
+        self._id_again: datetime | None = None  # an hour whose ID is being tried again
 
     def next_track(self) -> Track | None:
-        """The next track: a due station ID, a due jingle, or music. None when empty."""
-        expected = self._clock.now() + self._lookahead
-        if self._starts_at is not None and expected < self._starts_at:
-            expected = self._starts_at  # built ahead of its slot: it starts at the boundary
-        with self._lock:
-            return self._next(expected)
+        """The next track, expected to start ``lookahead`` from now (the untimed entry).
 
-    def _next(self, now: datetime) -> Track | None:
-        if self._station_id is not None and _hour(now, self._tz) > self._id_done_for:
-            self._id_done_for = _hour(now, self._tz)
-            return self._play(self._station_id, self._station_id.candidates()[0], now, "id")
+        A due station ID, a due jingle, or music; None when the rotation is empty.
+        """
+        return self.next_track_in(None)
+
+    def next_track_in(self, seconds: float | None) -> Track | None:
+        """The next track, expected to start ``seconds`` from now (None: unknown,
+        taken as ``lookahead``). IDs and separation rules are judged at that
+        instant (see the module docstring for skips). None when empty."""
+        now = self._clock.now()
+        ahead = self._lookahead if seconds is None else timedelta(seconds=max(0.0, seconds))
+        start, earliest = now + ahead, now
+        if self._starts_at is not None:
+            # built ahead of its slot: nothing of it plays before the boundary
+            start = max(start, self._starts_at)
+            earliest = max(earliest, self._starts_at)
+        with self._lock:
+            return self._next(start, earliest)
+
+    def _next(self, start: datetime, earliest: datetime) -> Track | None:
+        self._check_id_start()
+        if self._station_id is not None and _hour(start, self._tz) > self._id_done_for:
+            hour = self._id_done_for = _hour(start, self._tz)
+            deck = self._station_id
+            track = deck.candidates()[0]
+            again, self._id_again = self._id_again == hour, None
+            self._id_pick = _IdPick(track.location, deck.id, hour, earliest, second_try=again)
+            return self._play(deck, track, start, "id")
         if (
             self._jingles is not None
             and len(self._jingles.deck)
@@ -172,25 +243,77 @@ class Rotation:
         ):
             self._since_jingle = 0
             deck = self._jingles.deck
-            return self._play(deck, deck.candidates()[0], now, "jingle")
+            return self._play(deck, deck.candidates()[0], start, "jingle")
         if not self.parts:
             return None
-        choice = self._pick_music(now)
+        choice = self._pick_music(start, earliest)
         if choice is None:
             return None
         deck, track = choice
         self._since_jingle += 1
-        return self._play(deck, track, now, "music")
+        return self._play(deck, track, start, "music")
 
-    def _pick_music(self, now: datetime) -> tuple[Deck, Track] | None:
+    def _check_id_start(self) -> None:
+        """Is the hour of the last ID handed out really served? The engine asks for
+        the next pick once the current track's start is in the history, so by now
+        the ID has started, unless it never will (it failed to open, or the
+        engine let it go unplayed); except when the ID is shorter than the engine's
+        preload window: then its start is certain one pick later. An ID that
+        started more than ``ID_GRACE`` before its hour (a skip) is due again; one
+        that never started is tried once more (not forever: every ID might be
+        unplayable)."""
+        pick = self._id_pick
+        if pick is None or self._history is None:
+            return
+        started = next(
+            (
+                play.played_at
+                for play in self._history.since(pick.asked)
+                if play.location == pick.location and play.playlist == pick.deck
+            ),
+            None,
+        )
+        if started is None and not pick.looked:
+            # Not yet, maybe: the engine picks the successor of a track shorter than
+            # its preload window (an ID is) on that track's first frame, before the
+            # start reaches the history. Look again at the next pick.
+            self._id_pick = replace(pick, looked=True)
+            return
+        self._id_pick = None
+        if started is None:
+            if pick.second_try:
+                return
+            what = "never started"
+        elif pick.hour - started > ID_GRACE:
+            self.early_ids += 1
+            what = f"started at {started.isoformat()} (a skip)"
+        else:
+            return
+        self._id_done_for = pick.hour - timedelta(hours=1)
+        self._id_again = pick.hour
+        logger.info(
+            "%s: the station ID for %s %s; it is due again",
+            self.show_id or "rotation",
+            pick.hour.isoformat(),
+            what,
+        )
+
+    def _pick_music(self, start: datetime, earliest: datetime) -> tuple[Deck, Track] | None:
         first = self._rng.choices(self.parts, weights=[p.weight for p in self.parts])[0]
         others = [p for p in self.parts if p is not first]
         # The other playlists, in a weighted random order, for when the first is blocked.
         others.sort(key=lambda p: self._rng.random() ** (1.0 / p.weight), reverse=True)
-        for part in [first, *others]:
-            for track in part.deck.candidates():
-                if self._allowed(part.deck, track, now):
-                    return part.deck, track
+        order = [(part, part.deck.candidates()) for part in [first, *others]]
+        # Prefer a track whose rules hold even if it starts at once (the current
+        # track skipped), from any playlist: allowed at ``earliest``, it is allowed
+        # at ``start`` too. Then one allowed only if it starts when predicted.
+        for instant in (earliest, start) if start > earliest else (start,):
+            for part, candidates in order:
+                for track in candidates:
+                    if self._allowed(part.deck, track, instant):
+                        if instant != earliest:
+                            self.at_risk += 1
+                        return part.deck, track
         candidates = first.deck.candidates()
         if not candidates:
             return None
@@ -200,7 +323,7 @@ class Rotation:
             "%s: no track respects the separation rules of %s at %s; playing %s anyway",
             self.show_id or "rotation",
             first.deck.id,
-            now.isoformat(),
+            start.isoformat(),
             track.display,
         )
         return first.deck, track
