@@ -4,13 +4,25 @@
 
     Infallible                      never silent by accident, counts frames
     └── Fallback (first ready child)
-        ├── requests                a Holder: empty until the request queue fills it
         ├── programme               the show on air, or the fallback playlist
         └── fallback                the fallback playlist again, should a show fail
 
 The programme switches shows at the grid's boundaries (hard or soft starts, see
 radio.grid.programme). Plays are written to the play history when a track
 really starts (TrackStarted), for the separation rules and the play log.
+
+Requests play at the next track boundary (Liquidsoap's track-sensitive
+fallback, the way AzuraCast and LibreTime schedule them): each sequence of the
+tree takes its next track from a :class:`_RequestsFirst` provider that serves,
+in order, the request queue (only to the sequence that is heard, the *taker*),
+rotation picks that a request displaced, and the show's rotation. A request
+queued while the taker's next rotation pick is already open replaces it
+(:meth:`Station.offer_requests`): the displaced pick is not lost but plays after
+the requests, and is written to the history only when it really plays. The
+request's decoder is opened as soon as it is queued, so the boundary is gapless
+or crossfaded like any other, and a skip reaches it at once. A sequence that no
+longer has the air hands its prepared request back; it goes first to the next
+taker.
 """
 
 from __future__ import annotations
@@ -18,26 +30,38 @@ from __future__ import annotations
 import logging
 import random
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import timedelta
 
 from radio.audio.loudness import LoudnessLevels
 from radio.audio.root import Infallible
 from radio.audio.sequence import DEFAULT_PRELOAD_SECONDS, TrackSequence
+from radio.audio.source import Source
 from radio.audio.switch import Fallback
-from radio.audio.track import Track
+from radio.audio.track import TimedTrackProvider, Track, TrackProvider
 from radio.clock import Clock
 from radio.errors import ConfigError
-from radio.events import Event, EventSink, TrackStarted
+from radio.events import Event, EventSink, TrackEnded, TrackStarted
 from radio.grid.check import CheckResult
 from radio.grid.grid import Grid, Occurrence
-from radio.grid.holder import Holder
 from radio.grid.programme import Programme
 from radio.playlists.model import PlaylistModel
 from radio.playlists.rotation import Deck, Jingles, Part, Rotation
 from radio.store.history import PlayHistory
 
 logger = logging.getLogger(__name__)
+
+REQUEST_KIND = "request"  # the ``kind`` tag of a request's track (rotation: music, jingle, id)
+
+
+def is_request(track: Track) -> bool:
+    """True for a track that came from the request queue."""
+    return track.tags.get("kind") == REQUEST_KIND
+
+
+def _not_request(track: Track) -> bool:
+    return not is_request(track)
 
 
 class Station:
@@ -46,6 +70,7 @@ class Station:
     ``clock`` gives the instant of the frame about to be produced (the system clock
     on air, a FrameClock offline); ``history`` receives every play; ``events``
     receives every station event; ``rng`` drives every random choice.
+    Requests come from the provider given to :meth:`set_requests`.
     Raises ConfigError when ``setup`` has errors.
     """
 
@@ -70,7 +95,10 @@ class Station:
         self._lock = threading.Lock()
         self._decks = self._make_decks(setup)
         self._grid = grid
-        self.requests = Holder()
+        self._requests: TrackProvider | None = None
+        self._returned: list[Track] = []  # requests a sequence handed back: they go first
+        self._closing = False
+        self._playing: TrackSequence | None = None  # the station sequence that started last
         self.programme = Programme(
             grid,
             self._build,
@@ -79,10 +107,10 @@ class Station:
             events=self._emit,
             lead=lead,
             fade=fade,
+            on_change=self._slot_changed,
         )
-        self._playing: TrackSequence | None = None  # the station sequence that started last
         self.fallback = self._sequence(None)
-        self._switch = Fallback([self.requests, self.programme, self.fallback], transition=fade)
+        self._switch = Fallback([self.programme, self.fallback], transition=fade)
         self.root = Infallible(self._switch, events=self._emit)
 
     def reload(self, setup: CheckResult) -> None:
@@ -105,21 +133,14 @@ class Station:
             return dict(self._decks)
 
     def on_air_sequence(self) -> TrackSequence | None:
-        """The sequence whose track is on air: the requests' occupant when requests play,
-        else the programme's (or fallback's) sequence that started the latest track."""
-        if self._switch.selected == 0:
-            occupant = self.requests.occupant
-            return occupant if isinstance(occupant, TrackSequence) else None
-        return self.programme_sequence()
-
-    def programme_sequence(self) -> TrackSequence | None:
-        """The programme's (or fallback's) sequence that started the latest track: what
-        plays again, from where it stopped, when the requests give the air back."""
+        """The sequence whose track is on air (requests included): the one that
+        started the latest track."""
         with self._lock:
             return self._playing
 
     def skip(self) -> bool:
-        """Cut the track on air short (quick crossfade into what comes next).
+        """Cut the track on air short (quick crossfade into what comes next: a
+        waiting request, already open, plays at once).
 
         Returns False when no track is on air (nothing to skip).
         """
@@ -129,19 +150,88 @@ class Station:
         sequence.skip()
         return True
 
+    # -- requests -------------------------------------------------------------
+
+    def set_requests(self, provider: TrackProvider | None) -> None:
+        """Take requests from ``provider`` (its ``next_track()`` hands out the next
+        request, None when there is none); None: no requests. Offers them at once."""
+        with self._lock:
+            self._requests = provider
+        if provider is not None:
+            self.offer_requests()
+
+    def offer_requests(self) -> None:
+        """Requests are waiting: the taker (the sequence heard) opens the first one
+        now as its next track, in place of a prepared rotation pick; when nothing
+        plays, it plays as soon as it is buffered. Cheap; any thread."""
+        taker = self._taker()
+        if taker is not None:
+            taker.replace_next(keep=is_request)
+
     def emit(self, event: Event) -> None:
-        """Publish an event of a source the application seats in the tree (the
-        requests): a started track is written to the play history like any other."""
+        """Publish an event on the station's behalf: a started track is written to
+        the play history like any other."""
         self._emit(event)
 
     def close(self) -> None:
-        """Stop every decoder."""
+        """Stop every decoder. Requests that were open stay taken (the queue puts
+        them back at its head on the next start)."""
+        with self._lock:
+            self._closing = True
         self.root.source.close()
 
     # -- internals ------------------------------------------------------------
 
     def _position(self) -> int:
         return self.root.position if hasattr(self, "root") else 0
+
+    def _taker(self) -> TrackSequence | None:
+        """The sequence that plays requests: the station's fallback while it is heard,
+        else the programme's slot on air (the new show's from its boundary)."""
+        # Not the fallback switch's ``selected``: that would take the switch's lock,
+        # which the player thread holds while it waits for the programme's.
+        with self._lock:
+            playing = self._playing
+        if playing is not None and playing is getattr(self, "fallback", None):
+            return playing
+        source = self.programme.on_air_source()
+        return source if isinstance(source, TrackSequence) else None
+
+    def _request_for(self, sequence: TrackSequence) -> Track | None:
+        """The next request, when ``sequence`` is the taker (called by its helper
+        thread: it may wait for the programme's lock, never while holding ours)."""
+        with self._lock:
+            requests = self._requests
+            if requests is None or self._closing:
+                return None
+        if self._taker() is not sequence:
+            return None
+        with self._lock:
+            if self._returned:
+                return self._returned.pop(0)
+        track = requests.next_track()
+        if track is None:
+            return None
+        return replace(track, tags={**track.tags, "kind": REQUEST_KIND})
+
+    def _released(self, track: Track, started: bool) -> None:
+        """A sequence let go of ``track`` without playing it to its end."""
+        with self._lock:
+            if self._closing:
+                return
+        if started:
+            # cut by a show's hard start (or its max wait): it ended, skipped
+            self._emit(TrackEnded(frame=self._position(), track=track, skipped=True))
+        elif is_request(track):
+            with self._lock:
+                self._returned.append(track)
+            self.offer_requests()
+
+    def _slot_changed(self, old: Source | None, new: Source) -> None:
+        # A slot that loses the air (a soft start's old slot plays its track out)
+        # hands back the request it has open: the new slot plays it next.
+        if isinstance(old, TrackSequence):
+            old.release_next(keep=_not_request)
 
     def _emit(self, event: Event) -> None:
         if isinstance(event, TrackStarted) and self._history is not None:
@@ -202,10 +292,13 @@ class Station:
         built: list[TrackSequence] = []
 
         def emit(event: Event) -> None:
-            # Remember which sequence is heard, so that a skip cuts the right one.
+            # Remember which sequence is heard, so that a skip cuts the right one;
+            # the one that had the air hands back the request it had open.
             if isinstance(event, TrackStarted) and built:
                 with self._lock:
-                    self._playing = built[0]
+                    before, self._playing = self._playing, built[0]
+                if before is not None and before is not built[0]:
+                    before.release_next(keep=_not_request)
             self._emit(event)
 
         rotation = Rotation(
@@ -223,15 +316,69 @@ class Station:
             lookahead=timedelta(seconds=DEFAULT_PRELOAD_SECONDS),
             starts_at=occurrence.start if occurrence is not None else None,
         )
+        provider = _RequestsFirst(rotation, requests=self._request_for, released=self._released)
         sequence = TrackSequence(
-            rotation,
+            provider,
             loudness=self._loudness,
             events=emit,
             name=show.id if show else f"fallback:{grid.fallback}",
             position=self._position,
+            open_early=isinstance(rotation, TimedTrackProvider),
+            released=provider.released,
         )
+        provider.sequence = sequence
         built.append(sequence)
         return sequence
+
+
+class _RequestsFirst:
+    """The provider of one station sequence: requests (``requests(sequence)``: the
+    station's answer, None unless the sequence is the taker), then the rotation
+    picks a request displaced, then the rotation.
+
+    Timed (it passes the lead on when the rotation is timed); the sequence opens
+    early only when the rotation is timed, so an untimed rotation keeps judging its
+    picks about ``preload`` seconds before they start.
+    """
+
+    def __init__(
+        self,
+        rotation: TrackProvider,
+        *,
+        requests: Callable[[TrackSequence], Track | None],
+        released: Callable[[Track, bool], None],
+    ) -> None:
+        self._rotation = rotation
+        self._requests = requests
+        self._on_released = released
+        self._displaced: list[Track] = []
+        self._lock = threading.Lock()
+        self.sequence: TrackSequence | None = None
+
+    def next_track(self) -> Track | None:
+        return self.next_track_in(0.0)
+
+    def next_track_in(self, seconds: float | None) -> Track | None:
+        sequence = self.sequence
+        if sequence is not None:
+            request = self._requests(sequence)
+            if request is not None:
+                return request
+        with self._lock:
+            if self._displaced:
+                return self._displaced.pop(0)
+        if isinstance(self._rotation, TimedTrackProvider):
+            return self._rotation.next_track_in(seconds)
+        return self._rotation.next_track()
+
+    def released(self, track: Track, started: bool) -> None:
+        """The sequence let go of ``track``: a displaced rotation pick plays later
+        (it keeps the decks' rounds, jingle spacing and the hour's ID); requests
+        and cut tracks are the station's business."""
+        if not started and not is_request(track):
+            with self._lock:
+                self._displaced.append(track)
+        self._on_released(track, started)
 
 
 # One lock for every rotation: decks are shared between the shows of a station.
@@ -245,4 +392,4 @@ def _usable(setup: CheckResult) -> Grid:
     return setup.grid
 
 
-__all__ = ["Station"]
+__all__ = ["REQUEST_KIND", "Station", "is_request"]

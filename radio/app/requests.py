@@ -1,15 +1,17 @@
-"""Requests on air: the SQLite request queue seated in the station's requests slot.
+"""Requests on air: the SQLite request queue feeding the station's sequences.
 
-The station tree has a requests :class:`~radio.grid.holder.Holder` above the
-programme. :class:`RequestPlayer` seats a :class:`~radio.audio.sequence.TrackSequence`
-over the :class:`~radio.store.requests.RequestQueue` in it: the sequence takes
-the next queued request whenever it needs a track, so a request cuts in as soon
-as it is buffered (the station's fallback switch gives way with a 50 ms fade)
-and the queue plays in order; when the queue is empty the sequence is not ready
-and the programme comes back where it left off. Each request is marked
-``played`` when its track ends (``failed`` when it could not be played).
-Because every change is a committed SQLite transaction, the queue survives a
-crash: a request that was playing goes back to the head on the next start.
+:class:`RequestPlayer` hands the :class:`~radio.store.requests.RequestQueue`
+to the station (:meth:`~radio.station.Station.set_requests`): the sequence on
+air takes the next request as its next track, so a request plays at the next
+track boundary, gapless or crossfaded like any track change, never cutting the
+song everyone is hearing (a DJ's skip makes it audible at once). A queued request
+is offered at once (:meth:`~radio.station.Station.offer_requests`): its decoder
+opens while the current track still plays, in place of the rotation's pick,
+which plays after the requests. Each request is ``taken`` when the station opens
+it, and marked ``played`` when its track ends (``failed`` when it could not be
+played). Because every change is a committed SQLite transaction, the queue
+survives a crash: a request that was taken (open or playing) goes back to the
+head on the next start.
 """
 
 from __future__ import annotations
@@ -18,8 +20,6 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from radio.audio.loudness import LoudnessLevels
-from radio.audio.sequence import TrackSequence
 from radio.audio.track import Track
 from radio.clock import Clock
 from radio.events import Event, TrackEnded, TrackFailed
@@ -33,8 +33,8 @@ logger = logging.getLogger(__name__)
 class NotifyingQueue(RequestQueue):
     """A :class:`RequestQueue` that calls ``on_added`` after each accepted request.
 
-    The request sequence asks the queue only when it needs a track; being told
-    at once makes a request audible within a frame or two of being queued.
+    The station asks the queue only when it needs a next track; being told at
+    once lets it open the request while the current track still plays.
     """
 
     def __init__(
@@ -62,54 +62,28 @@ def request_id(track: Track) -> int | None:
 
 
 class RequestPlayer:
-    """Plays ``queue`` in ``station``'s requests slot and records how each request ended.
+    """Feeds ``queue`` to ``station`` and records how each request ended.
 
-    Events of the request sequence go to ``station.emit`` (announcements, play
-    history); :meth:`on_event` must be subscribed to the station's events to mark
-    requests finished. Call :meth:`close` to stop its decoder.
+    :meth:`on_event` must be subscribed to the station's events (off the player
+    thread) to mark requests finished. ``queue.on_added`` is set to offer the
+    requests to the station at once (the application may wrap it to run later).
+    Call :meth:`close` to stop handing requests to the station.
     """
 
-    def __init__(
-        self,
-        queue: NotifyingQueue,
-        station: Station,
-        *,
-        clock: Clock,
-        loudness: LoudnessLevels | None = None,
-        gave_back: Callable[[int], None] = lambda frame: None,
-    ) -> None:
+    def __init__(self, queue: NotifyingQueue, station: Station, *, clock: Clock) -> None:
         self.queue = queue
-        self._gave_back = gave_back
         self._station = station
         self._clock = clock
-        self.sequence = TrackSequence(
-            queue,
-            loudness=loudness,
-            events=station.emit,
-            name="requests",
-            position=lambda: station.root.position,
-        )
-        queue.on_added = self.sequence.wake
-        previous = station.requests.seat(self.sequence)
-        if previous is not None:
-            previous.close()
+        queue.on_added = station.offer_requests
+        station.set_requests(queue)
 
     def on_event(self, event: Event) -> None:
-        """Take one station event (subscribe it to the station's bus, off the player
-        thread): a request's end is written to the queue."""
+        """Take one station event: a request's end is written to the queue."""
         match event:
             case TrackEnded(track=track, skipped=skipped):
                 self._finish(track, played=True, how="skipped" if skipped else "played")
             case TrackFailed(track=track, reason=reason):
                 self._finish(track, played=False, how=f"failed: {reason}")
-        if (
-            isinstance(event, TrackEnded)
-            and request_id(event.track) is not None
-            and self.sequence.preloaded is None
-            and not self.queue.pending()
-        ):
-            # No request follows: the programme plays again from where it stopped.
-            self._gave_back(event.frame)
 
     def _finish(self, track: Track, *, played: bool, how: str) -> None:
         number = request_id(track)
@@ -125,6 +99,5 @@ class RequestPlayer:
         logger.info("request %d %s: %s", number, how, track.display)
 
     def close(self) -> None:
-        """Empty the requests slot and stop the sequence's decoder."""
-        if self._station.requests.seat(None) is self.sequence:
-            self.sequence.close()
+        """Stop handing requests to the station (those it opened stay taken)."""
+        self._station.set_requests(None)

@@ -53,7 +53,10 @@ class Programme:
     ``build(occurrence)`` makes the source of a slot (``None``: the fallback);
     ``now()`` is the instant of the frame about to be read (the wall clock on air,
     start + frames × 20 ms offline); ``position()`` is the station frame position
-    (for events).
+    (for events); ``on_change(old, new)`` is called at each slot change, under
+    the programme's lock, with the source that had the air (None at the start)
+    and the one that takes it (at once, or at the end of the old one's track for
+    a soft start): the station moves the requests the old one had prepared.
     """
 
     def __init__(
@@ -66,8 +69,10 @@ class Programme:
         events: EventSink | None = None,
         lead: timedelta = timedelta(seconds=20),
         fade: float = 0.05,
+        on_change: Callable[[Source | None, Source], None] | None = None,
     ) -> None:
         self._grid = grid
+        self._on_change = on_change
         self._build = build
         self._now = now
         self._seats = (Holder(), Holder())
@@ -130,6 +135,12 @@ class Programme:
         """The occurrence on air (None: the fallback)."""
         with self._lock:
             return self._occurrence
+
+    def on_air_source(self) -> Source | None:
+        """The source of the slot on air: the new slot's from the instant of its
+        boundary, even while a soft start waits for the old slot's track to end."""
+        with self._lock:
+            return self._seats[self._seat].occupant if self._started else None
 
     @property
     def next_boundary(self) -> datetime | None:
@@ -247,6 +258,7 @@ class Programme:
                 self._retire = None
             self._replace(idle, self._build(occurrence))
         heard = self._switch.selected if not first else None  # before select(): still the old
+        old_source = self._seats[heard].occupant if heard is not None else None
         show = None if occurrence is None else self._grid.shows[occurrence.index]
         soft = show is not None and show.start_mode == "soft" and not first
         if soft:
@@ -260,6 +272,10 @@ class Programme:
         self._occurrence = occurrence
         self.switches += 1
         self._announce = (occurrence, -1 if heard is None else heard)
+        if self._on_change is not None:
+            new_source = self._seats[idle].occupant
+            if new_source is not None:
+                self._on_change(old_source, new_source)
         logger.info(
             "%s %s (%s start)",
             "on air:" if occurrence else "fallback:",

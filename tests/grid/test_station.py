@@ -1,4 +1,7 @@
-"""The station tree: requests > the show on air > the fallback, never silent by accident."""
+"""The station tree: the show on air > the fallback, never silent by accident.
+
+Requests (played at track boundaries): tests/app/test_requests_boundary.py.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,6 @@ import numpy as np
 
 from radio.audio.buffering import wait_buffered
 from radio.audio.frames import SAMPLES_PER_FRAME
-from radio.audio.operators import Sine
 from radio.events import Event, ShowStarted, TrackStarted
 from radio.grid.check import check_station
 from radio.grid.frameclock import FrameClock
@@ -20,7 +22,7 @@ from radio.store.history import PlayHistory
 from .conftest import Station
 
 START = datetime(2026, 11, 23, 11, 0, tzinfo=UTC)  # Monday noon in Paris: the show is on
-SHOW_HZ, FILLER_HZ, REQUEST_HZ = 600.0, 300.0, 1000.0
+SHOW_HZ, FILLER_HZ = 600.0, 300.0
 
 
 def _dominant(frame: bytes) -> float:
@@ -56,7 +58,7 @@ def _pull(radio: RadioStation, frames: int) -> list[bytes]:
     return out
 
 
-def test_show_plays_requests_win_and_history_is_written(station: Station) -> None:
+def test_show_plays_and_history_is_written(station: Station) -> None:
     events: list[Event] = []
     radio, history = _build(station, events)
     try:
@@ -69,13 +71,6 @@ def test_show_plays_requests_win_and_history_is_written(station: Station) -> Non
             ("b", "allday", "music"),
         ]
         assert [p.played_at for p in plays] == [START, START + timedelta(seconds=2)]
-
-        radio.requests.seat(Sine(REQUEST_HZ))
-        frames = _pull(radio, 20)
-        assert _dominant(frames[-1]) == REQUEST_HZ
-        radio.requests.seat(None)
-        frames = _pull(radio, 20)
-        assert _dominant(frames[-1]) == SHOW_HZ
         assert radio.root.dead_air_frames == 0
     finally:
         radio.close()
