@@ -26,12 +26,11 @@ import socket
 import time
 from typing import Any
 
-import discord.opus
 from discord.voice_client import VoiceClient
 
 from radio.audio.frames import FRAMES_PER_SECOND
 from radio.audio.operators import Sine
-from radio.bot.audio import SimulcastFeed
+from radio.bot.audio import SimulcastFeed, music_encoder
 from radio.bot.sender import PERIOD_S, Broadcaster, VoiceLink
 
 MODE = "aead_xchacha20_poly1305_rtpsize"
@@ -86,7 +85,7 @@ def drain(receiver: socket.socket) -> None:
 def send_cost(receiver: socket.socket, packets: int) -> float:
     """µs of CPU per ``send_audio_packet`` call."""
     vc = voice_client(receiver, 1)
-    packet = discord.opus.Encoder().encode(Sine(440.0).read(), 960)
+    packet = music_encoder().encode(Sine(440.0).read(), 960)
     start = time.thread_time()
     for n in range(packets):
         vc.send_audio_packet(packet, encode=False)
@@ -98,7 +97,7 @@ def send_cost(receiver: socket.socket, packets: int) -> float:
 def step_cost(receiver: socket.socket, rooms: int, frames: int) -> float:
     """µs of CPU per :meth:`Broadcaster.step` (one pull, one encode, ``rooms`` sends)."""
     feed = SimulcastFeed(Sine(440.0, level_dbfs=-12.0))
-    sender = Broadcaster(feed, time.monotonic)
+    sender = Broadcaster(feed)
     for r in range(rooms):
         vc = voice_client(receiver, r + 1)
         sender.attach(vc, _QuietLink(vc, f"room{r}"))

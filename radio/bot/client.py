@@ -44,6 +44,7 @@ from radio.bot.config import DiscordConfig, GuildConfig
 from radio.bot.effects import Effects, apply_schedule
 from radio.bot.schedule import Change, EventSpec
 from radio.bot.sender import Broadcaster, VoiceLink
+from radio.bot.sendloop import SendLoop
 from radio.bot.voiceclose import VoiceCloseLog
 from radio.clock import Clock
 
@@ -111,10 +112,12 @@ class RadioBot(commands.Bot):
     ``clock`` gives the wall time for rate-limit budgets. ``message_content``
     asks for the privileged intent so that prefix commands work without
     mentioning the bot. ``monotonic`` (a monotonic clock in seconds, default
-    ``time.monotonic``) paces the :attr:`broadcaster`, the one sender thread for
-    all rooms; it also keeps the programme moving in real time while no room is
-    connected. ``cogs`` are added at start (the station's commands,
-    :mod:`radio.bot.commands`).
+    ``time.monotonic``) paces the :attr:`broadcaster`, the one sender for all
+    rooms; it also keeps the programme moving in real time while no room is
+    connected. ``send_loop`` is a :class:`~radio.bot.sendloop.SendLoop` shared
+    by several stations of one process (its clock then paces, and ``monotonic``
+    is not used); by default the bot runs its own. ``cogs`` are added at start
+    (the station's commands, :mod:`radio.bot.commands`).
     ``poll_interval`` is how often a keeper checks its connection (seconds);
     after ``stall_after`` seconds without a connection that discord.py still
     holds (default three times ``connect_timeout``: one minute) it drops the
@@ -137,6 +140,7 @@ class RadioBot(commands.Bot):
         cogs: Sequence[commands.Cog] = (),
         sync_commands: bool = True,
         monotonic: Callable[[], float] | None = None,
+        send_loop: SendLoop | None = None,
         **options: Any,
     ) -> None:
         intents = discord.Intents.default()
@@ -170,14 +174,16 @@ class RadioBot(commands.Bot):
         self.stall_polls = max(1, math.ceil(stall / poll_interval))
         self._cogs = list(cogs)
         self.sync_commands = sync_commands
-        # The sender sleeps in real time whatever clock it is given: a monotonic
-        # clock is the schedule's reference, not the wall clock.
         # Named after its first guild, so that logs tell the stations of one process apart.
         first = f":{config.guilds[0].id}" if config.guilds else ""
-        self.broadcaster = Broadcaster(
-            feed,
-            monotonic if monotonic is not None else time.monotonic,
-            name=f"radio-sender{first}",
+        self.broadcaster = Broadcaster(feed, name=f"radio-sender{first}")
+        # The sender sleeps in real time whatever clock it is given: a monotonic
+        # clock is the schedule's reference, not the wall clock.
+        self._own_send_loop = send_loop is None
+        self.send_loop = (
+            send_loop
+            if send_loop is not None
+            else SendLoop(monotonic or time.monotonic, name=f"radio-sender{first}")
         )
         self._closes = VoiceCloseLog()
         self.rooms: dict[int, Room] = {guild.id: Room(guild) for guild in config.guilds}
@@ -202,7 +208,8 @@ class RadioBot(commands.Bot):
                 guild = discord.Object(id=guild_id)
                 self.tree.copy_global_to(guild=guild)
                 await self.tree.sync(guild=guild)
-        self.broadcaster.start()
+        self.send_loop.add(self.broadcaster)
+        self.send_loop.start()
         loop = asyncio.get_running_loop()
         for guild_id in self.rooms:
             self._wake[guild_id] = asyncio.Event()
@@ -224,6 +231,9 @@ class RadioBot(commands.Bot):
                 await task
         self._tasks.clear()
         # Five silence frames to every room, before the connections go.
+        self.send_loop.remove(self.broadcaster)
+        if self._own_send_loop:
+            self.send_loop.stop()
         self.broadcaster.stop()
         self._closes.uninstall()
         for vc in list(self.voice_clients):

@@ -1,13 +1,15 @@
-"""One sender thread per station: pull and encode each frame once, send it to every room.
+"""One sender per station: pull and encode each frame once, send it to every room.
 
 discord.py gives every voice connection its own ``AudioPlayer`` thread that
 wakes 50 times a second; with many rooms or stations those wake-ups cost more
 than the audio (see BENCHMARKS.md, "On Discord"), and a late player catches up
 by sending back to back. A :class:`Broadcaster` replaces them for one
-:class:`~radio.bot.audio.SimulcastFeed`: one thread, one wake-up per frame, one
-pull and one Opus encode, then discord.py's public
+:class:`~radio.bot.audio.SimulcastFeed`: one step per frame, one pull and one
+Opus encode, then discord.py's public
 ``VoiceClient.send_audio_packet(packet, encode=False)`` for each connected room
-(it adds that room's RTP header, DAVE and transport encryption).
+(it adds that room's RTP header, DAVE and transport encryption). The steps of
+every station of a process run on one thread, a
+:class:`~radio.bot.sendloop.SendLoop`.
 
 Timing (:class:`SendSchedule`): frame ``n`` is due at ``start + n × 20 ms`` on
 the monotonic clock passed in, so small delays never accumulate. A late frame
@@ -21,7 +23,7 @@ What an ``AudioPlayer`` does that matters is kept: a room is told it is
 speaking when it is attached and again after every reconnect; nothing is sent
 while a room is disconnected; detaching a connected room sends five Opus
 silence frames (so the listeners' decoders do not interpolate) and clears the
-speaking flag. With no room connected the thread still pulls the station in
+speaking flag. With no room connected the sender still pulls the station in
 real time (without encoding), so the programme is at the grid-correct point
 when a room comes back.
 """
@@ -32,7 +34,6 @@ import asyncio
 import logging
 import math
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final, Protocol
 
@@ -197,27 +198,24 @@ class BroadcastStats:
 
 
 class Broadcaster:
-    """The one sender thread of a feed: each 20 ms, one packet for every connected room.
+    """The sender of a feed: each 20 ms, one packet for every connected room.
 
-    ``monotonic`` is the clock the deadlines are computed on (seconds). The
-    thread waits with the feed's schedule and never sleeps a negative amount;
-    each wait is at most one period, so that a clock that jumps or is stepped
-    by a test is followed. :meth:`step` is one scheduling decision, and can be
-    driven without the thread.
+    :meth:`step` is one scheduling decision at the instant passed in (seconds
+    of a monotonic clock); a :class:`~radio.bot.sendloop.SendLoop` runs the
+    steps of every station of the process on one thread. ``name`` names the
+    station in logs.
     """
 
     def __init__(
         self,
         feed: SimulcastFeed,
-        monotonic: Callable[[], float],
         *,
         name: str = "radio-sender",
         min_gap: float = MIN_GAP_S,
         max_late: int = MAX_LATE_FRAMES,
     ) -> None:
         self._feed = feed
-        self._monotonic = monotonic
-        self._name = name
+        self.name = name
         self._min_gap = min_gap
         self._max_late = max_late
         self._schedule: SendSchedule | None = None
@@ -225,8 +223,6 @@ class Broadcaster:
         # Held for a frame's fan-out and for attach/detach: discord.py's packet
         # counters are not thread-safe, so one thread at a time sends to a room.
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._frames = 0
         self._idle = 0
         self._packets = 0
@@ -244,7 +240,7 @@ class Broadcaster:
             if key in self._rooms:
                 return False
             self._rooms[key] = _Room(link)
-        logger.info("room %s attached to %s", link.name, self._name)
+        logger.info("room %s attached to %s", link.name, self.name)
         return True
 
     def is_attached(self, key: object) -> bool:
@@ -278,18 +274,29 @@ class Broadcaster:
 
     # -- sending ---------------------------------------------------------------
 
+    def begin(self, start: float) -> None:
+        """Make frame 0 due at ``start`` (the send loop's grid); no-op once begun."""
+        if self._schedule is None:
+            self._schedule = SendSchedule(start, min_gap=self._min_gap, max_late=self._max_late)
+
+    @property
+    def begun(self) -> bool:
+        """True once the schedule has a start (:meth:`begin` or the first :meth:`step`)."""
+        return self._schedule is not None
+
     def step(self, now: float) -> float:
         """Send the next frame if it is due at ``now``; return seconds until the next one is.
 
         A frame is pulled from the feed (and encoded only when a room is
-        connected), then sent to every connected room. Returns 0 when the
-        feed is closed (see :attr:`ended`).
+        connected), then sent to every connected room. The first step begins
+        the schedule at ``now`` unless :meth:`begin` was called. Returns 0 when
+        the feed is closed (see :attr:`ended`).
         """
         if self._ended:
             return 0.0
-        if self._schedule is None:
-            self._schedule = SendSchedule(now, min_gap=self._min_gap, max_late=self._max_late)
+        self.begin(now)
         schedule = self._schedule
+        assert schedule is not None  # begun above
         wait = schedule.wait(now)
         if wait > 0:
             return wait
@@ -301,7 +308,7 @@ class Broadcaster:
                 logger.warning(
                     "%s was %d frames late: skipped them to stay on time"
                     " (%d skips, %d frames in all)",
-                    self._name,
+                    self.name,
                     skip,
                     self._skip_events,
                     schedule.skipped,
@@ -320,7 +327,7 @@ class Broadcaster:
                 for room in self._rooms.values():
                     self._hush(room)
                 self._ended = True
-                logger.info("%s: the feed is closed, sending stopped", self._name)
+                logger.info("%s: the feed is closed, sending stopped", self.name)
                 return 0.0
             self._frames += 1
             for room in live:
@@ -376,33 +383,13 @@ class Broadcaster:
             room = self._rooms.get(key)
             return None if room is None else room.sent
 
-    # -- the thread ------------------------------------------------------------
-
-    def start(self) -> None:
-        """Run :meth:`step` on a daemon thread until :meth:`stop` (idempotent)."""
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
-            self._thread.start()
-
     def stop(self) -> None:
-        """Stop the thread and wait for it, then detach every room (idempotent)."""
-        self._stop.set()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join()
+        """Detach every room (five silence frames and not speaking, if connected); idempotent.
+
+        Remove the broadcaster from its send loop first, so that no frame
+        follows the silence.
+        """
         with self._lock:
             rooms, self._rooms = list(self._rooms.values()), {}
             for room in rooms:
                 self._hush(room)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                wait = self.step(self._monotonic())
-            except Exception:
-                # A bug must not silence every room for good: log it and go on.
-                logger.exception("%s failed to send a frame", self._name)
-                wait = PERIOD_S
-            if self._ended:
-                return
-            if wait > 0:
-                self._stop.wait(min(wait, PERIOD_S))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import threading
 
 import pytest
 
@@ -153,7 +152,7 @@ def rig(
     station = Sine(440.0, level_dbfs=-12.0)
     encoder = CountingEncoder()
     feed = SimulcastFeed(station, encoder)
-    sender = Broadcaster(feed, lambda: START)
+    sender = Broadcaster(feed)
     links = [RecordingLink(f"room{r}") for r in range(rooms)]
     for link in links:
         assert sender.attach(link, link)
@@ -279,22 +278,25 @@ def test_a_failing_room_does_not_stop_the_others(caplog: pytest.LogCaptureFixtur
     assert sum("sending to room0 failed" in r.getMessage() for r in caplog.records) == 1
 
 
-def test_the_thread_sends_on_the_clock_it_is_given_and_stops_with_silence() -> None:
-    # A clock that stands still at frame 0: the thread sends frame 0, then waits.
-    station = Sine(440.0)
-    feed = SimulcastFeed(station, CountingEncoder())
-    link = RecordingLink("room")
-    sender = Broadcaster(feed, lambda: START)
-    sender.attach(link, link)
-    pause = threading.Event()
-    sender.start()
-    try:
-        for _ in range(1000):  # a deadlock guard, not a measure
-            if feed.position:
-                break
-            pause.wait(0.01)
-    finally:
-        sender.stop()
-    assert feed.position == 1
-    assert link.packets[1:] == [OPUS_SILENCE] * STOP_SILENCE_FRAMES
+def test_stop_detaches_every_room_with_silence() -> None:
+    _, _, _, sender, (a, b) = rig(2)
+    run_frames(sender, 0, 2)
+    sender.stop()
+    sender.stop()  # idempotent
+    for link in (a, b):
+        assert link.packets[2:] == [OPUS_SILENCE] * STOP_SILENCE_FRAMES
+        assert link.flags[-1] == (False, 2 + STOP_SILENCE_FRAMES)
     assert sender.stats().rooms == 0
+
+
+def test_begin_sets_frame_zero_due_instant() -> None:
+    _, encoder, _, sender, (a,) = rig(1)
+    assert not sender.begun
+    sender.begin(at(1))
+    assert sender.begun
+    assert sender.step(at(0.25)) == pytest.approx(0.75 * PERIOD_S)
+    assert a.packets == []
+    assert sender.step(at(1)) == pytest.approx(PERIOD_S)
+    sender.begin(at(10))  # no-op once begun
+    assert sender.step(at(2)) == pytest.approx(PERIOD_S)
+    assert encoder.calls == 2
