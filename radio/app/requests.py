@@ -8,10 +8,11 @@ song everyone is hearing (a DJ's skip makes it audible at once). A queued reques
 is offered at once (:meth:`~radio.station.Station.offer_requests`): its decoder
 opens while the current track still plays, in place of the rotation's pick,
 which plays after the requests. Each request is ``taken`` when the station opens
-it, and marked ``played`` when its track ends (``failed`` when it could not be
-played). Because every change is a committed SQLite transaction, the queue
-survives a crash: a request that was taken (open or playing) goes back to the
-head on the next start.
+it (up next: still listed by the queue, first), playing from its TrackStarted,
+and ``played`` when its track ends (``failed`` when it could not be played).
+Because every change is a committed SQLite transaction, the queue survives a
+crash: a request that was taken (open or playing) goes back to the head on the
+next start.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from datetime import datetime, timedelta
 
 from radio.audio.track import Track
 from radio.clock import Clock
-from radio.events import Event, TrackEnded, TrackFailed
+from radio.events import Event, TrackEnded, TrackFailed, TrackStarted
 from radio.station import Station
 from radio.store.db import Database
 from radio.store.requests import Request, RequestQueue
@@ -61,6 +62,17 @@ def request_id(track: Track) -> int | None:
     return int(raw) if raw.isdigit() else None
 
 
+class _UpNext:
+    """The queue as the station's request provider: a request the station opens is
+    ``taken`` (up next) until its TrackStarted says it plays."""
+
+    def __init__(self, queue: RequestQueue) -> None:
+        self._queue = queue
+
+    def next_track(self) -> Track | None:
+        return self._queue.open_next()
+
+
 class RequestPlayer:
     """Feeds ``queue`` to ``station`` and records how each request ended.
 
@@ -75,11 +87,18 @@ class RequestPlayer:
         self._station = station
         self._clock = clock
         queue.on_added = station.offer_requests
-        station.set_requests(queue)
+        station.set_requests(_UpNext(queue))
 
     def on_event(self, event: Event) -> None:
-        """Take one station event: a request's end is written to the queue."""
+        """Take one station event: a request's start and end are written to the queue."""
         match event:
+            case TrackStarted(track=track):
+                number = request_id(track)
+                if number is not None:
+                    try:
+                        self.queue.started(number)
+                    except Exception:
+                        logger.exception("cannot mark request %d as playing", number)
             case TrackEnded(track=track, skipped=skipped):
                 self._finish(track, played=True, how="skipped" if skipped else "played")
             case TrackFailed(track=track, reason=reason):

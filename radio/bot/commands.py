@@ -141,11 +141,16 @@ class Services:
 
 
 def format_request(request: Request, place: int | None) -> str:
-    """The confirmation of a request: its place in the queue, or None when it already plays."""
+    """The confirmation of a request: its place in the queue, or None when it already
+    plays. Requests play at track boundaries: the song on air is never cut."""
     what = discord.utils.escape_markdown(request.track.display)
     if place is None:
         return f"Playing **{what}** now (request {request.id})."
-    return f"Queued **{what}** (request {request.id}, number {place} in the queue)."
+    queued = f"Queued **{what}** (request {request.id}, number {place} in the queue)"
+    if place == 1:
+        return f"{queued}: it plays after the current track."
+    before = "1 request" if place == 2 else f"{place - 1} requests"
+    return f"{queued}: it plays after the current track and the {before} before it."
 
 
 def format_queue(playing: Request | None, pending: Sequence[Request]) -> str:

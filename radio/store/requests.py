@@ -1,9 +1,12 @@
 """The listeners' request queue, in the station's SQLite file.
 
-A request is a track a listener asked for. It is ``queued`` until the engine
-``take``s it (``taken``: handed to the station and about to play or playing),
-then ``played`` or ``failed``; before that, its requester may ``cancel`` it and
-a DJ may ``remove`` it. Each change is one committed transaction, so a request
+A request is a track a listener asked for. It is ``queued`` until the station
+takes it (``taken``), then ``played`` or ``failed``; while queued, its requester
+may ``cancel`` it and a DJ may ``remove`` or ``move`` it. The station takes a
+request when it opens it as its next track (:meth:`RequestQueue.open_next`:
+*up next*, still listed by :meth:`RequestQueue.pending`, first) and says when it
+starts (:meth:`RequestQueue.started`: *playing*, :meth:`RequestQueue.playing`);
+:meth:`RequestQueue.take` does both at once. Each change is one committed transaction, so a request
 that was acknowledged survives a crash (SIGKILL included). A request that was
 ``taken`` when the process died never finished playing: on the next start it
 goes back to the head of the queue, in the order it was taken.
@@ -51,6 +54,8 @@ _MIGRATIONS: Final = [
     CREATE INDEX requests_by_state ON requests(state, position, id);
     CREATE INDEX requests_by_user ON requests(user_id, requested_at)
     """,
+    # taken requests are up next (opened by the station) until they start playing
+    "ALTER TABLE requests ADD COLUMN started INTEGER NOT NULL DEFAULT 0",
 ]
 
 _COLUMNS: Final = (
@@ -120,16 +125,15 @@ class RequestQueue:
         stamp = _stamp(now)
         with self._db.transaction() as conn:
             waiting = conn.execute(
-                f"SELECT {_COLUMNS} FROM requests WHERE state IN ('queued', 'taken')"
-                " ORDER BY state = 'queued', position, id"
+                f"SELECT {_COLUMNS}, started FROM requests"
+                " WHERE state IN ('queued', 'taken')"
+                " ORDER BY state = 'queued', taken_seq, position, id"
             ).fetchall()
-            queued = [row for row in waiting if row["state"] == "queued"]
+            listed = [row["id"] for row in waiting if not row["started"]]
             for row in waiting:
                 if row["location"] == track.location:
                     where = (
-                        "playing now"
-                        if row["state"] == "taken"
-                        else f"number {[q['id'] for q in queued].index(row['id']) + 1}"
+                        "playing now" if row["started"] else f"number {listed.index(row['id']) + 1}"
                     )
                     raise RequestRefused(f"{track.display} is already in the queue ({where}).")
             mine = sum(1 for row in waiting if row["user_id"] == user_id)
@@ -177,16 +181,21 @@ class RequestQueue:
         return _request(rows[0])
 
     def pending(self) -> list[Request]:
-        """The queued requests in play order (the one being played is not included)."""
+        """The requests still to play, in play order: those the station has opened
+        as its next track (state ``taken``) first, then the queued ones. The one
+        being played is not included."""
         rows = self._db.query(
-            f"SELECT {_COLUMNS} FROM requests WHERE state = 'queued' ORDER BY position, id"
+            f"SELECT {_COLUMNS} FROM requests"
+            " WHERE state = 'queued' OR (state = 'taken' AND started = 0)"
+            " ORDER BY state = 'queued', taken_seq, position, id"
         )
         return [_request(row) for row in rows]
 
     def playing(self) -> Request | None:
-        """The request handed to the station and not yet finished, if any (the oldest)."""
+        """The request on air: taken, started and not yet finished (the oldest)."""
         rows = self._db.query(
-            f"SELECT {_COLUMNS} FROM requests WHERE state = 'taken' ORDER BY taken_seq LIMIT 1"
+            f"SELECT {_COLUMNS} FROM requests WHERE state = 'taken' AND started = 1"
+            " ORDER BY taken_seq LIMIT 1"
         )
         return _request(rows[0]) if rows else None
 
@@ -241,7 +250,24 @@ class RequestQueue:
         return self.pending()
 
     def take(self) -> Request | None:
-        """Hand the next queued request to the station (state ``taken``), or None."""
+        """Hand the next queued request to the station to play now (``taken`` and
+        started), or None."""
+        return self._take(started=True)
+
+    def open_next(self) -> Track | None:
+        """Hand the next queued request to the station as its next track (``taken``,
+        up next: not started until :meth:`started`); None when the queue is empty."""
+        request = self._take(started=False)
+        return request.as_track() if request is not None else None
+
+    def started(self, request_id: int) -> None:
+        """Record that a taken request went on air. Idempotent."""
+        with self._db.transaction() as conn:
+            conn.execute(
+                "UPDATE requests SET started = 1 WHERE id = ? AND state = 'taken'", (request_id,)
+            )
+
+    def _take(self, *, started: bool) -> Request | None:
         with self._db.transaction() as conn:
             row = conn.execute(
                 f"SELECT {_COLUMNS} FROM requests WHERE state = 'queued'"
@@ -253,7 +279,8 @@ class RequestQueue:
                 "SELECT COALESCE(MAX(taken_seq), 0) + 1 AS next FROM requests"
             ).fetchone()["next"]
             conn.execute(
-                "UPDATE requests SET state = 'taken', taken_seq = ? WHERE id = ?", (seq, row["id"])
+                "UPDATE requests SET state = 'taken', taken_seq = ?, started = ? WHERE id = ?",
+                (seq, int(started), row["id"]),
             )
         return _request(row, state="taken")
 
@@ -275,15 +302,16 @@ class RequestQueue:
     ) -> Request:
         with self._db.transaction() as conn:
             row = conn.execute(
-                f"SELECT {_COLUMNS} FROM requests WHERE id = ?", (request_id,)
+                f"SELECT {_COLUMNS}, started FROM requests WHERE id = ?", (request_id,)
             ).fetchone()
             if row is None or (owner is not None and row["user_id"] != owner):
                 # Someone else's request reads as unknown: no need to say whose it is.
                 raise RequestRefused(f"You have no request number {request_id}.")
             if row["state"] != "queued":
-                raise RequestRefused(
-                    f"Request {request_id} is no longer in the queue ({row['state']})."
-                )
+                why = row["state"]
+                if why == "taken":
+                    why = "playing now" if row["started"] else "up next: the station has opened it"
+                raise RequestRefused(f"Request {request_id} is no longer in the queue ({why}).")
             conn.execute(
                 "UPDATE requests SET state = ?, finished_at = ? WHERE id = ?",
                 (state, _stamp(now), request_id),
@@ -305,7 +333,8 @@ class RequestQueue:
                 "SELECT COALESCE(MIN(position), 1) AS low FROM requests WHERE state = 'queued'"
             ).fetchone()["low"]
             conn.executemany(
-                "UPDATE requests SET state = 'queued', taken_seq = NULL, position = ? WHERE id = ?",
+                "UPDATE requests SET state = 'queued', taken_seq = NULL, started = 0,"
+                " position = ? WHERE id = ?",
                 [(low - len(taken) + offset, rid) for offset, rid in enumerate(taken)],
             )
         logger.warning(

@@ -127,7 +127,10 @@ def test_a_request_plays_where_the_current_track_ends_then_the_rotation(on_air: 
     number = on_air.request("r1")  # the queue offers it to the station at once
     on_air.pull(1)
     assert sequence.preloaded is not None and sequence.preloaded.title == "r1"
+    # taken by the station (up next): still listed first by the queue, not playing
     assert on_air.queue.get(number).state == "taken"
+    assert [r.id for r in on_air.queue.pending()] == [number]
+    assert on_air.queue.playing() is None
     total = len(a) + len(r1) + len(b) + len(c)
     on_air.pull(-(-total // F) - 21)
     heard = on_air.heard()
@@ -157,6 +160,9 @@ def test_two_requests_play_in_order_and_a_skip_reaches_the_first_at_once(on_air:
     skip_frame = on_air.station.root.position
     frame = on_air.pull(1)
     assert np.array_equal(frame[480:], r1[480:F])  # 10 ms of fade, then the request
+    playing = on_air.queue.playing()
+    assert playing is not None and playing.id == first
+    assert [r.id for r in on_air.queue.pending()] == [second]
     on_air.pull(150)
     titles = [title for title, _ in on_air.started()]
     assert titles[:5] == ["a", "r1", "r2", "b", "c"]

@@ -45,9 +45,15 @@ def request(rid: int, track: Track, user: int) -> Request:
 
 
 def test_replies() -> None:
-    assert format_request(request(7, SO_WHAT, 1), 2) == (
-        "Queued **Miles Davis – So What** (request 7, number 2 in the queue)."
+    assert format_request(request(7, SO_WHAT, 1), 1) == (
+        "Queued **Miles Davis – So What** (request 7, number 1 in the queue):"
+        " it plays after the current track."
     )
+    assert format_request(request(7, SO_WHAT, 1), 2) == (
+        "Queued **Miles Davis – So What** (request 7, number 2 in the queue):"
+        " it plays after the current track and the 1 request before it."
+    )
+    assert format_request(request(7, SO_WHAT, 1), 4).endswith(" and the 3 requests before it.")
     # taken by the station before the command looked up its place
     assert format_request(request(7, SO_WHAT, 1), None) == (
         "Playing **Miles Davis – So What** now (request 7)."
