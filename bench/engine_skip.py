@@ -12,10 +12,13 @@ event is emitted at the end of that read) minus the instant ``skip()`` was
 called. It leaves out what follows the read on air (Opus, network): see the
 on-air bench for that.
 
-Three providers: a timed one (TrackList: the next track is opened a second
-after the current one starts), an untimed one whose tracks carry no duration
-(opened at the skip: ffprobe + FFmpeg start + first frame), and an untimed one
-whose tracks carry their duration (opened at the skip without ffprobe).
+Four providers: a timed one (TrackList: the next track is opened a second
+after the current one starts), the real Rotation (timed too: a shuffled deck with
+an artist separation rule and a station ID deck, the play history in SQLite fed
+by TrackStarted like the station's, picks judged at their predicted start), an
+untimed one whose tracks carry no duration (opened at the skip: ffprobe + FFmpeg
+start + first frame), and an untimed one whose tracks carry their duration
+(opened at the skip without ffprobe).
 Also: the time to open a track, with and without ffprobe.
 """
 
@@ -23,21 +26,28 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import statistics
 import tempfile
 import threading
 import time
 from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
 
 from bench import machine
 from radio.audio import synth
 from radio.audio.decoder import FFmpegDecoder, ProbeInfo, probe
 from radio.audio.frames import FRAMES_PER_SECOND
-from radio.audio.sequence import TrackSequence
+from radio.audio.sequence import DEFAULT_PRELOAD_SECONDS, TrackSequence
 from radio.audio.track import Track, TrackProvider
 from radio.audio.tracklist import TrackList
+from radio.clock import SystemClock
 from radio.events import Event, TrackStarted
+from radio.playlists.model import PlaylistModel
+from radio.playlists.rotation import Deck, Part, Rotation
+from radio.store.db import Database
+from radio.store.history import PlayHistory
 
 TRACK_SECONDS = 30.0
 SKIP_AFTER = 2.0  # seconds after a track starts
@@ -53,14 +63,21 @@ class Untimed:
         return self._list.next_track()
 
 
-def skip_latencies(provider: TrackProvider, skips: int) -> tuple[list[float], int]:
+def skip_latencies(
+    provider: TrackProvider, skips: int, history: PlayHistory | None = None
+) -> tuple[list[float], int]:
     """Milliseconds from each ``skip()`` to the read that starts the next track, and
-    how many frames were read with nothing in them (silence)."""
+    how many frames were read with nothing in them (silence). ``history`` receives
+    each play as it starts (as the station records them)."""
     started: list[float] = []
     cond = threading.Condition()
+    clock = SystemClock()
 
     def on_event(event: Event) -> None:
         if isinstance(event, TrackStarted):
+            if history is not None:
+                tags = event.track.tags
+                history.record(event.track, clock.now(), playlist=tags.get("playlist", ""))
             with cond:
                 started.append(time.monotonic())
                 cond.notify_all()
@@ -105,6 +122,27 @@ def skip_latencies(provider: TrackProvider, skips: int) -> tuple[list[float], in
     return latencies, silent
 
 
+def real_rotation(music: Sequence[Track], station_id: Track) -> tuple[Rotation, PlayHistory]:
+    """The station's Rotation over ``music`` (shuffle, no artist twice within 10 s),
+    with an hourly ID, its picks judged on the wall clock against an SQLite history."""
+    rng = random.Random(1)
+    shuffle = PlaylistModel.model_validate(
+        {"sources": ["bench"], "order": "shuffle", "separation": {"artist": "10s"}}
+    )
+    ids = PlaylistModel.model_validate({"sources": ["bench"], "order": "sequential"})
+    history = PlayHistory(Database(":memory:"))
+    rotation = Rotation(
+        [Part(Deck("music", shuffle, music, rng), 1.0)],
+        clock=SystemClock(),
+        rng=rng,
+        history=history,
+        station_id=Deck("ids", ids, [station_id], rng),
+        record=False,
+        lookahead=timedelta(seconds=DEFAULT_PRELOAD_SECONDS),
+    )
+    return rotation, history
+
+
 def open_times(location: str, runs: int, *, duration: float | None) -> list[float]:
     """Milliseconds to open ``location`` as the sequence does (probe unless the
     duration is known, start FFmpeg, first frame buffered)."""
@@ -132,18 +170,30 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        hz = (400.0, 600.0, 800.0)
+        hz = (400.0, 600.0, 800.0, 500.0, 700.0, 900.0)
         paths = [
             synth.tone(folder / f"t{i}.flac", f, TRACK_SECONDS, level_dbfs=-12.0)
             for i, f in enumerate(hz)
         ]
-        plain = [Track(location=str(p), title=p.stem) for p in paths]
-        known = [Track(location=str(p), title=p.stem, duration=TRACK_SECONDS) for p in paths]
+        plain = [Track(location=str(p), title=p.stem) for p in paths[:3]]
+        known = [
+            Track(location=str(p), title=p.stem, artist=f"artist {i}", duration=TRACK_SECONDS)
+            for i, p in enumerate(paths)
+        ]
+        ident = synth.tone(folder / "id.flac", 1800.0, 4.0, level_dbfs=-12.0)
+        rotation, history = real_rotation(
+            known, Track(location=str(ident), title="id", duration=4.0)
+        )
         load = os.getloadavg()
-        providers: list[tuple[str, TrackProvider]] = [
-            ("timed (TrackList): next opened early", TrackList(plain, loop=True)),
-            ("untimed, no duration: opened at the skip", Untimed(plain)),
-            ("untimed, duration known: opened at the skip, no ffprobe", Untimed(known)),
+        providers: list[tuple[str, TrackProvider, PlayHistory | None]] = [
+            ("timed (TrackList): next opened early", TrackList(plain, loop=True), None),
+            ("real Rotation (timed): next opened early", rotation, history),
+            ("untimed, no duration: opened at the skip", Untimed(plain), None),
+            (
+                "untimed, duration known: opened at the skip, no ffprobe",
+                Untimed(known[:3]),
+                None,
+            ),
         ]
         print("### Skips in real time (engine side)\n")
         print(
@@ -153,9 +203,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         print("Command: `.venv/bin/python -m bench.engine_skip`\n")
         print("| provider | skips | min ms | median ms | max ms | silent frames |")
         print("| --- | ---: | ---: | ---: | ---: | ---: |")
-        for name, provider in providers:
-            latencies, silent = skip_latencies(provider, args.skips)
+        for name, provider, plays in providers:
+            latencies, silent = skip_latencies(provider, args.skips, plays)
             print(_row(name, latencies, f" {silent} |"))
+        print(
+            f"\nReal Rotation: {rotation.relaxed} picks relaxed a separation rule,"
+            f" {rotation.at_risk} were allowed at their predicted start only."
+        )
         print("\n| opening a 30 s FLAC | runs | min ms | median ms | max ms |")
         print("| --- | ---: | ---: | ---: | ---: |")
         print(
