@@ -366,7 +366,12 @@ class RadioCommands(commands.Cog):
             await ctx.send("The grid files cannot be checked on this station.", ephemeral=True)
             return
         await ctx.defer(ephemeral=True)
-        result = await asyncio.to_thread(files.check)
+        try:
+            result = await asyncio.to_thread(files.check)
+        except Exception as exc:
+            logger.exception("grid check by %s failed", ctx.author)
+            await self._private(ctx, f"The check failed ({exc}); the log has the details.")
+            return
         await self._private(ctx, format_check(result, self.s.clock.now(), files.station_dir))
 
     @_subcommand(grid_group, name="reload", description="Put the grid files on air (programmers)")
@@ -379,7 +384,12 @@ class RadioCommands(commands.Cog):
             await ctx.send("The grid cannot be reloaded on this station.", ephemeral=True)
             return
         await ctx.defer(ephemeral=True)
-        outcome = await asyncio.to_thread(files.reload)
+        try:
+            outcome = await asyncio.to_thread(files.reload)
+        except Exception as exc:
+            logger.exception("grid reload by %s failed", ctx.author)
+            await self._private(ctx, f"The reload failed ({exc}); the log has the details.")
+            return
         logger.info(
             "grid reload by %s: %s", ctx.author, "applied" if outcome.applied else "refused"
         )

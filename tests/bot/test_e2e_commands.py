@@ -93,6 +93,7 @@ async def test_commands_by_allowed_and_refused_members(emulator: Emulator, tmp_p
     ):
         registered = {c["name"] for c in world.commands[world.guild.id]}
         assert {"np", "request", "queue", "cancel", "skip", "move", "clear", "live"} <= registered
+        assert {"at", "grid", "settings", "join", "leave", "diag"} <= registered
 
         queued = await answer(emulator, "alice", "request", query="so what")
         assert queued.content.startswith("Queued **Miles Davis – So What** (request 1, number 1")
