@@ -41,6 +41,11 @@ When the lead is unknown (None: the current track is a stream) and for
 :meth:`Rotation.next_track`, the pick is judged at ``now + lookahead``. Jingles
 are counted in tracks, so they do not depend on when picks are judged.
 
+Opening early means the engine often holds a pick that never plays (the show
+ends, a request takes its place): :meth:`Rotation.release` (a TrackSequence's
+``released``) gives such a pick back to its deck and restores the jingle count or
+the hour's ID.
+
 Plays reach the history either from the station (``record=False``: when a track
 really starts) or from the rotation itself at the predicted start
 (``record=True``, offline simulations: then the rotation cannot tell that a pick
@@ -110,6 +115,16 @@ class Deck:
             if not self._round:
                 self._new_round()
             self._round.remove(track)
+
+    def give_back(self, track: Track) -> None:
+        """Undo :meth:`take` for a ``track`` that never played: it is this deck's
+        next pick again (``random`` has nothing to undo). Unknown tracks are ignored."""
+        if track not in self.tracks:
+            return
+        if self.model.order == "sequential":
+            self._position = self.tracks.index(track)
+        elif self.model.order == "shuffle" and track not in self._round:
+            self._round.insert(0, track)
 
     def _new_round(self) -> None:
         self._round = list(self.tracks)
@@ -226,6 +241,37 @@ class Rotation:
             earliest = max(earliest, self._starts_at)
         with self._lock:
             return self._next(start, earliest)
+
+    def release(self, track: Track, started: bool) -> None:
+        """The engine let go of ``track``, this rotation's latest pick (a
+        TrackSequence's ``released``). When it never started it goes back to its
+        deck, to be that deck's next pick (a sequential playlist does not lose an
+        episode at each show change), and the jingle count or the hour's ID is
+        restored. A track that started is left alone: it is in the history.
+        Takes the decks' lock (held by a pick for a few SQLite queries)."""
+        if started:
+            return
+        kind = track.tags.get("kind")
+        with self._lock:
+            deck = self._deck(track.tags.get("playlist", ""))
+            if deck is None:
+                return
+            deck.give_back(track)
+            if kind == "music" and self._since_jingle > 0:
+                self._since_jingle -= 1
+            elif kind == "jingle" and self._jingles is not None:
+                self._since_jingle = self._jingles.every
+            elif kind == "id" and (pick := self._id_pick) and pick.location == track.location:
+                self._id_done_for = pick.hour - timedelta(hours=1)
+                self._id_pick = None
+
+    def _deck(self, deck_id: str) -> Deck | None:
+        decks = [p.deck for p in self.parts]
+        if self._jingles is not None:
+            decks.append(self._jingles.deck)
+        if self._station_id is not None:
+            decks.append(self._station_id)
+        return next((d for d in decks if d.id == deck_id), None)
 
     def _next(self, start: datetime, earliest: datetime) -> Track | None:
         self._check_id_start()
