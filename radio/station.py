@@ -52,6 +52,7 @@ from radio.store.history import PlayHistory
 
 logger = logging.getLogger(__name__)
 
+ATTACH_TIMEOUT = 5.0  # seconds; a guard: attach() follows the sequence's constructor
 REQUEST_KIND = "request"  # the ``kind`` tag of a request's track (rotation: music, jingle, id)
 
 
@@ -326,7 +327,7 @@ class Station:
             open_early=isinstance(rotation, TimedTrackProvider),
             released=provider.released,
         )
-        provider.sequence = sequence
+        provider.attach(sequence)
         built.append(sequence)
         return sequence
 
@@ -353,13 +354,22 @@ class _RequestsFirst:
         self._on_released = released
         self._displaced: list[Track] = []
         self._lock = threading.Lock()
-        self.sequence: TrackSequence | None = None
+        self._sequence: TrackSequence | None = None
+        self._attached = threading.Event()
+
+    def attach(self, sequence: TrackSequence) -> None:
+        """Say which sequence this provider feeds (its first preparation waits for it)."""
+        self._sequence = sequence
+        self._attached.set()
 
     def next_track(self) -> Track | None:
         return self.next_track_in(0.0)
 
     def next_track_in(self, seconds: float | None) -> Track | None:
-        sequence = self.sequence
+        # The sequence starts preparing its first track inside its constructor,
+        # before attach(): wait the few microseconds until it is known.
+        self._attached.wait(ATTACH_TIMEOUT)
+        sequence = self._sequence
         if sequence is not None:
             request = self._requests(sequence)
             if request is not None:

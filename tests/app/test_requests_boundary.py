@@ -49,7 +49,7 @@ REQUESTS = (("r1", 990.0, 0.8 + 301 / 48_000), ("r2", 1_100.0, 0.6))
 class OnAir:
     """A station on air offline: the tree, its events, its history and its requests."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, queued: tuple[str, ...] = ()) -> None:
         self.root = root
         setup = check_station(root, START)
         assert setup.ok, setup.errors
@@ -59,6 +59,8 @@ class OnAir:
         holder: list[Station] = []
         clock = FrameClock(START, lambda: holder[0].root.position if holder else 0)
         self.queue = NotifyingQueue(self.db, quota=10, cooldown=timedelta(0))
+        for stem in queued:  # waiting before the station starts (as after a restart)
+            self.request(stem)
         self.station = Station(
             setup, clock=clock, rng=random.Random(1), history=self.history, events=self._event
         )
@@ -95,7 +97,7 @@ class OnAir:
 
 
 @pytest.fixture
-def on_air(tmp_path: Path) -> Iterator[OnAir]:
+def folder(tmp_path: Path) -> Path:
     (tmp_path / "schedules").mkdir()
     (tmp_path / "playlists").mkdir()
     (tmp_path / "station.yaml").write_text("timezone: UTC\nfallback: filler\n")
@@ -107,7 +109,12 @@ def on_air(tmp_path: Path) -> Iterator[OnAir]:
     synth.tone(tmp_path / "media/filler/f.flac", 300.0, 1.0, title="f")
     for stem, freq, seconds in REQUESTS:
         synth.tone(tmp_path / f"requests/{stem}.flac", freq, seconds, title=stem)
-    station = OnAir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
+def on_air(folder: Path) -> Iterator[OnAir]:
+    station = OnAir(folder)
     yield station
     station.close()
 
@@ -187,3 +194,17 @@ def test_with_nothing_on_air_a_request_plays_as_soon_as_it_is_buffered(on_air: O
     on_air.pull(40)
     assert on_air.queue.get(number).state == "played"
     assert [is_request(e.track) for e in on_air.events if isinstance(e, TrackStarted)] == [True]
+
+
+def test_requests_waiting_at_the_start_play_first_in_order(folder: Path) -> None:
+    on_air = OnAir(folder, queued=("r2", "r1"))
+    try:
+        on_air.pull(150)
+    finally:
+        on_air.close()
+    r2, r1 = (samples(folder, "requests", s) for s in ("r2", "r1"))
+    a = samples(folder, "media/music", "a")
+    assert [title for title, _ in on_air.started()][:3] == ["r2", "r1", "a"]
+    heard = on_air.heard()
+    total = len(r2) + len(r1) + len(a)
+    assert np.array_equal(heard[FADE_IN:total], np.concatenate([r2, r1, a])[FADE_IN:])
