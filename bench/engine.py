@@ -159,9 +159,9 @@ def bench_cpu(tracks: list[Track], levels: LoudnessLevels, seconds: float) -> di
     results["engine_own"] = used.own / seconds
     results["engine_children"] = used.children / seconds
 
-    import discord.opus
+    from radio.bot.audio import music_encoder
 
-    encoder = discord.opus.Encoder()
+    encoder = music_encoder()
     packetizer = Packetizer()
     sizes: list[int] = []
 

@@ -61,7 +61,7 @@ def costs(track: Track, calls: int = 150) -> list[Cost]:
     sequence = TrackSequence(TrackList([track], loop=True), name="paced")
     sequence.wait_buffered(10.0)
     trees = {
-        "pull: FLAC track under Fallback and Infallible": Infallible(
+        "pull: decoded track under Fallback and Infallible": Infallible(
             Fallback([Holder(), sequence], transition=0.05)
         ),
         "pull: sine under Fallback and Infallible": Infallible(
@@ -79,7 +79,7 @@ def costs(track: Track, calls: int = 150) -> list[Cost]:
                     per_call(tree.read, calls, paced=False),
                 )
             )
-        for encoding in (Encoding(), Encoding(fec=False), Encoding(complexity=5)):
+        for encoding in (Encoding(), Encoding(complexity=5), Encoding(fec=True)):
             encode = functools.partial(encoder(encoding).encode, pcm, SAMPLES_PER_FRAME)
             out.append(
                 Cost(

@@ -1,10 +1,12 @@
 """Stations on the local Discord: N independent programmes, each in R rooms, in one process.
 
 A *station* is an independent programme: its own source tree (a
-:class:`~radio.audio.sequence.TrackSequence` decoding FLAC files with FFmpeg,
+:class:`~radio.audio.sequence.TrackSequence` decoding files with FFmpeg,
 under the same Fallback and Infallible root as :class:`radio.station.Station`),
 its own :class:`~radio.bot.audio.SimulcastFeed` (one Opus encode per frame) and
-its own :class:`~radio.bot.client.RadioBot`. A station in R rooms is one bot in
+its own :class:`~radio.bot.client.RadioBot`. All the bots of a run share one
+:class:`~radio.bot.sendloop.SendLoop` (one sender thread for the process)
+unless a what-if asks for one per station. A station in R rooms is one bot in
 R guilds reading one feed (simulcast). The emulator runs in a child process
 and records arrivals only, so this process's CPU time (with its FFmpeg
 children) is what the stations cost.
@@ -46,16 +48,17 @@ from radio.audio.source import Source
 from radio.audio.switch import Fallback
 from radio.audio.track import Track
 from radio.audio.tracklist import TrackList
-from radio.bot.audio import SimulcastFeed
+from radio.bot.audio import SimulcastFeed, music_encoder
 from radio.bot.client import RadioBot, RoomState
 from radio.bot.config import DiscordConfig
+from radio.bot.sendloop import SendLoop
 from radio.clock import SystemClock
 from radio.grid.holder import Holder
 from radio.sandbox import point_discord_at
 
 logger = logging.getLogger(__name__)
 
-SourceKind = Literal["flac", "sine"]
+SourceKind = Literal["files", "sine"]
 ON_AIR_TIMEOUT = 180.0  # seconds for every bot to join: a deadlock guard, not a measure
 
 
@@ -109,41 +112,56 @@ class StampedFeed(SimulcastFeed):
             for ident, stamps in list(self.reads.items())
         }
 
-    def sends(self, start: float, end: float) -> list[Arrival]:
-        """The reads between ``start`` and ``end`` as arrivals, one stream per thread."""
-        return [
-            Arrival(ident, n, stamp.at)
-            for ident, stamps in self._window(start, end).items()
-            for n, stamp in enumerate(stamps)
-        ]
+    def sends(self, start: float, end: float, stream: int) -> list[Arrival]:
+        """The reads between ``start`` and ``end`` as arrivals of stream ``stream``."""
+        stamps = sorted(
+            (stamp for stamps in self._window(start, end).values() for stamp in stamps),
+            key=lambda stamp: stamp.at,
+        )
+        return [Arrival(stream, n, stamp.at) for n, stamp in enumerate(stamps)]
 
-    def player_cpu(self, start: float, end: float) -> PlayerCpu:
-        """Player threads' CPU between their first and last read in the window."""
-        return sum_players([split_cpu(stamps) for stamps in self._window(start, end).values()])
+    def window(self, start: float, end: float) -> dict[int, list[ReadStamp]]:
+        """The reads between ``start`` and ``end``, by thread."""
+        return self._window(start, end)
+
+
+def sender_cpu(feeds: Sequence[StampedFeed], start: float, end: float) -> PlayerCpu:
+    """Sender threads' CPU between their first and last read in the window, split at the reads.
+
+    A shared send loop reads every feed on one thread: the reads of all feeds
+    are merged per thread, so that the time between two reads is the loop's
+    own (sends, waits) and not another station's pull and encode.
+    """
+    merged: dict[int, list[ReadStamp]] = defaultdict(list)
+    for feed in feeds:
+        for ident, stamps in feed.window(start, end).items():
+            merged[ident] += stamps
+    return sum_players(
+        [split_cpu(sorted(stamps, key=lambda s: s.cpu_before)) for stamps in merged.values()]
+    )
 
 
 @dataclass(frozen=True, slots=True)
 class Encoding:
-    """Opus settings of a run: discord.py's defaults (128 kb/s, FEC, libopus complexity 10)
-    unless a what-if asks otherwise."""
+    """Opus settings of a run: the station's (:func:`radio.bot.audio.music_encoder`:
+    128 kb/s, CELT, no FEC, libopus complexity 10) unless a what-if asks otherwise."""
 
     complexity: int | None = None  # None: libopus's default, 10
-    fec: bool = True
+    fec: bool = False  # True: discord.py's defaults (FEC at 15 % loss: hybrid SILK+CELT)
 
     def describe(self) -> str:
         complexity = 10 if self.complexity is None else self.complexity
-        return f"128 kb/s, FEC {'on' if self.fec else 'off'}, complexity {complexity}"
+        mode = "discord.py's defaults: FEC on, hybrid" if self.fec else "music, FEC off: CELT"
+        return f"128 kb/s, {mode}, complexity {complexity}"
 
 
 def encoder(encoding: Encoding = Encoding()) -> discord.opus.Encoder:
-    """discord.py's Opus encoder with ``encoding``'s settings.
+    """The Opus encoder with ``encoding``'s settings.
 
     discord.py has no setter for the complexity; the what-if reaches its ctypes
     handle, which a bench may do to measure a fix and the station must not.
     """
-    made = discord.opus.Encoder()
-    if not encoding.fec:
-        made.set_fec(False)
+    made = discord.opus.Encoder() if encoding.fec else music_encoder()
     if encoding.complexity is not None:
         discord.opus._lib.opus_encoder_ctl(made._state, OPUS_SET_COMPLEXITY, encoding.complexity)
     return made
@@ -181,12 +199,23 @@ class Station:
         self.root.source.close()
 
 
-def bot_for(station: Station, guilds: Sequence[Guild]) -> RadioBot:
-    """A RadioBot broadcasting ``station`` in the voice room of every guild given."""
+def bot_for(
+    station: Station, guilds: Sequence[Guild], send_loop: SendLoop | None = None
+) -> RadioBot:
+    """A RadioBot broadcasting ``station`` in the voice room of every guild given.
+
+    ``send_loop`` is shared by the bots of a run; None gives the bot its own.
+    """
     config = DiscordConfig.model_validate(
         {"guilds": [{"id": g.id, "broadcast": g.voice} for g in guilds]}
     )
-    return RadioBot(config, station.feed, clock=SystemClock(), guild_ready_timeout=0.05)
+    return RadioBot(
+        config,
+        station.feed,
+        clock=SystemClock(),
+        guild_ready_timeout=0.05,
+        send_loop=send_loop,
+    )
 
 
 async def run(
@@ -197,12 +226,16 @@ async def run(
     kind: SourceKind,
     tracks: Sequence[Track],
     encoding: Encoding = Encoding(),
+    shared_loop: bool = True,
     warmup: float = 3.0,
 ) -> RunResult:
     """Put ``stations`` stations on air in ``rooms`` rooms each; measure ``seconds``.
 
-    Raises RuntimeError when a bot fails to get on air.
+    With ``shared_loop`` every bot's sender runs on one :class:`SendLoop`;
+    otherwise each bot has its own thread. Raises RuntimeError when a bot
+    fails to get on air.
     """
+    send_loop = SendLoop(time.monotonic, name="radio-sender") if shared_loop else None
     # The emulator keeps 50 packets per --keep-seconds, counted over all senders.
     emulator = await EmulatorProcess.start(
         guilds=stations * rooms, keep_seconds=(seconds + warmup + 30) * stations * rooms
@@ -214,7 +247,7 @@ async def run(
         for index in range(stations):
             station = Station(kind, tracks, index, encoding)
             made.append(station)
-            bot = bot_for(station, emulator.guilds[index * rooms : (index + 1) * rooms])
+            bot = bot_for(station, emulator.guilds[index * rooms : (index + 1) * rooms], send_loop)
             point_discord_at(bot, emulator.addresses)
             bots.append(bot)
             tasks.append(asyncio.create_task(bot.start(emulator.token)))
@@ -241,6 +274,8 @@ async def run(
         machine = IntervalSummary(**json.loads(machine_out))
     finally:
         await asyncio.gather(*(bot.close() for bot in bots), return_exceptions=True)
+        if send_loop is not None:
+            send_loop.stop()
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(task, 10)
@@ -256,10 +291,10 @@ async def run(
         ffmpeg_cpu=children,
         emulator_cpu=emulator_after - emulator_before,
         intervals=summarize(arrivals),
-        sent=summarize([a for s in made for a in s.feed.sends(started, ended)]),
+        sent=summarize([a for k, s in enumerate(made) for a in s.feed.sends(started, ended, k)]),
         machine=machine,
         threads=by_role(threads_before, threads_after),
-        players=sum_players([s.feed.player_cpu(started, ended) for s in made]),
+        players=sender_cpu([s.feed for s in made], started, ended),
         pulled=sum(a.pulled - b.pulled for a, b in zip(feed_after, feed_before, strict=True)),
         encoded=sum(a.encoded - b.encoded for a, b in zip(feed_after, feed_before, strict=True)),
     )
