@@ -23,7 +23,7 @@ Measures, and prints as Markdown:
 
 Beside each window a bare 20 ms sleeper process (:mod:`bench.onair_probe`)
 measures the machine's own scheduling noise. What-ifs: ``--opus-complexity``,
-``--fec`` (discord.py's default encoder), ``--per-station-threads``,
+``--fec`` (discord.py's default encoder), ``--batch``, ``--per-station-threads``,
 ``--switch-interval``.
 """
 
@@ -181,7 +181,7 @@ async def bench(args: argparse.Namespace, folder: Path) -> list[str]:
     if kind == "files" and parts & {"stations", "rooms", "paced"}:
         tracks = await asyncio.to_thread(programme, folder, args.track_seconds)
         open_cost = await asyncio.to_thread(open_cpu, tracks[0], 5)
-    encoding = Encoding(complexity=args.opus_complexity, fec=args.fec)
+    encoding = Encoding(complexity=args.opus_complexity, fec=args.fec, batch=args.batch)
     shared = not args.per_station_threads
     sys.setswitchinterval(args.switch_interval)
     command = " ".join(["`.venv/bin/python -m bench.onair", *sys.argv[1:]]).rstrip() + "`"
@@ -427,6 +427,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--fec",
         action="store_true",
         help="what-if: discord.py's default encoder (FEC on: hybrid SILK+CELT)",
+    )
+    parser.add_argument(
+        "--batch",
+        type=int,
+        default=1,
+        help="what-if: frames each feed pulls and encodes per wake-up (SimulcastFeed batch)",
     )
     parser.add_argument(
         "--per-station-threads",

@@ -95,8 +95,8 @@ class StampedFeed(SimulcastFeed):
     sender thread's work into ours (in the read) and discord.py's (between reads).
     """
 
-    def __init__(self, station: Source, encoder: discord.opus.Encoder) -> None:
-        super().__init__(station, encoder)
+    def __init__(self, station: Source, encoder: discord.opus.Encoder, batch: int = 1) -> None:
+        super().__init__(station, encoder, batch=batch)
         self.reads: dict[int, list[ReadStamp]] = defaultdict(list)
 
     def next_packet(self) -> bytes | None:
@@ -148,11 +148,13 @@ class Encoding:
 
     complexity: int | None = None  # None: libopus's default, 10
     fec: bool = False  # True: discord.py's defaults (FEC at 15 % loss: hybrid SILK+CELT)
+    batch: int = 1  # frames pulled and encoded per wake-up (SimulcastFeed's batch)
 
     def describe(self) -> str:
         complexity = 10 if self.complexity is None else self.complexity
         mode = "discord.py's defaults: FEC on, hybrid" if self.fec else "music, FEC off: CELT"
-        return f"128 kb/s, {mode}, complexity {complexity}"
+        batch = f", {self.batch} frames encoded per wake-up" if self.batch > 1 else ""
+        return f"128 kb/s, {mode}, complexity {complexity}{batch}"
 
 
 def encoder(encoding: Encoding = Encoding()) -> discord.opus.Encoder:
@@ -192,7 +194,7 @@ class Station:
             self.sequence = TrackSequence(TrackList(order, loop=True), name=f"station-{index}")
             program = self.sequence
         self.root = Infallible(Fallback([Holder(), program], transition=0.05))
-        self.feed = StampedFeed(self.root, encoder(encoding))
+        self.feed = StampedFeed(self.root, encoder(encoding), encoding.batch)
 
     def close(self) -> None:
         self.feed.close()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import deque
 from dataclasses import dataclass
 from typing import Final, Protocol
 
@@ -67,11 +68,25 @@ class SimulcastFeed:
     FEC), which requires libopus (see :mod:`radio.preflight`). Safe to call from
     several threads (one lock). The feed does not own the station: :meth:`close`
     stops the feed but leaves the station to its owner.
+
+    ``batch`` frames are pulled and encoded together when :meth:`next_packet`
+    finds none ready: with 2, every other call does two frames back to back and
+    the next call returns the second at once. A sender woken every 20 ms finds
+    the CPU's caches cold, and the second frame of a pair costs about half the
+    first (BENCHMARKS.md, "On Discord"); the price is that the programme is
+    pulled up to ``batch - 1`` frames (20 ms each) before it is sent. Raises
+    ValueError when ``batch`` is less than 1.
     """
 
-    def __init__(self, station: Source, encoder: OpusEncoder | None = None) -> None:
+    def __init__(
+        self, station: Source, encoder: OpusEncoder | None = None, *, batch: int = 1
+    ) -> None:
+        if batch < 1:
+            raise ValueError("batch must be at least one frame")
         self._station = station
         self._encoder: OpusEncoder = encoder if encoder is not None else music_encoder()
+        self._batch = batch
+        self._ahead: deque[bytes] = deque()  # packets encoded, not yet handed out
         self._head = 0  # index of the next station frame to pull
         self._lock = threading.Lock()
         self._encoded = 0
@@ -81,7 +96,11 @@ class SimulcastFeed:
 
     @property
     def position(self) -> int:
-        """Frames pulled from the station so far (the next frame's index)."""
+        """Frames pulled from the station so far (the next frame's index).
+
+        With a ``batch`` above 1 this runs up to ``batch - 1`` frames ahead of
+        the packets handed out.
+        """
         return self._head
 
     def stats(self) -> FeedStats:
@@ -93,33 +112,47 @@ class SimulcastFeed:
         """Stop serving: :meth:`next_packet` returns None from now on. Idempotent."""
         with self._lock:
             self._closed = True
+            self._ahead.clear()
 
     def next_packet(self) -> bytes | None:
         """Pull and encode the next frame; return its packet, or None once the feed is closed.
 
         For the station's single sender (:class:`~radio.bot.sender.Broadcaster`),
-        which sends the packet to every room: every call is one station read and
-        one encode.
+        which sends the packet to every room: every frame is one station read and
+        one encode (``batch`` of them at once when none is ready).
         """
         with self._lock:
             if self._closed:
                 return None
-            packet = self._encoder.encode(self._pull(), SAMPLES_PER_FRAME)
-            self._encoded += 1
+            if self._ahead:
+                return self._ahead.popleft()
+            packet = self._encode()
+            for _ in range(self._batch - 1):
+                self._ahead.append(self._encode())
             return packet
 
     def skip(self, frames: int) -> int:
         """Pull ``frames`` frames from the station without encoding them; return how many.
 
         Keeps the programme in real time when nobody listens or the sender is
-        late. Nothing is pulled once the feed is closed.
+        late. Packets already encoded ahead are dropped first (their frames
+        were pulled). Nothing is pulled once the feed is closed.
         """
         pulled = 0
         with self._lock:
             while pulled < frames and not self._closed:
-                self._pull()
+                if self._ahead:
+                    self._ahead.popleft()
+                else:
+                    self._pull()
                 pulled += 1
         return pulled
+
+    def _encode(self) -> bytes:
+        # Called with the lock held: pull the next frame and encode it.
+        packet = self._encoder.encode(self._pull(), SAMPLES_PER_FRAME)
+        self._encoded += 1
+        return packet
 
     def _pull(self) -> bytes:
         # Called with the lock held: one frame of the station, silence if it broke.

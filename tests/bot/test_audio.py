@@ -168,3 +168,36 @@ def test_callers_on_several_threads_each_get_a_frame_of_their_own() -> None:
     # One lock: no frame pulled twice or lost, every encode produced one packet.
     assert station.reads == feed.position == 400
     assert encoder.calls == sum(len(g) for g in got) == 200
+
+
+def test_a_batch_encodes_frames_together_and_hands_them_out_one_by_one() -> None:
+    station = ToneSource()
+    encoder = CountingEncoder()
+    feed = SimulcastFeed(station, encoder, batch=2)
+    first = feed.next_packet()
+    assert (station.reads, encoder.calls, feed.position) == (2, 2, 2)
+    second = feed.next_packet()
+    assert (station.reads, encoder.calls) == (2, 2)  # handed out, not encoded again
+    rest = [feed.next_packet() for _ in range(8)]
+    assert [first, second, *rest] == reference_packets(list(range(10)))
+    assert (station.reads, encoder.calls) == (10, 10)
+
+
+def test_skipping_drops_the_packets_encoded_ahead_first() -> None:
+    station = ToneSource()
+    encoder = CountingEncoder()
+    feed = SimulcastFeed(station, encoder, batch=3)
+    first = feed.next_packet()  # frames 0, 1, 2 encoded
+    assert feed.skip(3) == 3  # frames 1 and 2 dropped, frame 3 pulled
+    assert (station.reads, encoder.calls, feed.position) == (4, 3, 4)
+    after = feed.next_packet()  # frames 4, 5, 6 encoded: frame 4 handed out
+    assert (station.reads, encoder.calls) == (7, 6)
+    # The encoder saw frames 0, 1, 2 then 4: the reference does the same.
+    assert [first, after] == [reference_packets([0, 1, 2, 4])[i] for i in (0, 3)]
+    feed.close()
+    assert feed.next_packet() is None  # nothing ahead survives the close
+
+
+def test_a_batch_below_one_frame_is_refused() -> None:
+    with pytest.raises(ValueError, match="batch"):
+        SimulcastFeed(ToneSource(), CountingEncoder(), batch=0)
