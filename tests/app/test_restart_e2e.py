@@ -1,5 +1,6 @@
 """The station application in its own process on the local Discord: every frame heard,
-requests played in order, and after SIGKILL and a restart the queue is intact.
+requests played in order at track boundaries, and after SIGKILL and a restart the
+queue is intact.
 
 The emulator (and its listener) runs in the test process and the application in
 a child process, as on a real server: the station is alone in its interpreter.
@@ -79,6 +80,14 @@ def heard(emulator: Emulator, since: int = 0) -> list[float]:
     return [v for i, v in enumerate(values) if i == 0 or v != values[i - 1]]
 
 
+async def until_heard(emulator: Emulator, since: int, frequency: float) -> None:
+    """Wait until the listener has heard ``frequency`` in packets from ``since`` on
+    (a deadlock guard bounds the wait; it is not a measure)."""
+    async with asyncio.timeout(30):
+        while frequency not in heard(emulator, since):
+            await asyncio.sleep(0.25)
+
+
 async def test_requests_survive_sigkill_and_play_in_order(
     emulator: Emulator, tmp_path: Path
 ) -> None:
@@ -92,7 +101,8 @@ async def test_requests_survive_sigkill_and_play_in_order(
             await emulator.slash_reply(author, "request", query=title)
             for author, title in (("alice", "req one"), ("bob", "req two"), ("carol", "req three"))
         ]
-        await asyncio.sleep(1.5)  # the first request is on air
+        # The first request plays at the end of the fallback track on air.
+        await until_heard(emulator, 0, 1000.0)
     finally:
         assert await stop_child(first, signal.SIGKILL) == -signal.SIGKILL
     assert [r.split(" (request")[0] for r in replies] == [
@@ -118,12 +128,14 @@ async def test_requests_survive_sigkill_and_play_in_order(
     mark = len(emulator.record.audio_packets(channel_id=room))
     second = await start_app(emulator, station.root, station.data)
     try:
+        # Nothing plays at the start: the interrupted request is the first track.
+        await until_heard(emulator, mark, 1000.0)
         queue = await emulator.slash_reply("alice", "queue")
-        await asyncio.sleep(1.5)
     finally:
         assert await stop_child(second, signal.SIGTERM) == 0
     people = emulator.world.people
-    # The request that was playing when the process died plays again first.
+    # The request that was playing when the process died plays again first (the
+    # others are listed in order, the next one perhaps already opened).
     assert queue.splitlines() == [
         f"▶ Req Band – Req One · <@{people['alice'].id}> · #1",
         f"1. Req Band – Req Two · <@{people['bob'].id}> · #2",
