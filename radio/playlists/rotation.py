@@ -1,4 +1,4 @@
-"""Rotation: which track plays next in a show (a :class:`~radio.audio.track.TrackProvider`).
+"""Rotation: which track plays next in a show (a :class:`~radio.audio.track.TimedTrackProvider`).
 
 A :class:`Deck` hands out one playlist's tracks in its ``order``:
 
@@ -25,11 +25,11 @@ still lands at the first track boundary at or after the hour, exactly.
 A skip makes the pick start earlier than predicted. Two guards keep the rules
 honest then:
 
-* separation: among a playlist's candidates, one that keeps the rules even if it
-  started at once (judged at the time of the call) is preferred; only when the
-  playlist has none is one allowed at the predicted start taken (counted in
-  ``at_risk``: a skip before then would bend its rule by at most the skipped
-  remainder);
+* separation: a candidate that keeps the rules even if it started at once
+  (judged at the time of the call) is preferred, from the playlist the weights
+  drew, else from the others; only when no playlist has one is a candidate
+  allowed at the predicted start taken (counted in ``at_risk``: a skip before
+  then would bend its rule by at most the skipped remainder);
 * station ID: the rotation looks up in the history when the ID it handed out
   really started. If a skip brought it forward by more than ``ID_GRACE`` before
   its hour, that hour's ID plays again at the first track change at or after the
