@@ -1,68 +1,75 @@
-"""Skip and request latency, from the command to the first packet of the new tone.
+"""Skip and request latency on the local Discord, with the real station application.
 
-One RadioBot with the real commands cog (:class:`radio.bot.commands.RadioCommands`)
-is on air against an in-process emulator whose listener decodes (one stream,
-cheap). Bob (a DJ) runs ``/skip``; Alice (a listener) runs ``/request``. The
-latency is the listener's arrival instant of the first packet in which the
-new track's tone is at -6 dB of its level or louder, minus the instant the
-command was injected (both on ``time.monotonic``: the listener stamps arrivals
-on its own thread as datagrams are received).
+``radio run``'s composition root (:class:`radio.app.StationApp`: grid, playlists,
+the station tree with its requests, the SQLite queue, the commands cog, one
+RadioBot) runs in this process against the emulator, whose listener decodes the
+one stream. Bob (a DJ) runs ``/skip``; Alice (a listener) runs ``/request``.
 
-The station tree is the one :class:`radio.station.Station` builds, with plain
-track lists for the grid: ``Infallible(Fallback([requests, rotation]))``, the
-requests a TrackSequence over the real SQLite :class:`RequestQueue`. Two parts
-that the final integration will provide are stood in for here, and said so in
-the report: the DJ's skip skips the sequence the Fallback has selected, and
-(in the "woken" runs) a queued request wakes the request sequence at once;
-without that wake the idle request sequence asks the queue again by itself
-after 50 of its ticks.
+* **skip**: command → the first packet at the listener in which the next track's
+  tone is at -6 dB of its level or louder ("next opened": the next track was
+  already open, as it is about a second after a track starts when the rotation
+  is timed; "next not opened": the skip came before that).
+* **request → prepared**: command → the station has opened the request as the
+  next track of the sequence on air (polled every 2 ms on the event loop). By
+  design it is not audible then: it plays when the current track ends.
+* **request at the boundary**: silent frames heard between the last packet of the
+  outgoing tone and the first packet of the request's tone (expected 0).
+* **request then skip**: a request is queued and prepared, then a DJ's ``/skip``:
+  command → the request's tone audible.
+
+Latencies are arrival instants at the listener minus the injection instant, both
+on ``time.monotonic`` (the listener stamps arrivals on its own thread).
+
+    .venv/bin/python -m bench.onair_latency [--skips 6] [--requests 3]
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
+import statistics
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
-from bench.onair_stats import Change, first_change
+from bench import machine
+from bench.onair_stats import Change, first_change, tone_levels
 from radio.audio.decoder import FFmpegDecoder, probe
-from radio.audio.root import Infallible
-from radio.audio.sequence import TrackSequence
-from radio.audio.switch import Fallback
-from radio.audio.synth import amplitude
+from radio.audio.synth import amplitude, tone
 from radio.audio.track import Track
-from radio.audio.tracklist import TrackList
-from radio.bot.audio import SimulcastFeed
-from radio.bot.catalogue import Catalogue
-from radio.bot.client import RadioBot, RoomState
-from radio.bot.commands import RadioCommands, Services
+from radio.bot.client import RoomState
 from radio.bot.config import DiscordConfig
 from radio.clock import SystemClock
 from radio.sandbox import Emulator, point_discord_at
-from radio.store.db import Database
-from radio.store.requests import Request, RequestQueue
 
 LEVEL_DBFS = -12.0
-SETTLE_SECONDS = 1.2  # after a command: time for the change to reach the listener
+SILENT_DBFS = -50.0  # a packet quieter than this at every tone is a silent frame
+SETTLE_SECONDS = 0.6  # after a skip: time for the change to reach the listener
+POLL_SECONDS = 0.002
+ROTATION_SECONDS = 12.0  # > the 10 s preload: an untimed rotation opens its next pick late
+REQUEST_SECONDS = 3.0
+ROTATION_HZ = (400.0, 500.0, 600.0)
+REQUEST_HZ = (1000.0, 1100.0, 1200.0, 1300.0, 1400.0, 1500.0)
 
 
 @dataclass(frozen=True, slots=True)
 class Sample:
     """One command and what the listener heard."""
 
-    command: str  # "skip" or "request"
-    condition: str  # skip: "next buffered" / "next not opened"; request: "woken" / "polled"
-    change: Change | None  # None: no new tone within SETTLE_SECONDS
+    command: str  # "skip", "request → prepared", "request, then skip"
+    condition: str
+    change: Change | None  # None: no change seen
     expected: float  # the tone that should come next
+    silent_frames: int | None = None  # at the request's boundary
 
 
 def open_times(track: Track, runs: int) -> list[float]:
-    """Milliseconds to open ``track`` as TrackSequence does: probe, start FFmpeg,
-    wait for the first buffered frame. Blocks: run it off the event loop."""
+    """Milliseconds to open ``track`` as TrackSequence does when the Track carries
+    no duration: probe, start FFmpeg, wait for the first buffered frame. Blocks."""
     times: list[float] = []
     for _ in range(runs):
         start = time.monotonic()
@@ -73,40 +80,60 @@ def open_times(track: Track, runs: int) -> list[float]:
     return times
 
 
-class WakingQueue(RequestQueue):
-    """The request queue, waking the request sequence when a request is queued.
+def make_station(
+    root: Path, rotation: Sequence[tuple[Track, float]], requests: Sequence[tuple[Track, float]]
+) -> dict[str, float]:
+    """A UTC station whose fallback is ``rotation`` (sequential) and whose requestable
+    playlist is ``requests``; the files are linked in. Returns Hz by track title."""
+    for folder, tracks in (("music", rotation), ("requests", requests)):
+        (root / "media" / folder).mkdir(parents=True, exist_ok=True)
+        for n, (track, _) in enumerate(tracks):
+            (root / "media" / folder / f"{n:02d}{Path(track.location).suffix}").symlink_to(
+                Path(track.location).resolve()
+            )
+    (root / "station.yaml").write_text("name: Bench FM\ntimezone: UTC\nfallback: music\n")
+    (root / "playlists").mkdir()
+    (root / "playlists" / "music.yaml").write_text("sources: [media/music]\norder: sequential\n")
+    (root / "playlists" / "requests.yaml").write_text(
+        "sources: [media/requests]\norder: sequential\nrequestable: true\n"
+    )
+    (root / "schedules").mkdir()
+    (root / "schedules" / "week.yaml").write_text("shows: []\n")
+    return {track.title: hz for track, hz in [*rotation, *requests]}
 
-    ``wake`` is set after construction (the sequence needs the queue first);
-    None leaves the sequence to find the request by its own polling.
-    """
 
-    wake: Callable[[], None] | None = None
-
-    def add(self, user_id: int, user_name: str, track: Track, now: datetime) -> Request:
-        request = super().add(user_id, user_name, track, now)
-        if self.wake is not None:
-            self.wake()
-        return request
-
-
-class SkipSelected:
-    """The DJ's skip: skip the track of whichever sequence the Fallback plays."""
-
-    def __init__(self, switch: Fallback) -> None:
-        self._switch = switch
-
-    def skip(self) -> bool:
-        selected = self._switch.selected
-        if selected is None:
-            return False
-        child = self._switch.children[selected]
-        if not isinstance(child, TrackSequence) or child.current is None:
-            return False
-        child.skip()
-        return True
-
-    def next_up(self) -> Track | None:
+def boundary_silence(
+    packets: Sequence[tuple[float, bytes]], old: float, new: float, level: float
+) -> int | None:
+    """Silent packets between the last one carrying ``old`` and the first carrying
+    ``new`` (both at -6 dB of ``level``); None when the change is not in ``packets``."""
+    quiet = amplitude(SILENT_DBFS)
+    first_new = next(
+        (i for i, (_, pcm) in enumerate(packets) if tone_levels(pcm, [new])[new] >= level / 2),
+        None,
+    )
+    if first_new is None:
         return None
+    loud_old = [
+        i
+        for i, (_, pcm) in enumerate(packets[:first_new])
+        if tone_levels(pcm, [old])[old] >= level / 2
+    ]
+    last_old = loud_old[-1] if loud_old else None
+    if last_old is None:
+        return None
+    between = packets[last_old + 1 : first_new]
+    return sum(1 for _, pcm in between if max(tone_levels(pcm, [old, new]).values()) < quiet)
+
+
+async def until(predicate: Callable[[], bool], timeout: float) -> float | None:
+    """Poll ``predicate`` every 2 ms; the monotonic instant it held, None on timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return time.monotonic()
+        await asyncio.sleep(POLL_SECONDS)
+    return None
 
 
 async def measure(
@@ -116,13 +143,12 @@ async def measure(
     *,
     skips: int,
 ) -> list[Sample]:
-    """Run ``skips`` skips and one request per request track (half woken, half polled).
+    """Run ``skips`` skips, then the requests: the first half each played at the next
+    boundary, the second half each followed by a skip. Rotation tracks longer than
+    10 s show when the next track is opened; requests should be short."""
+    from radio.app import AppOptions, StationApp
 
-    ``rotation`` and ``requests`` pair each track with its tone frequency.
-    Rotation tracks must be longer than the sequence's 10 s preload so that
-    early skips find the next track not yet opened.
-    """
-    freq_of = {track.location: hz for track, hz in [*rotation, *requests]}
+    freq_of = make_station(workdir / "station", rotation, requests)
     rotation_hz = [hz for _, hz in rotation]
     level = amplitude(LEVEL_DBFS)
     clock = SystemClock()
@@ -130,8 +156,7 @@ async def measure(
     async with Emulator(clock=clock, monotonic=time.monotonic) as emulator:
         world = emulator.world
         role = {r.name: r.id for r in world.guild.roles.values()}
-        text = world.text_channel.id
-        voice = world.voice_channel.id
+        text, voice = world.text_channel.id, world.voice_channel.id
         config = DiscordConfig.model_validate(
             {
                 "guilds": [
@@ -145,74 +170,197 @@ async def measure(
                 ]
             }
         )
-        database = Database(workdir / "radio.sqlite3")
-        queue = WakingQueue(database, quota=len(requests) + 1, cooldown=timedelta(0))
-        on_rotation = TrackSequence(TrackList([t for t, _ in rotation], loop=True), name="rot")
-        on_request = TrackSequence(queue, name="requests")
-        switch = Fallback([on_request, on_rotation], transition=0.05)
-        root = Infallible(switch)
-        feed = SimulcastFeed(root)
-        bot = RadioBot(config, feed, clock=clock, guild_ready_timeout=0.05)
-        services = Services(
-            config=config,
-            queue=queue,
-            catalogue=Catalogue([t for t, _ in requests]),
-            controls=SkipSelected(switch),
-            rooms=bot,
-            clock=clock,
-            slot_now=lambda: None,
+        options = AppOptions(
+            request_quota=len(requests) + 1,
+            request_cooldown=timedelta(0),
+            normalize=False,  # the tones are levelled already; keeps the figures about opening
+            bot_options={"guild_ready_timeout": 0.05},
         )
-        await bot.add_cog(RadioCommands(services))
-        point_discord_at(bot, emulator.addresses)
-        task = asyncio.create_task(bot.start(world.token))
+        app = StationApp(
+            workdir / "station",
+            workdir / "data",
+            config,
+            clock=clock,
+            monotonic=time.monotonic,
+            options=options,
+        )
+        stop = asyncio.Event()
+        task = asyncio.create_task(
+            app.run(
+                world.token,
+                stop,
+                before_start=lambda bot: point_discord_at(bot, emulator.addresses),
+            )
+        )
+        station = app.onair.station
 
-        def heard() -> list[tuple[float, bytes]]:
+        def heard(since: float = 0.0) -> list[tuple[float, bytes]]:
             return [
                 (p.arrival, p.pcm)
                 for p in list(emulator.record.packets)
-                if p.pcm is not None and p.channel_id == voice
+                if p.pcm is not None and p.channel_id == voice and p.arrival >= since
             ]
+
+        def playing_hz() -> float:
+            sequence = station.on_air_sequence()
+            track = sequence.current if sequence is not None else None
+            return freq_of.get(track.title, 0.0) if track is not None else 0.0
+
+        def prepared_title() -> str | None:
+            sequence = station.on_air_sequence()
+            track = sequence.preloaded if sequence is not None else None
+            return track.title if track is not None else None
+
+        def prepared_is(title: str) -> Callable[[], bool]:
+            return lambda: prepared_title() == title
+
+        def playing_is(hz: float) -> Callable[[], bool]:
+            return lambda: playing_hz() == hz
+
+        async def track_start() -> None:
+            """Wait for the next rotation track to start."""
+            sequence = station.on_air_sequence()
+            current = sequence.current if sequence is not None else None
+            await until(
+                lambda: (s := station.on_air_sequence()) is not None and s.current != current, 15
+            )
 
         try:
             async with asyncio.timeout(30):
-                while bot.rooms[world.guild.id].state is not RoomState.ON_AIR:
+                while not app.bot.rooms or any(
+                    room.state is not RoomState.ON_AIR for room in app.bot.rooms.values()
+                ):
                     if task.done():
                         task.result()
                     await asyncio.sleep(0.05)
             await asyncio.sleep(1.0)
+            await track_start()
             for n in range(skips):
-                # Alternate: soon after a track starts (its successor is opened
-                # only 10 s before its end) and a few seconds later (buffered).
-                await asyncio.sleep(0.6 if n % 2 == 0 else 3.2)
-                playing = on_rotation.current
-                old = freq_of[playing.location] if playing is not None else 0.0
-                buffered = on_rotation.preloaded is not None
+                # Each skip starts a track: alternate a skip 0.6 s into it (the
+                # settle time; the next track is opened about a second in, when
+                # the rotation is timed) and one 2.1 s into it (opened).
+                await asyncio.sleep(0.0 if n % 2 == 0 else 1.5)
+                old = playing_hz()
+                opened = prepared_title() is not None
                 expected = rotation_hz[(rotation_hz.index(old) + 1) % len(rotation_hz)]
                 since = time.monotonic()
                 await emulator.inject_interaction("bob", "skip")
                 await asyncio.sleep(SETTLE_SECONDS)
-                change = first_change(heard(), since, old, rotation_hz, level)
-                condition = "next buffered" if buffered else "next not opened"
+                change = first_change(heard(since), since, old, rotation_hz, level)
+                condition = "next opened" if opened else "next not opened"
                 samples.append(Sample("skip", condition, change, expected))
+            half = (len(requests) + 1) // 2
             for n, (track, hz) in enumerate(requests):
-                woken = n % 2 == 0
-                queue.wake = on_request.wake if woken else None
-                playing = on_rotation.current
-                old = freq_of[playing.location] if playing is not None else 0.0
+                # a rotation track started lately (by the last skip, or after the
+                # last request): the request waits most of it
+                await asyncio.sleep(0.5)
+                old = playing_hz()
                 since = time.monotonic()
                 await emulator.inject_interaction(
                     "alice", "request", [{"name": "query", "value": track.title}]
                 )
-                await asyncio.sleep(SETTLE_SECONDS + 0.8)
-                change = first_change(heard(), since, old, [old, hz], level)
-                samples.append(Sample("request", "woken" if woken else "polled", change, hz))
-                # let the request play out before the next one
-                await asyncio.sleep((track.duration or 2.0) + 0.5)
+                ready = await until(prepared_is(track.title), 10)
+                prepared = None if ready is None else Change(1000.0 * (ready - since), hz, 0)
+                samples.append(Sample("request → prepared", "not audible by design", prepared, hz))
+                if n < half:
+                    # it plays when the current track ends, a few seconds later
+                    await until(playing_is(hz), ROTATION_SECONDS + 5)
+                    await asyncio.sleep(0.5)
+                    silent = boundary_silence(heard(since), old, hz, level)
+                    change = first_change(heard(since), since, old, [old, hz], level)
+                    samples.append(
+                        Sample("request", "at the boundary", change, hz, silent_frames=silent)
+                    )
+                else:
+                    since = time.monotonic()
+                    await emulator.inject_interaction("bob", "skip")
+                    await asyncio.sleep(SETTLE_SECONDS)
+                    change = first_change(heard(since), since, old, [old, hz], level)
+                    samples.append(Sample("request, then skip", "request opened", change, hz))
+                await until(lambda: playing_hz() in rotation_hz, REQUEST_SECONDS + 5)
         finally:
-            await bot.close()
+            stop.set()
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await asyncio.wait_for(task, 10)
-            feed.close()
-            root.source.close()
-            database.close()
+                await asyncio.wait_for(task, 15)
     return samples
+
+
+def table(samples: Sequence[Sample]) -> list[str]:
+    """The Markdown table of the samples, one row per (command, condition)."""
+    lines = [
+        "| command | condition | runs | min ms | median ms | max ms | right tone | silent frames |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    groups: dict[tuple[str, str], list[Sample]] = {}
+    for sample in samples:
+        groups.setdefault((sample.command, sample.condition), []).append(sample)
+    for (command, condition), group in groups.items():
+        seen = [s.change.latency_ms for s in group if s.change is not None]
+        right = sum(1 for s in group if s.change is not None and s.change.frequency == s.expected)
+        figures = (
+            f"{min(seen):.0f} | {statistics.median(seen):.0f} | {max(seen):.0f}"
+            if seen
+            else "– | – | –"
+        )
+        silent = [s.silent_frames for s in group if s.silent_frames is not None]
+        unknown = sum(1 for s in group if s.command == "request" and s.silent_frames is None)
+        silence = (
+            "–"
+            if command != "request"
+            else " ".join(str(n) for n in silent) + (f" ({unknown} not found)" if unknown else "")
+        )
+        lines.append(
+            f"| {command} | {condition} | {len(group)} | {figures} |"
+            f" {right}/{len(group)} | {silence} |"
+        )
+    return lines
+
+
+def make_media(folder: Path, requests: int) -> tuple[list[tuple[Track, float]], ...]:
+    """Rotation and request tones (FLAC, by FFmpeg), titled by their frequency."""
+    rotation = []
+    for hz in ROTATION_HZ:
+        path = tone(
+            folder / f"rotation-{hz:.0f}.flac",
+            hz,
+            ROTATION_SECONDS,
+            level_dbfs=LEVEL_DBFS,
+            title=f"Rotation {hz:.0f}",
+        )
+        rotation.append((Track(str(path), f"Rotation {hz:.0f}", duration=ROTATION_SECONDS), hz))
+    asked = []
+    for hz in REQUEST_HZ[:requests]:
+        title = f"Request {hz:.0f}"
+        path = tone(
+            folder / f"request-{hz:.0f}.flac",
+            hz,
+            REQUEST_SECONDS,
+            level_dbfs=LEVEL_DBFS,
+            title=title,
+        )
+        asked.append((Track(str(path), title, duration=REQUEST_SECONDS), hz))
+    return rotation, asked
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--skips", type=int, default=6, help="skip commands to time")
+    parser.add_argument("--requests", type=int, default=6, help="requests (half then skipped)")
+    args = parser.parse_args()
+    print(f"Machine: {machine.describe()}, load average at start {machine.load()}.")
+    with tempfile.TemporaryDirectory(prefix="bench-latency-") as tmp:
+        rotation, requests = make_media(Path(tmp) / "media", args.requests)
+        samples = asyncio.run(measure(Path(tmp), rotation, requests, skips=args.skips))
+        opening = open_times(rotation[0][0], 5)
+    print()
+    print("\n".join(table(samples)))
+    print()
+    print(
+        f"Opening a track with ffprobe (5 runs): median {statistics.median(opening):.0f} ms,"
+        f" min {min(opening):.0f} ms, max {max(opening):.0f} ms."
+    )
+    print(f"Load average at the end: {machine.load()}.")
+
+
+if __name__ == "__main__":
+    main()

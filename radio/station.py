@@ -65,6 +65,10 @@ def _not_request(track: Track) -> bool:
     return not is_request(track)
 
 
+def _always(track: Track) -> bool:
+    return True
+
+
 class Station:
     """One station's source tree, built from a checked configuration.
 
@@ -99,6 +103,7 @@ class Station:
         self._requests: TrackProvider | None = None
         self._returned: list[Track] = []  # requests a sequence handed back: they go first
         self._closing = False
+        self._opening: TrackSequence | None = None  # a hard start's new slot, while it changes
         self._playing: TrackSequence | None = None  # the station sequence that started last
         self.programme = Programme(
             grid,
@@ -166,8 +171,10 @@ class Station:
         now as its next track, in place of a prepared rotation pick; when nothing
         plays, it plays as soon as it is buffered. Cheap; any thread."""
         taker = self._taker()
+        with self._lock:
+            opening = self._opening
         if taker is not None:
-            taker.replace_next(keep=is_request)
+            taker.replace_next(keep=_always if taker is opening else is_request)
 
     def emit(self, event: Event) -> None:
         """Publish an event on the station's behalf: a started track is written to
@@ -228,11 +235,20 @@ class Station:
                 self._returned.append(track)
             self.offer_requests()
 
-    def _slot_changed(self, old: Source | None, new: Source) -> None:
-        # A slot that loses the air (a soft start's old slot plays its track out)
-        # hands back the request it has open: the new slot plays it next.
-        if isinstance(old, TrackSequence):
-            old.release_next(keep=_not_request)
+    def _slot_changed(self, old: Source | None, new: Source, soft: bool) -> None:
+        # A slot that loses the air hands back the request it has open: the new slot
+        # plays it next. After a soft start (the old slot plays its track out) it is
+        # the show's first track; a hard start's show opens with its own first track
+        # (about to play: replacing it would race the switch), then the request.
+        opening = new if not soft and isinstance(new, TrackSequence) else None
+        with self._lock:
+            self._opening = opening
+        try:
+            if isinstance(old, TrackSequence):
+                old.release_next(keep=_not_request)
+        finally:
+            with self._lock:
+                self._opening = None
 
     def _emit(self, event: Event) -> None:
         if isinstance(event, TrackStarted) and self._history is not None:

@@ -53,10 +53,11 @@ class Programme:
     ``build(occurrence)`` makes the source of a slot (``None``: the fallback);
     ``now()`` is the instant of the frame about to be read (the wall clock on air,
     start + frames × 20 ms offline); ``position()`` is the station frame position
-    (for events); ``on_change(old, new)`` is called at each slot change, under
-    the programme's lock, with the source that had the air (None at the start)
-    and the one that takes it (at once, or at the end of the old one's track for
-    a soft start): the station moves the requests the old one had prepared.
+    (for events); ``on_change(old, new, soft)`` is called at each slot change,
+    under the programme's lock, with the source that had the air (None at the
+    start), the one that takes it, and whether that waits for the end of the old
+    one's track (a soft start): the station moves the requests the old one had
+    prepared.
     """
 
     def __init__(
@@ -69,7 +70,7 @@ class Programme:
         events: EventSink | None = None,
         lead: timedelta = timedelta(seconds=20),
         fade: float = 0.05,
-        on_change: Callable[[Source | None, Source], None] | None = None,
+        on_change: Callable[[Source | None, Source, bool], None] | None = None,
     ) -> None:
         self._grid = grid
         self._on_change = on_change
@@ -275,7 +276,7 @@ class Programme:
         if self._on_change is not None:
             new_source = self._seats[idle].occupant
             if new_source is not None:
-                self._on_change(old_source, new_source)
+                self._on_change(old_source, new_source, soft)
         logger.info(
             "%s %s (%s start)",
             "on air:" if occurrence else "fallback:",

@@ -208,3 +208,67 @@ def test_requests_waiting_at_the_start_play_first_in_order(folder: Path) -> None
     heard = on_air.heard()
     total = len(r2) + len(r1) + len(a)
     assert np.array_equal(heard[FADE_IN:total], np.concatenate([r2, r1, a])[FADE_IN:])
+
+
+def test_a_soft_start_hands_the_open_request_to_the_new_show(folder: Path) -> None:
+    on_air = OnAir(show_folder(folder, "soft"))
+    try:
+        on_air.pull(160)  # the filler: f at frames 0, 75, 150
+        number = on_air.request("r1")  # opened by the fallback slot, the taker
+        on_air.pull(1)
+        assert [r.id for r in on_air.queue.pending()] == [number]
+        on_air.pull(200)  # the soft boundary is at frame 200, inside the third f
+    finally:
+        on_air.close()
+    f = len(samples(folder, "media/filler", "f"))
+    r1 = len(samples(folder, "requests", "r1"))
+    # The third f plays out (a soft start); the fallback slot handed r1 back at the
+    # boundary and the show opened with it, then its own tracks.
+    assert on_air.started()[:6] == [
+        ("f", 0),
+        ("f", f // F),
+        ("f", 2 * f // F),
+        ("r1", 3 * f // F),
+        ("s1", (3 * f + r1) // F),
+        ("s2", (3 * f + r1) // F + 50),
+    ]
+    ended = [(e.track.title, e.skipped) for e in on_air.events if isinstance(e, TrackEnded)]
+    assert ended[:4] == [("f", False), ("f", False), ("f", False), ("r1", False)]
+    assert on_air.queue.get(number).state == "played"
+
+
+def test_a_hard_start_plays_the_open_request_after_the_shows_first_track(folder: Path) -> None:
+    on_air = OnAir(show_folder(folder, "hard"))
+    try:
+        on_air.pull(160)
+        number = on_air.request("r1")
+        on_air.pull(200)  # the hard boundary is at frame 200, inside the third f
+    finally:
+        on_air.close()
+    r1 = len(samples(folder, "requests", "r1"))
+    assert on_air.started()[:6] == [
+        ("f", 0),
+        ("f", 75),
+        ("f", 150),
+        ("s1", 200),
+        ("r1", 250),  # s1 is 50 frames long
+        ("s2", (250 * F + r1) // F),
+    ]
+    ended = [(e.track.title, e.skipped) for e in on_air.events if isinstance(e, TrackEnded)]
+    assert ended[:3] == [("f", False), ("f", False), ("f", True)]  # cut by the show
+    assert on_air.queue.get(number).state == "played"
+
+
+def show_folder(folder: Path, mode: str) -> Path:
+    """The folder with a one-off show (``mode`` start) at START + 4 s, frame 200,
+    of two 1 s tones; the filler before it is a 1.5 s tone (75 frames)."""
+    synth.tone(folder / "media/filler/f.flac", 300.0, 1.5, title="f")
+    (folder / "playlists/show.yaml").write_text("sources: [media/show]\norder: sequential\n")
+    synth.tone(folder / "media/show/s1.flac", 770.0, 1.0, title="s1")
+    synth.tone(folder / "media/show/s2.flac", 880.0, 1.0, title="s2")
+    (folder / "schedules/week.yaml").write_text(
+        "shows:\n  - id: show\n    rrule: FREQ=DAILY;COUNT=1\n"
+        '    dtstart: "2026-11-23T12:00:04"\n    duration: 1h\n'
+        f"    start_mode: {mode}\n    rotation: [{{playlist: show}}]\n"
+    )
+    return folder
