@@ -448,8 +448,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--switch-interval",
         type=float,
-        default=sys.getswitchinterval(),
-        help="what-if: CPython's GIL switch interval in seconds (default 0.005)",
+        default=0.001,
+        help="CPython's GIL switch interval in seconds (default 0.001, as StationApp sets"
+        " on air; CPython's own default is 0.005)",
     )
     args = parser.parse_args(argv)
     unknown = set(args.parts) - set(PARTS)
