@@ -201,6 +201,10 @@ async def measure(
                 if p.pcm is not None and p.channel_id == voice and p.arrival >= since
             ]
 
+        def current_track() -> Track | None:
+            sequence = station.on_air_sequence()
+            return sequence.current if sequence is not None else None
+
         def playing_hz() -> float:
             sequence = station.on_air_sequence()
             track = sequence.current if sequence is not None else None
@@ -221,9 +225,9 @@ async def measure(
             """Wait for the next rotation track to start."""
             sequence = station.on_air_sequence()
             current = sequence.current if sequence is not None else None
-            await until(
-                lambda: (s := station.on_air_sequence()) is not None and s.current != current, 15
-            )
+            # (between two tracks that end on a frame boundary, current is None
+            # for one frame)
+            await until(lambda: playing_hz() != 0.0 and current_track() != current, 15)
 
         try:
             async with asyncio.timeout(30):
@@ -240,6 +244,7 @@ async def measure(
                 # settle time; the next track is opened about a second in, when
                 # the rotation is timed) and one 2.1 s into it (opened).
                 await asyncio.sleep(0.0 if n % 2 == 0 else 1.5)
+                await until(lambda: playing_hz() != 0.0, 5)
                 old = playing_hz()
                 opened = prepared_title() is not None
                 expected = rotation_hz[(rotation_hz.index(old) + 1) % len(rotation_hz)]
@@ -254,6 +259,7 @@ async def measure(
                 # a rotation track started lately (by the last skip, or after the
                 # last request): the request waits most of it
                 await asyncio.sleep(0.5)
+                await until(lambda: playing_hz() != 0.0, 5)
                 old = playing_hz()
                 since = time.monotonic()
                 await emulator.inject_interaction(

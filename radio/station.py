@@ -13,12 +13,12 @@ really starts (TrackStarted), for the separation rules and the play log.
 
 Requests play at the next track boundary (Liquidsoap's track-sensitive
 fallback, the way AzuraCast and LibreTime schedule them): each sequence of the
-tree takes its next track from a :class:`_RequestsFirst` provider that serves,
-in order, the request queue (only to the sequence that is heard, the *taker*),
-rotation picks that a request displaced, and the show's rotation. A request
-queued while the taker's next rotation pick is already open replaces it
-(:meth:`Station.offer_requests`): the displaced pick is not lost but plays after
-the requests, and is written to the history only when it really plays. The
+tree takes its next track from a :class:`_RequestsFirst` provider that serves
+the request queue first (only to the sequence that is heard, the *taker*), then
+the show's rotation. A request queued while the taker's next rotation pick is
+already open replaces it (:meth:`Station.offer_requests`): the displaced pick
+was never started, so it is not in the history; it goes back to its deck
+(:meth:`Rotation.release`) and is picked again, judged anew, after the requests. The
 request's decoder is opened as soon as it is queued, so the boundary is gapless
 or crossfaded like any other, and a skip reaches it at once. A sequence that no
 longer has the air hands its prepared request back; it goes first to the next
@@ -350,8 +350,7 @@ class Station:
 
 class _RequestsFirst:
     """The provider of one station sequence: requests (``requests(sequence)``: the
-    station's answer, None unless the sequence is the taker), then the rotation
-    picks a request displaced, then the rotation.
+    station's answer, None unless the sequence is the taker), then the rotation.
 
     Timed (it passes the lead on when the rotation is timed); the sequence opens
     early only when the rotation is timed, so an untimed rotation keeps judging its
@@ -360,7 +359,7 @@ class _RequestsFirst:
 
     def __init__(
         self,
-        rotation: TrackProvider,
+        rotation: Rotation,
         *,
         requests: Callable[[TrackSequence], Track | None],
         released: Callable[[Track, bool], None],
@@ -368,8 +367,6 @@ class _RequestsFirst:
         self._rotation = rotation
         self._requests = requests
         self._on_released = released
-        self._displaced: list[Track] = []
-        self._lock = threading.Lock()
         self._sequence: TrackSequence | None = None
         self._attached = threading.Event()
 
@@ -390,20 +387,18 @@ class _RequestsFirst:
             request = self._requests(sequence)
             if request is not None:
                 return request
-        with self._lock:
-            if self._displaced:
-                return self._displaced.pop(0)
-        if isinstance(self._rotation, TimedTrackProvider):
-            return self._rotation.next_track_in(seconds)
-        return self._rotation.next_track()
+        rotation: TrackProvider = self._rotation
+        if isinstance(rotation, TimedTrackProvider):
+            return rotation.next_track_in(seconds)
+        return rotation.next_track()
 
     def released(self, track: Track, started: bool) -> None:
-        """The sequence let go of ``track``: a displaced rotation pick plays later
-        (it keeps the decks' rounds, jingle spacing and the hour's ID); requests
-        and cut tracks are the station's business."""
-        if not started and not is_request(track):
-            with self._lock:
-                self._displaced.append(track)
+        """The sequence let go of ``track``: a rotation pick that never started goes
+        back to its deck (the deck's next pick again, judged anew then: a request
+        displaces it without losing a sequential playlist's place, a jingle or the
+        hour's ID); requests and cut tracks are the station's business."""
+        if not is_request(track):
+            self._rotation.release(track, started)
         self._on_released(track, started)
 
 
