@@ -180,7 +180,8 @@ class TrackSequence:
         self._pending: list[Event] = []
         self._released = released
         self._let_go: list[tuple[Track, bool]] = []  # handed to ``released`` outside the lock
-        self._replacing = False  # the preparation in flight replaces ``_prepared``
+        # while the preparation in flight replaces ``_prepared``: which tracks may
+        self._replacing: Callable[[Track], bool] | None = None
         self._judge: _Judge | None = None  # applies to the next track once it is known
         self._underruns = 0
         with self._lock:
@@ -316,8 +317,11 @@ class TrackSequence:
             self._maybe_prepare()
 
     def replace_next(self, keep: Callable[[Track], bool] | None = None) -> None:
-        """Prepare another next track now, in place of the prepared one (unless
-        ``keep(prepared)``): the provider has something that should play first.
+        """Prepare another next track now, in place of the prepared one: the
+        provider has something that should play first. ``keep`` (None: nothing)
+        says which tracks are that something: a prepared track that ``keep``
+        accepts stays, and a new track replaces the prepared one only if ``keep``
+        accepts it (else the new one is released and the prepared one stays).
 
         The prepared track keeps its place until the new one is buffered: if the
         current track ends before that, the prepared track plays (gapless, as
@@ -327,7 +331,7 @@ class TrackSequence:
         judged when it finishes. When nothing is prepared, the next track is
         prepared now, whatever the preload window; when idle, this is :meth:`wake`.
         """
-        judge = _Judge(keep or _never, again=True)
+        judge = _Judge(keep or _anything, again=True)
         with self._lock:
             self._retry_at = 0
             self._apply(judge)
@@ -393,7 +397,7 @@ class TrackSequence:
             future = self._future
         if self._let_go:
             self._hand_over()
-        if future is not None and self._replacing:
+        if future is not None and self._replacing is not None:
             try:  # the replacement the prepared track waits for
                 future.result(timeout)
             except Exception:
@@ -499,7 +503,7 @@ class TrackSequence:
     def _skip_target_ready(self) -> bool:
         """May a pending skip fade now? Yes when the next track is buffered (or
         already finished: _fill moves past it), or when the provider had nothing."""
-        if self._replacing:
+        if self._replacing is not None:
             return False  # the next track is being replaced: the skip goes to the new one
         prepared = self._prepared
         if prepared is not None:
@@ -549,11 +553,19 @@ class TrackSequence:
             result = _Prepared(None, [])
         for track, reason in result.failures:
             self._pending.append(TrackFailed(frame=self._now(), track=track, reason=reason))
-        replacing, self._replacing = self._replacing, False
+        replacing, self._replacing = self._replacing, None
         if result.playing is None:
-            if not replacing or self._prepared is None:
+            if replacing is None or self._prepared is None:
                 self._retry_at = self._ticks + RETRY_FRAMES
             # a replacement that found nothing leaves the prepared track in place
+        elif (
+            replacing is not None
+            and self._prepared is not None
+            and not replacing(result.playing.track)
+        ):
+            # not what the replacement was for (the request is gone): the prepared
+            # track stays, the new one goes back
+            self._let_go_of(result.playing)
         else:
             if self._prepared is not None:  # replaced: it never started
                 self._let_go_of(self._prepared)
@@ -577,7 +589,7 @@ class TrackSequence:
                 self._let_go_of(prepared)
                 self._prepared = None
             return
-        self._replacing = prepared is not None
+        self._replacing = judge.keep if prepared is not None else None
         self._future = self._start_preparation(self._lead_seconds())
 
     def _let_go_of(self, playing: _Playing) -> None:
@@ -717,5 +729,5 @@ def _known(track: Track) -> ProbeInfo | None:
     return ProbeInfo(duration=track.duration)
 
 
-def _never(track: Track) -> bool:
-    return False
+def _anything(track: Track) -> bool:
+    return True

@@ -200,3 +200,30 @@ def test_release_next_lets_a_request_go_and_close_reports_what_was_open(
     # the track on air when the sequence is closed was started: its owner ends it
     assert released == [("b", False), ("req", False), ("a", True)]
     assert [title for title, _ in started(events)] == ["a"]
+
+
+def test_a_replacement_that_is_not_wanted_goes_back_and_the_order_holds(
+    make_tone: Callable[..., Track], events: list[Event]
+) -> None:
+    a = make_tone("a", 440.0, 0.5)
+    b = make_tone("b", 550.0, 0.3)
+    c = make_tone("c", 660.0, 0.3)
+    provider = FrontFirst([a, b, c])
+    released: list[tuple[str, bool]] = []
+
+    def on_released(track: Track, was_started: bool) -> None:
+        released.append((track.title, was_started))
+        provider.give_back(track, was_started)
+
+    seq = TrackSequence(provider, events=events.append, released=on_released)
+    try:
+        pull(seq, 5)
+        assert seq.preloaded == b
+        seq.replace_next(keep=is_request)  # the request was cancelled: the pick is c
+        assert seq.wait_buffered(10)
+        assert seq.preloaded == b  # c is not a request: b stays, c goes back
+        assert released == [("c", False)]
+        pull(seq, 60)
+    finally:
+        seq.close()
+    assert [title for title, _ in started(events)] == ["a", "b", "c"]
