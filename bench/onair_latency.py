@@ -84,11 +84,14 @@ def make_station(
     root: Path, rotation: Sequence[tuple[Track, float]], requests: Sequence[tuple[Track, float]]
 ) -> dict[str, float]:
     """A UTC station whose fallback is ``rotation`` (sequential) and whose requestable
-    playlist is ``requests``; the files are linked in. Returns Hz by track title."""
+    playlist is ``requests``; the files are linked in, named after the tracks' titles.
+    Returns Hz by track title."""
     for folder, tracks in (("music", rotation), ("requests", requests)):
         (root / "media" / folder).mkdir(parents=True, exist_ok=True)
-        for n, (track, _) in enumerate(tracks):
-            (root / "media" / folder / f"{n:02d}{Path(track.location).suffix}").symlink_to(
+        for track, _ in tracks:
+            # named "Artist - Title": the library's title when the file has no tags
+            name = f"{track.artist} - {track.title}" if track.artist else track.title
+            (root / "media" / folder / f"{name}{Path(track.location).suffix}").symlink_to(
                 Path(track.location).resolve()
             )
     (root / "station.yaml").write_text("name: Bench FM\ntimezone: UTC\nfallback: music\n")
