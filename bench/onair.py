@@ -191,7 +191,8 @@ async def bench(args: argparse.Namespace, folder: Path) -> list[str]:
         f"Machine: {machine.describe()}, load average at start {machine.load()}"
         " (a shared machine).",
         f"Command: {command} ({args.seconds:.0f} s measured per configuration;"
-        f" Opus {encoding.describe()}; GIL switch interval {1000 * args.switch_interval:g} ms).",
+        f" Opus {encoding.describe()}; GIL switch interval {1000 * args.switch_interval:g} ms;"
+        f" listener at {'real-time' if args.realtime_listener else 'normal'} priority).",
         "",
     ]
     stations: list[RunResult] = []
@@ -206,9 +207,13 @@ async def bench(args: argparse.Namespace, folder: Path) -> list[str]:
                     tracks=tracks,
                     encoding=encoding,
                     shared_loop=shared,
+                    ahead=args.ahead,
+                    realtime_listener=args.realtime_listener,
                 )
             )
-        out += stations_section(stations, kind, encoding, shared, args.track_seconds, open_cost)
+        out += stations_section(
+            stations, kind, encoding, shared, args.ahead, args.track_seconds, open_cost
+        )
     per_room: float | None = None
     if "rooms" in parts:
         simulcast = [
@@ -220,6 +225,8 @@ async def bench(args: argparse.Namespace, folder: Path) -> list[str]:
                 tracks=tracks,
                 encoding=encoding,
                 shared_loop=shared,
+                ahead=args.ahead,
+                realtime_listener=args.realtime_listener,
             )
             for n in args.rooms
         ]
@@ -244,6 +251,7 @@ def stations_section(
     kind: SourceKind,
     encoding: Encoding,
     shared: bool,
+    ahead: bool,
     track_seconds: float,
     opening: float,
 ) -> list[str]:
@@ -433,6 +441,17 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         type=int,
         default=1,
         help="what-if: frames each feed pulls and encodes per wake-up (SimulcastFeed batch)",
+    )
+    parser.add_argument(
+        "--ahead",
+        action="store_true",
+        help="what-if: the SendLoop sends every station's frame, then encodes the next ones",
+    )
+    parser.add_argument(
+        "--realtime-listener",
+        action="store_true",
+        help="run the emulator (the listener) at real-time priority (chrt -f 10), so that"
+        " its arrival stamps are not delayed by this machine's scheduling",
     )
     parser.add_argument(
         "--per-station-threads",

@@ -49,12 +49,21 @@ class EmulatorProcess:
         return self.process.pid
 
     @classmethod
-    async def start(cls, *, guilds: int, keep_seconds: float) -> EmulatorProcess:
+    async def start(
+        cls, *, guilds: int, keep_seconds: float, realtime: bool = False
+    ) -> EmulatorProcess:
         """Start an emulator with ``guilds`` guilds that records arrivals only.
 
-        Raises RuntimeError when it does not announce itself within START_TIMEOUT s.
+        With ``realtime`` it runs under ``chrt -f 10`` (SCHED_FIFO): its reader
+        thread stamps each datagram as soon as it arrives, as a listener on
+        another machine would, instead of whenever this shared machine gets
+        round to scheduling it (the kernel still keeps 5 % of each second for
+        normal processes). Needs CAP_SYS_NICE. Raises RuntimeError when it
+        does not announce itself within START_TIMEOUT s.
         """
+        prefix = ["chrt", "-f", "10"] if realtime else []
         process = await asyncio.create_subprocess_exec(
+            *prefix,
             sys.executable,
             "-m",
             "radio.sandbox",

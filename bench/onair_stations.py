@@ -229,18 +229,24 @@ async def run(
     tracks: Sequence[Track],
     encoding: Encoding = Encoding(),
     shared_loop: bool = True,
+    ahead: bool = False,
+    realtime_listener: bool = False,
     warmup: float = 3.0,
 ) -> RunResult:
     """Put ``stations`` stations on air in ``rooms`` rooms each; measure ``seconds``.
 
     With ``shared_loop`` every bot's sender runs on one :class:`SendLoop`;
-    otherwise each bot has its own thread. Raises RuntimeError when a bot
-    fails to get on air.
+    otherwise each bot has its own thread; ``ahead`` is the shared loop's
+    option (send all, then encode all). ``realtime_listener`` runs the
+    emulator at real-time priority (see :meth:`EmulatorProcess.start`). Raises
+    RuntimeError when a bot fails to get on air.
     """
-    send_loop = SendLoop(time.monotonic, name="radio-sender") if shared_loop else None
+    send_loop = SendLoop(time.monotonic, name="radio-sender", ahead=ahead) if shared_loop else None
     # The emulator keeps 50 packets per --keep-seconds, counted over all senders.
     emulator = await EmulatorProcess.start(
-        guilds=stations * rooms, keep_seconds=(seconds + warmup + 30) * stations * rooms
+        guilds=stations * rooms,
+        keep_seconds=(seconds + warmup + 30) * stations * rooms,
+        realtime=realtime_listener,
     )
     made: list[Station] = []
     bots: list[RadioBot] = []

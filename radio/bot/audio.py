@@ -131,6 +131,20 @@ class SimulcastFeed:
                 self._ahead.append(self._encode())
             return packet
 
+    def prepare(self) -> bool:
+        """Pull and encode the next frame now, if none is ready; True if one was made.
+
+        The next :meth:`next_packet` then returns it at once. A sender calls it
+        after its sends, so that a frame's pull and encode do not delay the
+        sends of the next tick (see :class:`~radio.bot.sendloop.SendLoop`); the
+        programme is then pulled one frame (20 ms) before it is sent.
+        """
+        with self._lock:
+            if self._closed or self._ahead:
+                return False
+            self._ahead.append(self._encode())
+            return True
+
     def skip(self, frames: int) -> int:
         """Pull ``frames`` frames from the station without encoding them; return how many.
 

@@ -334,6 +334,19 @@ class Broadcaster:
                 self._send(room, packet)
         return schedule.wait(now)
 
+    def prepare(self) -> bool:
+        """Encode the next frame ahead if a room is connected; True if one was made.
+
+        With no room connected nothing is encoded (the next step keeps time
+        with :meth:`SimulcastFeed.skip`).
+        """
+        if self._ended:
+            return False
+        with self._lock:
+            if not any(room.link.is_connected() for room in self._rooms.values()):
+                return False
+            return self._feed.prepare()
+
     def _send(self, room: _Room, packet: bytes) -> None:
         # Called with the lock held.
         session = room.link.session()

@@ -36,7 +36,11 @@ _EPSILON = 1e-9
 class SendLoop:
     """Runs :meth:`Broadcaster.step` of every added broadcaster on one thread.
 
-    ``monotonic`` is the clock (seconds) every schedule is computed on. The
+    ``monotonic`` is the clock (seconds) every schedule is computed on. With
+    ``ahead``, each pass first sends every station's frame, then encodes every
+    station's next frame (:meth:`Broadcaster.prepare`): a station's send no
+    longer waits for the pulls and encodes of the stations before it, at the
+    price of pulling the programme one frame (20 ms) before it is sent. The
     thread sleeps until the earliest next send, at most one period at a time
     (so a clock that jumps or is stepped by a test is followed). :meth:`run_once`
     is one pass, and can be driven without the thread.
@@ -48,12 +52,14 @@ class SendLoop:
         *,
         name: str = "radio-sender",
         period: float = PERIOD_S,
+        ahead: bool = False,
     ) -> None:
         if period <= 0:
             raise ValueError("the period must be positive")
         self._monotonic = monotonic
         self._name = name
         self._period = period
+        self._ahead = ahead
         self._origin: float | None = None  # the grid every schedule is aligned on
         self._senders: list[Broadcaster] = []
         # Held for each step and for add/remove: after remove() returns, the
@@ -98,16 +104,41 @@ class SendLoop:
 
         Each step reads the clock afresh. A broadcaster whose feed has ended
         is removed; one whose step raises is logged and stepped again next
-        pass. Returns one period when nothing is served; never negative.
+        pass. With ``ahead``, every broadcaster then prepares its next frame.
+        Returns one period when nothing is served; never negative.
         """
+        # With ahead, the frames prepared in the last pass go out back to back here.
+        earliest = self._step_all()
+        if self._ahead:
+            self._prepare_all()
+        if earliest is None:
+            return self._period
+        return max(0.0, earliest - self._monotonic())
+
+    def _prepare_all(self) -> None:
+        for sender in self.senders():
+            with self._lock:
+                if sender not in self._senders:
+                    continue  # removed meanwhile
+                try:
+                    sender.prepare()
+                except Exception:
+                    logger.exception("%s: %s failed to prepare a frame", self._name, sender.name)
+
+    def _step_all(self) -> float | None:
+        # One step of every broadcaster; the earliest instant one is due next.
         earliest: float | None = None
+        # Newcomers join the grid from the pass's start, so that the stations
+        # added together begin together (not one tick apart when a step before
+        # theirs takes time).
+        start = self.grid(self._monotonic())
         for sender in self.senders():
             with self._lock:
                 if sender not in self._senders:
                     continue  # removed meanwhile
                 now = self._monotonic()
                 if not sender.begun:
-                    sender.begin(self.grid(now))
+                    sender.begin(start)
                 try:
                     wait = sender.step(now)
                 except Exception:
@@ -119,9 +150,7 @@ class SendLoop:
                     continue
             due = now + wait
             earliest = due if earliest is None else min(earliest, due)
-        if earliest is None:
-            return self._period
-        return max(0.0, earliest - self._monotonic())
+        return earliest
 
     # -- the thread ------------------------------------------------------------
 

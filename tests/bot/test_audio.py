@@ -201,3 +201,17 @@ def test_skipping_drops_the_packets_encoded_ahead_first() -> None:
 def test_a_batch_below_one_frame_is_refused() -> None:
     with pytest.raises(ValueError, match="batch"):
         SimulcastFeed(ToneSource(), CountingEncoder(), batch=0)
+
+
+def test_prepare_encodes_the_next_frame_once_and_next_packet_hands_it_out() -> None:
+    station = ToneSource()
+    encoder = CountingEncoder()
+    feed = SimulcastFeed(station, encoder)
+    assert feed.prepare()
+    assert not feed.prepare()  # one frame ahead at most
+    assert (station.reads, encoder.calls, feed.position) == (1, 1, 1)
+    packets = [feed.next_packet(), feed.next_packet()]
+    assert packets == reference_packets([0, 1])
+    assert feed.prepare()
+    feed.close()
+    assert not feed.prepare() and feed.next_packet() is None

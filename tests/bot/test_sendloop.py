@@ -231,3 +231,47 @@ def test_the_thread_steps_every_station_on_the_clock_it_is_given() -> None:
     assert [name for name, _ in rig.log] == ["a", "b"]
     # Stopping the loop leaves the rooms to their broadcasters.
     assert all(sender.stats().rooms == 1 for sender in rig.senders.values())
+
+
+class SlowEncoder(CountingEncoder):
+    """The real encoder; each encode takes one millisecond of the manual clock."""
+
+    def __init__(self, clock: ManualClock) -> None:
+        super().__init__()
+        self.clock = clock
+
+    def encode(self, pcm: bytes, frame_size: int) -> bytes:
+        self.clock.now += 0.001
+        return super().encode(pcm, frame_size)
+
+
+@pytest.mark.parametrize("ahead", [False, True])
+def test_ahead_sends_every_station_before_encoding_the_next_frames(ahead: bool) -> None:
+    rig = Rig()
+    rig.loop = SendLoop(rig.clock, ahead=ahead)
+    for name in ("a", "b", "c"):
+        rig.station(name, SlowEncoder(rig.clock))
+    rig.run_until(at(9.5))
+    for k, name in enumerate(("a", "b", "c")):
+        sends = rig.links[name].sends
+        assert len(sends) == 10 and rig.encoders[name].calls == (11 if ahead else 10)
+        # Without ahead a station's send waits for its encode and those of the
+        # stations before it; with ahead only the first frame does.
+        offsets = [sends[n] - at(n) for n in range(1, 10)]
+        expected = 0.0 if ahead else 0.001 * (k + 1)
+        assert offsets == pytest.approx([expected] * 9)
+    # The packets are the same either way: one frame encoded ahead, not another.
+    plain = Rig()
+    for name in ("a", "b", "c"):
+        plain.station(name)
+    plain.run_until(at(9.5))
+    assert all(rig.links[n].packets == plain.links[n].packets for n in ("a", "b", "c"))
+
+
+def test_ahead_encodes_nothing_for_a_station_with_no_room_connected() -> None:
+    rig = Rig()
+    rig.loop = SendLoop(rig.clock, ahead=True)
+    rig.station("a")
+    rig.links["a"].connected = False
+    rig.run_until(at(9.5))
+    assert rig.encoders["a"].calls == 0 and rig.feeds["a"].position == 10
