@@ -259,6 +259,23 @@ def test_a_hard_start_plays_the_open_request_after_the_shows_first_track(folder:
     assert on_air.queue.get(number).state == "played"
 
 
+def test_a_hard_start_cuts_a_request_like_any_track_and_it_counts_as_played(
+    folder: Path,
+) -> None:
+    on_air = OnAir(show_folder(folder, "hard"))
+    try:
+        on_air.pull(80)
+        number = on_air.request("long")  # plays from frame 150; the show cuts in at 200
+        on_air.pull(200)
+    finally:
+        on_air.close()
+    assert on_air.started()[:5] == [("f", 0), ("f", 75), ("long", 150), ("s1", 200), ("s2", 250)]
+    ended = [(e.track.title, e.skipped) for e in on_air.events if isinstance(e, TrackEnded)]
+    assert ended[:3] == [("f", False), ("f", False), ("long", True)]
+    assert on_air.queue.get(number).state == "played"
+    assert on_air.queue.playing() is None and on_air.queue.pending() == []
+
+
 def show_folder(folder: Path, mode: str) -> Path:
     """The folder with a one-off show (``mode`` start) at START + 4 s, frame 200,
     of two 1 s tones; the filler before it is a 1.5 s tone (75 frames)."""
@@ -266,6 +283,7 @@ def show_folder(folder: Path, mode: str) -> Path:
     (folder / "playlists/show.yaml").write_text("sources: [media/show]\norder: sequential\n")
     synth.tone(folder / "media/show/s1.flac", 770.0, 1.0, title="s1")
     synth.tone(folder / "media/show/s2.flac", 880.0, 1.0, title="s2")
+    synth.tone(folder / "requests/long.flac", 1_300.0, 3.0, title="long")
     (folder / "schedules/week.yaml").write_text(
         "shows:\n  - id: show\n    rrule: FREQ=DAILY;COUNT=1\n"
         '    dtstart: "2026-11-23T12:00:04"\n    duration: 1h\n'
