@@ -154,13 +154,20 @@ def format_request(request: Request, place: int | None) -> str:
 
 
 def format_queue(playing: Request | None, pending: Sequence[Request]) -> str:
-    """The request queue as a short list, the request being played first."""
+    """The request queue as a short list, the request being played first.
+
+    A pending request the station has already opened (``taken``, not started:
+    it plays at the end of the current track) is marked "up next".
+    """
     if playing is None and not pending:
         return "The request queue is empty."
     lines: list[str] = []
     if playing is not None:
         lines.append(f"▶ {_line(playing)}")
-    lines += [f"{n}. {_line(r)}" for n, r in enumerate(pending[:LIST_MAX], start=1)]
+    lines += [
+        f"{n}. {_line(r)}{' · up next' if r.state == 'taken' else ''}"
+        for n, r in enumerate(pending[:LIST_MAX], start=1)
+    ]
     if len(pending) > LIST_MAX:
         lines.append(f"… and {len(pending) - LIST_MAX} more")
     return "\n".join(lines)

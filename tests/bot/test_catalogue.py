@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -63,6 +64,11 @@ def test_replies() -> None:
     assert queue.splitlines() == [
         "▶ John Coltrane – Naima · <@5> · #1",
         "1. Miles Davis – So What · <@6> · #2",
+        "2. Miles Davis – Blue in Green · <@5> · #3",
+    ]
+    opened = replace(request(2, SO_WHAT, 6), state="taken")
+    assert format_queue(None, [opened, request(3, BLUE, 5)]).splitlines() == [
+        "1. Miles Davis – So What · <@6> · #2 · up next",
         "2. Miles Davis – Blue in Green · <@5> · #3",
     ]
     long = format_queue(None, [request(n, NAIMA, 1) for n in range(1, 14)])
