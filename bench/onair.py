@@ -345,8 +345,9 @@ def paced_section(paced: Sequence[Cost]) -> list[str]:
     return [
         "### Why: a frame's work paced at 20 ms costs more than back to back",
         "",
-        "One thread, its own CPU clock, 150 calls either one every 20 ms (as a"
-        " player thread does) or back to back (as bench/simulcast.py measures):",
+        "One thread, its own CPU clock, 150 calls one every 20 ms (as a sender"
+        " does), or 50 back to back (as bench/simulcast.py measures; fewer than a"
+        " decoder buffers, and checked free of dead air):",
         "",
         "| work per frame | paced µs | back to back µs |",
         "| --- | ---: | ---: |",
