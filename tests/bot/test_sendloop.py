@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import itertools
 import threading
+import time
 
 import discord.opus
 import pytest
 
 from radio.audio.operators import Sine
 from radio.bot.audio import OPUS_SILENCE, SimulcastFeed
+from radio.bot.client import RadioBot
+from radio.bot.config import DiscordConfig
 from radio.bot.sender import MIN_GAP_S, PERIOD_S, STOP_SILENCE_FRAMES, Broadcaster
 from radio.bot.sendloop import SendLoop
+from radio.clock import SystemClock
+from radio.sandbox import Emulator, point_discord_at
+from radio.sandbox.analysis import missing_sequences, tone_runs
+from radio.sandbox.state import ChannelType
 
 from .doubles import CountingEncoder
+from .e2e import until
 
 START = 500.0
 
@@ -275,3 +285,98 @@ def test_ahead_encodes_nothing_for_a_station_with_no_room_connected() -> None:
     rig.links["a"].connected = False
     rig.run_until(at(9.5))
     assert rig.encoders["a"].calls == 0 and rig.feeds["a"].position == 10
+
+
+# -- on the local Discord -------------------------------------------------------
+
+
+class SteppedMonotonic:
+    """A monotonic clock the test moves to the deadline of frame ``n``."""
+
+    def __init__(self, start: float) -> None:
+        self.start = start
+        self.value = start
+
+    def __call__(self) -> float:
+        return self.value
+
+    def to_frame(self, n: int) -> None:
+        # The same expression as the schedules' deadlines: no float drift.
+        self.value = self.start + n * PERIOD_S
+
+
+E2E_FRAMES = 40
+
+
+@pytest.mark.e2e
+async def test_two_stations_share_one_sender_thread_and_each_room_hears_its_own() -> None:
+    async with Emulator(clock=SystemClock(), monotonic=time.monotonic, guilds=2) as emulator:
+        world = emulator.world
+        guilds = list(world.guilds.values())
+        rooms = [g.channel_of_type(ChannelType.VOICE).id for g in guilds]
+        clock = SteppedMonotonic(1000.0)
+        loop = SendLoop(clock, name="radio-sender-shared")
+        feeds = [SimulcastFeed(Sine(hz, level_dbfs=-12.0)) for hz in (440.0, 660.0)]
+        bots = [
+            RadioBot(
+                DiscordConfig.model_validate({"guilds": [{"id": guild.id, "broadcast": room}]}),
+                feed,
+                clock=SystemClock(),
+                connect_timeout=5.0,
+                poll_interval=0.05,
+                send_loop=loop,
+            )
+            for guild, room, feed in zip(guilds, rooms, feeds, strict=True)
+        ]
+        tasks = []
+        for bot in bots:
+            point_discord_at(bot, emulator.addresses)
+            tasks.append(asyncio.create_task(bot.start(world.token)))
+
+        def heard(room: int) -> int:
+            return len(emulator.record.audio_packets(channel_id=room))
+
+        def attached(bot: RadioBot) -> bool:
+            return any(bot.broadcaster.is_attached(vc) for vc in bot.voice_clients)
+
+        try:
+            await until(lambda: all(attached(b) for b in bots) or any(t.done() for t in tasks))
+            assert not any(t.done() for t in tasks)
+            assert loop.senders() == [b.broadcaster for b in bots]
+            # The clock stands still: each station took frame 0 (sent or idle).
+            await until(lambda: all(feed.position == 1 for feed in feeds))
+            before = [heard(room) for room in rooms]
+            for n in range(1, 1 + E2E_FRAMES):
+                clock.to_frame(n)
+                await until(lambda n=n: all(feed.position == n + 1 for feed in feeds))
+            await until(
+                lambda: all(heard(r) == b + E2E_FRAMES for r, b in zip(rooms, before, strict=True))
+            )
+            # One thread for both; none of the bots' own (named after their guild).
+            names = [t.name for t in threading.enumerate()]
+            assert names.count("radio-sender-shared") == 1
+            assert not {f"radio-sender:{g.id}" for g in guilds} & set(names)
+
+            # One station closes: the other keeps the loop and its room.
+            await bots[0].close()
+            assert loop.senders() == [bots[1].broadcaster] and loop.running
+            after = heard(rooms[1])
+            for n in range(1 + E2E_FRAMES, 1 + 2 * E2E_FRAMES):
+                clock.to_frame(n)
+                await until(lambda n=n: feeds[1].position == n + 1)
+            await until(lambda: heard(rooms[1]) == after + E2E_FRAMES)
+        finally:
+            for bot in bots:
+                await bot.close()
+            loop.stop()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await asyncio.wait_for(task, 5)
+            for feed in feeds:
+                feed.close()
+
+        for room, hz in zip(rooms, (440.0, 660.0), strict=True):
+            packets = emulator.record.audio_packets(channel_id=room)
+            assert missing_sequences(packets) == []
+            runs = tone_runs(emulator.record.pcm(packets[:E2E_FRAMES]))
+            assert runs and all(abs(run.frequency - hz) < 1.0 for run in runs)
