@@ -14,9 +14,15 @@ It does so when the current track has at most ``preload`` seconds left (or its
 length is unknown, or it failed); or, when the sequence opens early
 (``open_early``; by default when the provider is a
 :class:`~radio.audio.track.TimedTrackProvider`, told when its pick will start),
-``EARLY_SETTLE_FRAMES`` after the current track started: then the next track
-is buffered for almost the whole track and a skip never waits for a file.
+right after the current track's first frame: then the next track is buffered
+for almost the whole track and a skip never waits for a file.
 ``read()`` itself never spawns a process, measures, or waits.
+
+Order: the provider is asked for the track after X only once X's TrackStarted
+has been delivered to ``events`` (the read that starts X emits it, then starts
+the preparation). So an events sink that tells the provider about X (the
+station reports each start to its rotation) is always heard before the pick
+that follows X is judged.
 
 Crossfade: the transition starts at the first frame boundary where the current
 track has at most ``crossfade`` seconds left and the next track is buffered. It
@@ -25,7 +31,7 @@ its last sample, and the fade is at most ``crossfade`` long); the gain curve is
 equal power (see radio.audio.curves). ``skip()`` crossfades the same way over
 ``max(crossfade, 10 ms)`` from the current position, at the first read after the
 call when the next track is buffered. When it is not (a provider that is not
-timed, a skip in the first second of a track), the preparation starts at once
+timed, a skip in the first frames of a track), the preparation starts at once
 and the skipped track keeps playing until the next one is buffered: a late
 skip, never silence. When the provider has nothing next, the skip fades out.
 
@@ -73,10 +79,6 @@ DEFAULT_PRELOAD_SECONDS: Final = 10.0
 MAX_ATTEMPTS: Final = 10  # bad tracks tried in a row before backing off
 RETRY_FRAMES: Final = 50  # ask an empty provider again after 1 s of stream
 FIRST_FRAME_TIMEOUT: Final = 10.0  # seconds the helper waits for a new track's first frame
-# Opening early waits this long after the current track's first frame: its
-# TrackStarted event reaches the play history (off the player thread) before the
-# provider judges the next pick against that history.
-EARLY_SETTLE_FRAMES: Final = 50
 
 
 @dataclass(slots=True)
@@ -84,7 +86,6 @@ class _Playing:
     track: Track
     decoder: FFmpegDecoder
     started: bool = False
-    started_at: int = 0  # this sequence's frame count at the track's first frame
 
 
 @dataclass(slots=True)
@@ -120,7 +121,7 @@ class TrackSequence:
     policy (None = play at file level); ``events`` receives TrackStarted,
     TrackEnded and TrackFailed with the stream position; ``name`` tags events and
     logs; ``preload`` seconds before the end to open the next track;
-    ``open_early`` opens it instead as soon as the current track has settled
+    ``open_early`` opens it instead right after the current track's first frame
     (None: when the provider is a TimedTrackProvider); ``position`` returns the
     stream position of the frame being produced (default: this sequence's own
     frame count), so events carry station frames when the sequence sits deep in
@@ -184,6 +185,8 @@ class TrackSequence:
         self._replacing: Callable[[Track], bool] | None = None
         self._judge: _Judge | None = None  # applies to the next track once it is known
         self._underruns = 0
+        # a TrackStarted is waiting to be emitted: the provider is not asked before it is
+        self._unannounced = False
         with self._lock:
             self._maybe_prepare()
 
@@ -239,7 +242,14 @@ class TrackSequence:
             self._frames += 1
             self._ticks += 1
             events, self._pending = self._pending, []
+            announced = self._unannounced
         self._emit(events)
+        if announced:
+            # the track that started on this read is announced: now its successor
+            # may be judged (the provider has heard of it)
+            with self._lock:
+                self._unannounced = False
+                self._maybe_prepare()
         if self._let_go:
             self._hand_over()
         return data
@@ -265,7 +275,9 @@ class TrackSequence:
 
     @property
     def current(self) -> Track | None:
-        """The track being heard (the incoming one during a crossfade)."""
+        """The track being heard (the incoming one during a crossfade; when the
+        previous track ended exactly at the end of a frame, the one whose first
+        sample the next read plays)."""
         with self._lock:
             return self._current.track if self._current is not None else None
 
@@ -434,7 +446,7 @@ class TrackSequence:
             if chunk:
                 if not current.started:
                     current.started = True
-                    current.started_at = self._frames
+                    self._unannounced = True
                     self._pending.append(
                         TrackStarted(frame=self._now(), track=current.track, source=self.name)
                     )
@@ -445,6 +457,11 @@ class TrackSequence:
                     self._skip = None  # it ended by itself before the skip could fade it
                 self._end(current, skipped=False)
                 self._current = None
+                if need == 0 and not self._hold and self._prepared is not None:
+                    # ended exactly at a frame's end: the next track is current
+                    # now (it starts on the next read), so a skip between the
+                    # two reads cuts it rather than finding nothing on air
+                    self._current, self._prepared = self._prepared, None
                 self._maybe_prepare()
             elif not chunk:
                 self._underruns += 1
@@ -622,9 +639,11 @@ class TrackSequence:
     def _maybe_prepare(self) -> None:
         if self._closed or self._future is not None or self._prepared is not None:
             return
-        if self._ticks < self._retry_at:
+        if self._ticks < self._retry_at or self._unannounced:
             return
         current = self._current
+        if current is not None and not current.started:
+            return  # it starts on the next read; its successor is asked after that
         if current is not None and self._skip is None:
             if current is self._checked and self._frames < self._check_at:
                 return  # checked recently: this runs several times per frame
@@ -639,13 +658,9 @@ class TrackSequence:
         """Frames of this sequence to read before the next track should be opened."""
         decoder = current.decoder
         left = decoder.remaining
-        if decoder.eof or left is None:
-            return 0
-        wait = left - self._preload_frames
-        if self._early:
-            since = self._frames - current.started_at if current.started else 0
-            wait = min(wait, EARLY_SETTLE_FRAMES - since)
-        return max(0, wait)
+        if self._early or decoder.eof or left is None:
+            return 0  # early: right after the current track's first frame (announced)
+        return max(0, left - self._preload_frames)
 
     def _lead_seconds(self) -> float | None:
         """When the track being prepared now is expected to start, in seconds from now."""

@@ -16,7 +16,7 @@ import numpy as np
 from radio.audio import curves
 from radio.audio.frames import SAMPLES_PER_FRAME
 from radio.audio.pcm import Int16Array, decode_file, from_float, to_float
-from radio.audio.sequence import EARLY_SETTLE_FRAMES, SKIP_FADE_SAMPLES, TrackSequence
+from radio.audio.sequence import SKIP_FADE_SAMPLES, TrackSequence
 from radio.audio.track import Track
 from radio.audio.tracklist import TrackList
 from radio.events import Event, TrackEnded, TrackStarted
@@ -25,6 +25,7 @@ from .conftest import pcm, pull
 
 F = SAMPLES_PER_FRAME
 FADE = SKIP_FADE_SAMPLES
+K = 12  # frames into the first track before a skip: any count works
 LOUD = 1000  # a -20 dBFS tone peaks at 3,277; a silent or near-silent frame stays far below
 
 
@@ -104,7 +105,7 @@ def test_a_skip_early_in_a_long_track_is_heard_on_the_next_frame(
     b = make_tone("b", 880.0, 2.0)
     da, db = decode_file(a.location), decode_file(b.location)
     seq = TrackSequence(TrackList([a, b]), events=events.append)
-    k = EARLY_SETTLE_FRAMES + 10
+    k = K + 10
     before = pcm(pull(seq, k))
     assert seq.wait_buffered(10.0)
     # 29 s left, far outside the 10 s preload window: b is open because the
@@ -135,18 +136,16 @@ def test_a_timed_provider_is_told_when_each_pick_starts(make_tone: Callable[...,
     c = make_tone("c", 660.0, 2.0)
     provider = Gated([a, b, c], free=3)
     seq = TrackSequence(provider)
-    pull(seq, EARLY_SETTLE_FRAMES + 2)
+    pull(seq, K + 2)
     assert seq.wait_buffered(10.0)
     seq.skip()  # into b, open already
     pull(seq, 1)
-    seq.skip()  # b has not settled: c is not open, the skip asks for it at once
+    seq.skip()  # c was asked for right after b's first frame
     assert seq.wait_buffered(10.0)
     seq.close()
-    # a: nothing plays yet; b: opened at a's frame 50, starts in a's remaining
-    # 29 s; c: asked by the skip, starts now
-    assert provider.leads[0] == 0.0
-    assert provider.leads[1] == (30 * 48_000 - EARLY_SETTLE_FRAMES * F) / 48_000
-    assert provider.leads[2] == 0.0
+    # a: nothing plays yet; b: opened right after a's first frame, starts in a's
+    # remaining 30 s less one frame; c: the same, one frame into b
+    assert provider.leads == [0.0, (30 * 48_000 - F) / 48_000, (30 * 48_000 - F) / 48_000]
 
 
 def test_a_skip_right_after_a_track_start_keeps_it_playing_until_the_next_is_buffered(
@@ -158,12 +157,12 @@ def test_a_skip_right_after_a_track_start_keeps_it_playing_until_the_next_is_buf
     db, dc = decode_file(b.location), decode_file(c.location)
     provider = Gated([a, b, c], free=2)  # c's pick waits until the gate opens
     seq = TrackSequence(provider, events=events.append)
-    k = EARLY_SETTLE_FRAMES + 2
+    k = K + 2
     pull(seq, k)
     assert seq.wait_buffered(10.0)
     seq.skip()
     into_b = pcm(seq.read())  # frame k: b starts
-    seq.skip()  # one frame into b: c is not open (b has not settled), nor can it be yet
+    seq.skip()  # one frame into b: c's pick was asked for, but waits for the gate
     waiting = pcm(read_when_ready(seq, 20))
     assert seq.current == b and seq.preloaded is None
     provider.gate.set()
@@ -185,7 +184,7 @@ def test_repeated_skips_in_a_row_each_move_on_one_track_without_silence(
     tracks = [make_tone(f"t{i}", 300.0 + 110.0 * i, 30.0) for i in range(5)]
     decoded = [decode_file(t.location) for t in tracks]
     seq = TrackSequence(TrackList(tracks), events=events.append)
-    k = EARLY_SETTLE_FRAMES + 2
+    k = K + 2
     out = [pcm(pull(seq, k))]
     for i in range(1, 5):
         seq.skip()
@@ -211,7 +210,7 @@ def test_an_untimed_provider_keeps_the_preload_window_and_a_skip_never_leaves_si
     da, db = decode_file(a.location), decode_file(b.location)
     provider = GatedPlain([a, b], free=1)
     seq = TrackSequence(provider, events=events.append)
-    k = EARLY_SETTLE_FRAMES + 10
+    k = K + 10
     pull(seq, k)
     assert seq.preloaded is None and provider.leads == [None]  # no pick outside the 10 s
     seq.skip()  # asks for b now; its pick waits for the gate
@@ -234,7 +233,7 @@ def test_a_skip_with_nothing_next_fades_out(
 ) -> None:
     a = make_tone("a", 440.0, 30.0)
     seq = TrackSequence(TrackList([a]), events=events.append)
-    pull(seq, EARLY_SETTLE_FRAMES + 2)
+    pull(seq, K + 2)
     seq.skip()  # asks the provider again, at once
     assert seq.wait_buffered(10.0)  # it answered: nothing
     out = pcm(seq.read())
@@ -243,7 +242,7 @@ def test_a_skip_with_nothing_next_fades_out(
     assert not out[FADE:].any()
     assert seq.current is None
     ended = [e for e in events if isinstance(e, TrackEnded)]
-    assert ended == [TrackEnded(frame=EARLY_SETTLE_FRAMES + 2, track=a, skipped=True)]
+    assert ended == [TrackEnded(frame=K + 2, track=a, skipped=True)]
 
 
 def test_a_skip_with_a_crossfade_starts_the_crossfade_on_the_next_frame(
@@ -253,7 +252,7 @@ def test_a_skip_with_a_crossfade_starts_the_crossfade_on_the_next_frame(
     b = make_tone("b", 880.0, 5.0)
     da, db = decode_file(a.location), decode_file(b.location)
     seq = TrackSequence(TrackList([a, b]), crossfade=2.0)
-    k = EARLY_SETTLE_FRAMES + 10
+    k = K + 10
     pull(seq, k)
     assert seq.wait_buffered(10.0)
     seq.skip()
@@ -299,3 +298,105 @@ def test_a_skip_pending_when_its_track_ends_does_not_skip_the_next_one(
     # b from its first sample, whole: the skip was for a
     assert np.array_equal(after, db[: 10 * F])
     assert current == b
+
+
+class Watching:
+    """A timed TrackList that notes, at each pick, how many TrackStarted events the
+    sequence had delivered by then, and signals each pick (``asked``)."""
+
+    def __init__(self, tracks: list[Track], events: list[Event]) -> None:
+        self._list = TrackList(tracks)
+        self._events = events
+        self.seen: list[int] = []  # TrackStarted delivered before each pick
+        self.asked = threading.Semaphore(0)
+
+    def next_track(self) -> Track | None:
+        return self.next_track_in(None)
+
+    def next_track_in(self, seconds: float | None) -> Track | None:
+        self.seen.append(sum(isinstance(e, TrackStarted) for e in self._events))
+        self.asked.release()
+        return self._list.next_track()
+
+
+def test_each_next_track_is_asked_for_on_the_current_ones_first_frame_after_its_start_is_out(
+    make_tone: Callable[..., Track], events: list[Event]
+) -> None:
+    tracks = [make_tone(f"t{i}", 300.0 + 110.0 * i, 3.0) for i in range(4)]
+    provider = Watching(tracks, events)
+    seq = TrackSequence(provider, events=events.append)
+    assert provider.asked.acquire(timeout=10.0)  # the first track, asked at once
+    seq.wait_buffered(10.0)
+    for i in range(3):
+        seq.read()  # t{i} starts; only this read may ask for t{i+1}: nothing else is called
+        assert provider.asked.acquire(timeout=10.0), "the next track was not asked for"
+        assert seq.wait_buffered(10.0)
+        assert seq.preloaded == tracks[i + 1]
+        seq.skip()  # one frame into t{i}: t{i+1} is buffered, so the next read is the skip
+    seq.read()  # t3 starts: the provider is asked again (it has nothing left)
+    assert provider.asked.acquire(timeout=10.0)
+    seq.close()
+    # each pick came after every earlier track's TrackStarted had been delivered
+    assert provider.seen == [0, 1, 2, 3, 4]
+    started = [(e.track.title, e.frame) for e in events if isinstance(e, TrackStarted)]
+    assert started == [("t0", 0), ("t1", 1), ("t2", 2), ("t3", 3)]
+    ended = [(e.track.title, e.frame, e.skipped) for e in events if isinstance(e, TrackEnded)]
+    assert ended == [("t0", 1, True), ("t1", 2, True), ("t2", 3, True)]
+
+
+def test_a_skip_one_frame_into_a_track_is_the_next_read_once_the_next_track_is_buffered(
+    make_tone: Callable[..., Track], events: list[Event]
+) -> None:
+    a = make_tone("a", 440.0, 30.0)
+    b = make_tone("b", 880.0, 30.0)
+    c = make_tone("c", 660.0, 2.0)
+    da, db, dc = (decode_file(t.location) for t in (a, b, c))
+    seq = TrackSequence(TrackList([a, b, c]), events=events.append)
+    before = pcm(pull(seq, K))
+    seq.skip()  # b was open since a's first frame
+    into_b = pcm(seq.read())  # frame K: b's first frame
+    assert seq.wait_buffered(10.0)  # c, asked for right after that frame: no skip asked
+    assert seq.preloaded == c
+    seq.skip()  # a DJ's second press, one frame into b
+    into_c = pcm(seq.read())  # no waiting of any kind: frame K + 1 is the skip
+    rest = pcm(pull(seq, 3))
+    seq.close()
+    assert np.array_equal(before, da[: K * F])
+    assert np.array_equal(into_b, skip_frame(da[K * F :], db))
+    assert np.array_equal(into_c, skip_frame(db[F:], dc))
+    assert np.array_equal(rest, dc[F : 4 * F])
+    assert all(loud_frames(np.concatenate([before, into_b, into_c, rest])))
+    assert seq.underruns == 0
+    started = [(e.track.title, e.frame) for e in events if isinstance(e, TrackStarted)]
+    assert started == [("a", 0), ("b", K), ("c", K + 1)]
+
+
+def test_a_skip_between_two_tracks_that_end_on_a_frame_boundary_cuts_the_one_starting(
+    make_tone: Callable[..., Track], events: list[Event]
+) -> None:
+    # 0.2 s = 9,600 samples = exactly 10 frames each: a ends with frame 9's last sample
+    a = make_tone("a", 440.0, 0.2)
+    b = make_tone("b", 880.0, 0.2)
+    c = make_tone("c", 660.0, 1.0)
+    da, db, dc = (decode_file(t.location) for t in (a, b, c))
+    assert len(da) == len(db) == 10 * F
+    seq = TrackSequence(TrackList([a, b, c]), events=events.append)
+    head = pcm(pull(seq, 10))
+    # a has ended, b starts on the next read: it is the track a skip now cuts
+    assert seq.remaining is not None
+    assert seq.current == b
+    seq.skip()
+    b_first = pcm(pull(seq, 1))  # frame 10: b's first frame (c is asked for after it)
+    assert seq.wait_buffered(10.0)
+    into_c = pcm(seq.read())  # frame 11: the skip
+    rest = pcm(pull(seq, 3))
+    seq.close()
+    assert np.array_equal(head, da)
+    assert np.array_equal(b_first, db[:F])
+    assert np.array_equal(into_c, skip_frame(db[F:], dc))
+    assert np.array_equal(rest, dc[F : 4 * F])
+    assert seq.underruns == 0
+    started = [(e.track.title, e.frame) for e in events if isinstance(e, TrackStarted)]
+    assert started == [("a", 0), ("b", 10), ("c", 11)]
+    ended = [(e.track.title, e.frame, e.skipped) for e in events if isinstance(e, TrackEnded)]
+    assert ended == [("a", 9, False), ("b", 11, True)]
