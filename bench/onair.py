@@ -138,14 +138,22 @@ def _per_packet(r: RunResult) -> str:
 
 def rooms_table(results: Sequence[RunResult]) -> list[str]:
     lines = [
-        "| rooms | packets | p99.9 ms | shortest ms | process % core | encodes/s"
+        "| rooms | packets | p99.9 ms | shortest ms | process % core | sender thread"
+        " | event loop | other threads | encodes/s"
         " | µs/packet in read | µs/packet between reads |",
-        "|" + " ---: |" * 8,
+        "|" + " ---: |" * 11,
     ]
     for r in results:
+
+        def pct(seconds: float, r: RunResult = r) -> str:
+            return f"{cpu_percent(seconds, r.seconds):.2f}"
+
+        sender = r.threads.get("players", 0.0)
+        loop = r.threads.get("event loop", 0.0)
         lines.append(
             f"| {r.rooms} | {r.intervals.packets} | {r.intervals.p999:.2f}"
-            f" | {r.intervals.shortest:.2f} | {cpu_percent(r.station_cpu, r.seconds):.2f}"
+            f" | {r.intervals.shortest:.2f} | {pct(r.station_cpu)} | {pct(sender)}"
+            f" | {pct(loop)} | {pct(r.station_cpu - sender - loop)}"
             f" | {r.encoded / r.seconds:.1f} | {_per_packet(r)} |"
         )
     return lines
