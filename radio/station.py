@@ -9,7 +9,10 @@
 
 The programme switches shows at the grid's boundaries (hard or soft starts, see
 radio.grid.programme). Plays are written to the play history when a track
-really starts (TrackStarted), for the separation rules and the play log.
+really starts (TrackStarted), for the separation rules and the play log; the
+sequence's rotation hears of that start at once (:meth:`Rotation.started`),
+before the sequence asks it for the next pick, since the history may be written
+later on another thread.
 
 Requests play at the next track boundary (Liquidsoap's track-sensitive
 fallback, the way AzuraCast and LibreTime schedule them): each sequence of the
@@ -42,7 +45,7 @@ from radio.audio.switch import Fallback
 from radio.audio.track import TimedTrackProvider, Track, TrackProvider
 from radio.clock import Clock
 from radio.errors import ConfigError
-from radio.events import Event, EventSink, TrackEnded, TrackStarted
+from radio.events import Event, EventSink, TrackEnded, TrackFailed, TrackStarted
 from radio.grid.check import CheckResult
 from radio.grid.grid import Grid, Occurrence
 from radio.grid.programme import Programme
@@ -309,6 +312,13 @@ class Station:
         built: list[TrackSequence] = []
 
         def emit(event: Event) -> None:
+            # The rotation hears of each start first (the sequence asks for the next
+            # pick only after this returns; the history is written later, off the
+            # player thread), and of its picks that failed to open.
+            if isinstance(event, TrackStarted):
+                rotation.started(event.track, self._clock.now())
+            elif isinstance(event, TrackFailed) and not is_request(event.track):
+                rotation.failed(event.track)
             # Remember which sequence is heard, so that a skip cuts the right one;
             # the one that had the air hands back the request it had open.
             if isinstance(event, TrackStarted) and built:

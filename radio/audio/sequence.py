@@ -211,7 +211,7 @@ class TrackSequence:
             # parents ask every frame even when they do not read us: an idle
             # sequence counts those asks to know when to ask its provider again
             self._ticks += 1
-            self._maybe_prepare()
+        self._maybe_prepare()
         if self._current is not None and self._current.decoder.ready:
             return True
         if self._current is None or self._current.decoder.finished:
@@ -236,6 +236,9 @@ class TrackSequence:
             if self._holding:
                 data = SILENCE
             else:
+                # before this frame: a track announced by the last read has its
+                # successor judged from a frame boundary (see _announced)
+                self._maybe_prepare()
                 self._maybe_start_fade()
                 data = self._read_fade() if self._fade is not None else self._fill(FRAME_BYTES)
                 self._maybe_prepare()
@@ -245,11 +248,7 @@ class TrackSequence:
             announced = self._unannounced
         self._emit(events)
         if announced:
-            # the track that started on this read is announced: now its successor
-            # may be judged (the provider has heard of it)
-            with self._lock:
-                self._unannounced = False
-                self._maybe_prepare()
+            self._announced()
         if self._let_go:
             self._hand_over()
         return data
@@ -635,6 +634,20 @@ class TrackSequence:
             with self._lock:
                 self._let_go.append((playing.track, False))
             self._hand_over()
+
+    def _announced(self) -> None:
+        """The TrackStarted of the track that started on the last read is delivered:
+        its successor may be judged now (the provider has heard of the start).
+
+        The preparation starts at the next readiness check, wait_buffered() or
+        read(), not here: the frame is then over, so the lead (the track's
+        remaining samples) and the provider's clock (the instant of the frame
+        about to be produced) speak of the same frame; a pick judged here, while
+        the player still produces the frame, could predict its start one frame
+        early. Parents check readiness before each read, so that is on the next
+        frame's boundary, 20 ms after the track's first frame."""
+        with self._lock:
+            self._unannounced = False
 
     def _maybe_prepare(self) -> None:
         if self._closed or self._future is not None or self._prepared is not None:

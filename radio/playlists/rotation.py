@@ -16,11 +16,21 @@ After every ``every`` music tracks a jingle plays; at the first track change at 
 after each top of the hour a station ID plays.
 
 When picks are judged (a :class:`~radio.audio.track.TimedTrackProvider`): the
-engine opens each next track about a second after the current one starts and
+engine opens each next track right after the current one's first frame and
 calls :meth:`Rotation.next_track_in` with the seconds until the pick is expected
 to start. The top-of-hour ID and the separation rules are judged at that
-instant, against a history that already holds the current track. So the ID
-still lands at the first track boundary at or after the hour, exactly.
+instant. So the ID still lands at the first track boundary at or after the
+hour, exactly.
+
+What the rules are judged against: the play history, plus what the rotation
+knows that the history may not hold yet (on air the history is written on a
+worker thread, so the current track's start can reach it after the next pick is
+judged). :meth:`Rotation.started` (the station calls it when a track of this
+rotation's sequence starts, requests included, before the engine asks for the
+next pick) reports a real start; and every pick this rotation hands out counts
+as a play at its predicted start until it is reported, released, or
+:meth:`Rotation.failed`. A start counts the same whether it comes from the
+history or from a report.
 
 A skip makes the pick start earlier than predicted. Two guards keep the rules
 honest then:
@@ -64,13 +74,28 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from radio.audio.track import Track
 from radio.clock import Clock
 from radio.playlists.model import PlaylistModel
-from radio.store.history import PlayHistory
+from radio.store.history import PlayHistory, key
 
 logger = logging.getLogger(__name__)
 
 #: A rotation that starts this close after a top of the hour still plays that hour's ID;
 #: an ID that a skip brings forward to this close before its hour counts for that hour.
 ID_GRACE = timedelta(minutes=5)
+#: Starts kept in memory besides the history (only the latest few may be missing
+#: from it: the deferred writes of the last tracks).
+RECENT_STARTS = 32
+
+
+@dataclass(slots=True)
+class _Start:
+    """A start the history may not hold yet: a pick at its predicted start
+    (``reported`` False) or a start the station reported."""
+
+    location: str
+    artist: str  # history.key of the artist
+    title: str  # history.key of the title
+    at: datetime
+    reported: bool
 
 
 class Deck:
@@ -220,6 +245,10 @@ class Rotation:
         self._id_done_for = hour if start - hour > ID_GRACE else hour - timedelta(hours=1)
         self._id_pick: _IdPick | None = None
         self._id_again: datetime | None = None  # an hour whose ID is being tried again
+        # Starts the history may not hold yet. Its own lock, never held while the
+        # history is read: the station reports starts from the player thread.
+        self._recent: list[_Start] = []
+        self._recent_lock = threading.Lock()
 
     def next_track(self) -> Track | None:
         """The next track, expected to start ``lookahead`` from now (the untimed entry).
@@ -242,6 +271,36 @@ class Rotation:
         with self._lock:
             return self._next(start, earliest)
 
+    def started(self, track: Track, at: datetime) -> None:
+        """``track`` really started at ``at`` (aware): a pick of this rotation, or
+        anything else heard in its place (a request). Judged from now on like a
+        play in the history, whether or not the history holds it yet. Quick, no
+        I/O (the station calls it from the player thread)."""
+        with self._recent_lock:
+            pick = self._unreported(track.location)
+            if pick is not None:
+                pick.at, pick.reported = at, True
+            else:
+                self._recent.append(
+                    _Start(track.location, key(track.artist), key(track.title), at, True)
+                )
+            del self._recent[:-RECENT_STARTS]
+
+    def failed(self, track: Track) -> None:
+        """``track``, a pick of this rotation, could not be played (a bad file): it
+        no longer counts as a play at its predicted start. Quick, no I/O."""
+        with self._recent_lock:
+            pick = self._unreported(track.location)
+            if pick is not None:
+                self._recent.remove(pick)
+
+    def _unreported(self, location: str) -> _Start | None:
+        """The latest pick of ``location`` not reported yet (call with the lock)."""
+        return next(
+            (s for s in reversed(self._recent) if s.location == location and not s.reported),
+            None,
+        )
+
     def release(self, track: Track, started: bool) -> None:
         """The engine let go of ``track``, this rotation's latest pick (a
         TrackSequence's ``released``). When it never started it goes back to its
@@ -251,6 +310,7 @@ class Rotation:
         Takes the decks' lock (held by a pick for a few SQLite queries)."""
         if started:
             return
+        self.failed(track)  # it never played: no longer counted at its predicted start
         kind = track.tags.get("kind")
         with self._lock:
             deck = self._deck(track.tags.get("playlist", ""))
@@ -311,14 +371,24 @@ class Rotation:
         pick = self._id_pick
         if pick is None or self._history is None:
             return
-        started = next(
-            (
-                play.played_at
-                for play in self._history.since(pick.asked)
-                if play.location == pick.location and play.playlist == pick.deck
-            ),
-            None,
-        )
+        with self._recent_lock:
+            started = next(
+                (
+                    s.at
+                    for s in self._recent
+                    if s.reported and s.location == pick.location and s.at >= pick.asked
+                ),
+                None,
+            )
+        if started is None:
+            started = next(
+                (
+                    play.played_at
+                    for play in self._history.since(pick.asked)
+                    if play.location == pick.location and play.playlist == pick.deck
+                ),
+                None,
+            )
         if started is None and not pick.looked:
             # Not yet, maybe: the engine picks the successor of a track shorter than
             # its preload window (an ID is) on that track's first frame, before the
@@ -379,21 +449,39 @@ class Rotation:
             return True
         rules = deck.model.separation
         if rules.artist is not None and track.artist:
-            last = self._history.last_played(artist=track.artist)
+            last = self._last_played(artist=track.artist)
             if last is not None and now - last < rules.artist:
                 return False
         if rules.title is not None:
-            last = self._history.last_played(title=track.title)
+            last = self._last_played(title=track.title)
             if last is not None and now - last < rules.title:
                 return False
         return True
+
+    def _last_played(
+        self, *, artist: str | None = None, title: str | None = None
+    ) -> datetime | None:
+        """The latest start of ``artist`` (or ``title``): in the history, or known
+        here first (a reported start, or a pick at its predicted start)."""
+        assert self._history is not None
+        last = self._history.last_played(artist=artist, title=title)
+        wanted = key(artist if artist is not None else title or "")
+        with self._recent_lock:
+            times = [
+                s.at
+                for s in self._recent
+                if (s.artist if artist is not None else s.title) == wanted
+            ]
+        if last is not None:
+            times.append(last)
+        return max(times, default=None)
 
     def _last_heard(self, deck: Deck, track: Track) -> datetime:
         if self._history is None:
             return datetime.min.replace(tzinfo=self._clock.now().tzinfo)
         times = [
-            self._history.last_played(artist=track.artist) if track.artist else None,
-            self._history.last_played(title=track.title),
+            self._last_played(artist=track.artist) if track.artist else None,
+            self._last_played(title=track.title),
         ]
         known = [t for t in times if t is not None]
         return max(known) if known else datetime.min.replace(tzinfo=self._clock.now().tzinfo)
@@ -402,6 +490,13 @@ class Rotation:
         deck.take(track)
         if self._history is not None and self._record:
             self._history.record(track, now, playlist=deck.id, show=self.show_id)
+        elif self._history is not None:
+            # counted at its predicted start until it is reported (or let go of)
+            with self._recent_lock:
+                self._recent.append(
+                    _Start(track.location, key(track.artist), key(track.title), now, False)
+                )
+                del self._recent[:-RECENT_STARTS]
         tags = {**track.tags, "playlist": deck.id, "kind": kind}
         if self.show_id:
             tags["show"] = self.show_id

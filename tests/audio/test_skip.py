@@ -140,12 +140,13 @@ def test_a_timed_provider_is_told_when_each_pick_starts(make_tone: Callable[...,
     assert seq.wait_buffered(10.0)
     seq.skip()  # into b, open already
     pull(seq, 1)
-    seq.skip()  # c was asked for right after b's first frame
+    seq.skip()  # before any check after b's first frame: the skip asks for c, now
     assert seq.wait_buffered(10.0)
     seq.close()
-    # a: nothing plays yet; b: opened right after a's first frame, starts in a's
-    # remaining 30 s less one frame; c: the same, one frame into b
-    assert provider.leads == [0.0, (30 * 48_000 - F) / 48_000, (30 * 48_000 - F) / 48_000]
+    # a: nothing plays yet; b: opened after a's first frame (by pull's check before
+    # the second), starts in a's remaining 30 s less one frame; c: asked by the
+    # skip, starts now
+    assert provider.leads == [0.0, (30 * 48_000 - F) / 48_000, 0.0]
 
 
 def test_a_skip_right_after_a_track_start_keeps_it_playing_until_the_next_is_buffered(
@@ -319,7 +320,7 @@ class Watching:
         return self._list.next_track()
 
 
-def test_each_next_track_is_asked_for_on_the_current_ones_first_frame_after_its_start_is_out(
+def test_each_next_track_is_asked_for_after_the_current_ones_first_frame_and_start_event(
     make_tone: Callable[..., Track], events: list[Event]
 ) -> None:
     tracks = [make_tone(f"t{i}", 300.0 + 110.0 * i, 3.0) for i in range(4)]
@@ -328,12 +329,14 @@ def test_each_next_track_is_asked_for_on_the_current_ones_first_frame_after_its_
     assert provider.asked.acquire(timeout=10.0)  # the first track, asked at once
     seq.wait_buffered(10.0)
     for i in range(3):
-        seq.read()  # t{i} starts; only this read may ask for t{i+1}: nothing else is called
+        seq.read()  # t{i} starts
+        seq.ready  # noqa: B018 - a parent's check before the next frame asks for t{i+1}
         assert provider.asked.acquire(timeout=10.0), "the next track was not asked for"
         assert seq.wait_buffered(10.0)
         assert seq.preloaded == tracks[i + 1]
         seq.skip()  # one frame into t{i}: t{i+1} is buffered, so the next read is the skip
     seq.read()  # t3 starts: the provider is asked again (it has nothing left)
+    seq.ready  # noqa: B018 - the check that asks
     assert provider.asked.acquire(timeout=10.0)
     seq.close()
     # each pick came after every earlier track's TrackStarted had been delivered

@@ -1,14 +1,17 @@
 """Rotation as a TimedTrackProvider: picks judged at their predicted start.
 
-The engine (a TrackSequence with early opening) records each track's real start
-in the play history, then, EARLY_SETTLE_FRAMES later, asks for the next pick with
-the seconds left in the current track. ``air`` replays exactly that on a manual
-clock, thousands of picks per second; a skip makes the pick start earlier than
+The engine (a TrackSequence with early opening) asks for the next pick right
+after the current track's first frame, with the seconds left in it; before that,
+the station reports the track's start to the rotation (``Rotation.started``),
+and the play history gets it later (written on a worker thread on air). ``air``
+replays exactly that on a manual clock, thousands of picks per second: the
+history is written after the pick; a skip makes the pick start earlier than
 predicted. tests/playlists/test_rotation_engine.py runs the real engine.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 import re
@@ -18,8 +21,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from radio.audio.frames import FRAMES_PER_SECOND
-from radio.audio.sequence import DEFAULT_PRELOAD_SECONDS, EARLY_SETTLE_FRAMES
+from radio.audio.sequence import DEFAULT_PRELOAD_SECONDS
 from radio.audio.track import TimedTrackProvider, Track
 from radio.clock import ManualClock
 from radio.playlists.model import PlaylistModel
@@ -28,7 +30,6 @@ from radio.store.db import Database
 from radio.store.history import PlayHistory
 
 START = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
-SETTLE = timedelta(seconds=EARLY_SETTLE_FRAMES / FRAMES_PER_SECOND)
 PRELOAD = timedelta(seconds=DEFAULT_PRELOAD_SECONDS)
 HOUR = timedelta(hours=1)
 
@@ -64,12 +65,13 @@ def air(
     *,
     skips: random.Random | None = None,
     skip_rate: float = 0.0,
+    report: bool = True,
 ) -> list[Aired]:
-    """Play ``picks`` tracks as a TrackSequence with early opening does (see the
-    module docstring; tracks no longer than the preload window have their
-    successor picked on their first frame, before their start is recorded); with
-    ``skips``, that share of tracks is skipped at a uniform instant after the next
-    pick was made."""
+    """Play ``picks`` tracks as a station's TrackSequence with early opening does
+    (see the module docstring; every successor is picked on its track's first
+    frame, before the history holds that track); with ``skips``, that share of
+    tracks is skipped at a uniform instant after the next pick was made. Without
+    ``report`` the rotation is never told of starts (it knows its picks only)."""
     first = rotation.next_track_in(0.0)
     assert first is not None
     aired = [Aired(first, clock.now(), clock.now())]
@@ -77,18 +79,14 @@ def air(
         current = aired[-1]
         length = timedelta(seconds=current.track.duration or 0)
         end = current.start + length
-        # the station records a play when the track really starts (record=False);
-        # a track no longer than the preload window has its successor picked on
-        # its first frame, before that
-        early = length <= PRELOAD
-        asked = current.start if early else current.start + min(SETTLE, length - PRELOAD)
-        if not early:
-            history.record(current.track, current.start, playlist=current.track.tags["playlist"])
+        # the station reports the start at once; the history gets it after the pick
+        asked = current.start + timedelta(milliseconds=20)  # one frame in
+        if report:
+            rotation.started(current.track, current.start)
         clock.set(asked)
         following = rotation.next_track_in((end - asked).total_seconds())
         assert following is not None
-        if early:
-            history.record(current.track, current.start, playlist=current.track.tags["playlist"])
+        history.record(current.track, current.start, playlist=current.track.tags["playlist"])
         if skips is not None and skips.random() < skip_rate:
             end = asked + (end - asked) * skips.random()
         clock.set(end)
@@ -174,9 +172,12 @@ def test_a_rotation_is_a_timed_provider() -> None:
     assert isinstance(rotation, TimedTrackProvider)
 
 
-def test_ten_thousand_early_picks_hold_every_rule_and_ids_land_at_the_first_change() -> None:
+@pytest.mark.parametrize("report", [True, False], ids=["starts-reported", "picks-only"])
+def test_ten_thousand_early_picks_hold_every_rule_and_ids_land_at_the_first_change(
+    report: bool,
+) -> None:
     rotation, clock, history, decks = _station(20261123)
-    aired = air(rotation, clock, history, 10_000)
+    aired = air(rotation, clock, history, 10_000, report=report)
     music = [a for a in aired if a.track.tags["kind"] == "music"]
 
     # Weights: each playlist's share of the music within 4 standard deviations.
@@ -361,3 +362,92 @@ def test_an_id_that_never_started_is_tried_once_more() -> None:
         t.location for t in ids.tracks
     }
     assert rotation.early_ids == 0
+
+
+@pytest.mark.parametrize("skip_rate", [0.0, 0.3], ids=["played-out", "skipped"])
+def test_tracks_shorter_than_the_preload_window_keep_the_rules_with_first_frame_picks(
+    skip_rate: float,
+) -> None:
+    # Every track is shorter than the engine's preload window: each successor is
+    # judged on its track's first frame, and the history holds no track before
+    # its successor is picked. The reported starts carry the rules.
+    rng = random.Random(31)
+    clock = ManualClock(START)
+    history = PlayHistory(Database(":memory:"))
+    shorts = Deck(
+        "shorts",
+        _model(order="random", separation={"artist": "40s"}),
+        _tracks("short", 32, 16, 6.0),
+        rng,
+    )
+    ids = Deck("ids", _model(order="sequential"), _tracks("id", 2, 1, 3.0), rng)
+    rotation = Rotation(
+        [Part(shorts, 1)], clock=clock, rng=rng, history=history, station_id=ids, record=False
+    )
+    assert timedelta(seconds=6.0) < PRELOAD
+    skips = random.Random(3) if skip_rate else None
+    aired = air(rotation, clock, history, 5_000, skips=skips, skip_rate=skip_rate)
+    assert aired[-1].start - START > 6 * HOUR
+    assert (rotation.relaxed, rotation.at_risk) == (0, 0)
+    assert _violations(aired, {"shorts": ("artist", timedelta(seconds=40))}) == []
+    # consecutive tracks never share an artist (the one on air always counted)
+    music = [a for a in aired if a.track.tags["kind"] == "music"]
+    assert all(x.track.artist != y.track.artist for x, y in itertools.pairwise(music))
+    # one ID per hour, at the first change at or after it (a skip moves an ID
+    # forward by at most a few seconds here, far inside ID_GRACE)
+    played = [a for a in aired if a.track.tags["kind"] == "id"]
+    hours = [START + k * HOUR for k in range((aired[-1].start - START) // HOUR + 1)]
+    if skip_rate:
+        assert len(played) == len(hours)
+        for the_id, hour in zip(played, hours, strict=True):
+            assert hour - ID_GRACE <= the_id.start <= _first_start_at_or_after(aired, hour).start
+    else:
+        assert [a.start for a in played] == [
+            _first_start_at_or_after(aired, h).start for h in hours
+        ]
+    assert rotation.early_ids == 0
+
+
+def test_a_reported_start_counts_before_the_history_holds_it() -> None:
+    rng = random.Random(2)
+    now = START + timedelta(hours=3)
+    clock = ManualClock(now)
+    history = PlayHistory(Database(":memory:"))
+    ann = Track("/a.flac", "A", "Ann", duration=120.0)
+    request = Track("/r.flac", "R", "ANN ", duration=120.0)  # the same artist, as keyed
+    bob = Track("/b.flac", "B", "Bob", duration=120.0)
+    deck = Deck("d", _model(order="sequential", separation={"artist": "10m"}), [ann, bob], rng)
+    rotation = Rotation([Part(deck, 1)], clock=clock, rng=rng, history=history, record=False)
+    # a request by Ann started a frame ago: the history will hear of it later
+    rotation.started(request, now - timedelta(milliseconds=20))
+    pick = rotation.next_track_in(120.0)
+    assert pick is not None and pick.title == "B"  # Ann's own track is blocked
+    assert (rotation.at_risk, rotation.relaxed) == (0, 0)
+
+
+def test_a_pick_counts_at_its_predicted_start_until_it_fails_or_is_released() -> None:
+    rng = random.Random(2)
+    clock = ManualClock(START + timedelta(hours=3))
+    history = PlayHistory(Database(":memory:"))
+    tracks = [
+        Track("/a.flac", "A", "Ann", duration=120.0),
+        Track("/b.flac", "B", "Bob", duration=120.0),
+        Track("/a3.flac", "A3", "Ann", duration=120.0),
+        Track("/c.flac", "C", "Cy", duration=120.0),
+    ]
+    deck = Deck("d", _model(order="sequential", separation={"artist": "10m"}), tracks, rng)
+    rotation = Rotation([Part(deck, 1)], clock=clock, rng=rng, history=history, record=False)
+    first = rotation.next_track_in(0.0)
+    assert first is not None and first.title == "A"
+    rotation.failed(first)  # Ann's track could not be opened: she was not heard
+    second = rotation.next_track_in(0.0)
+    assert second is not None and second.title == "B"
+    third = rotation.next_track_in(0.0)
+    assert third is not None and third.title == "A3"  # Ann is free again
+    rotation.release(third, False)  # let go of unplayed: back to the deck, not counted
+    again = rotation.next_track_in(0.0)
+    assert again is not None and again.title == "A3"
+    # but a pick that stands counts: Bob's and Ann's tracks are blocked now
+    last = rotation.next_track_in(0.0)
+    assert last is not None and last.title == "C"
+    assert (rotation.at_risk, rotation.relaxed) == (0, 0)
