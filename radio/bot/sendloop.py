@@ -155,7 +155,10 @@ class SendLoop:
     # -- the thread ------------------------------------------------------------
 
     def start(self) -> None:
-        """Run passes on a daemon thread until :meth:`stop` (idempotent)."""
+        """Run passes on a daemon thread until :meth:`stop` (idempotent).
+
+        A stopped loop stays stopped.
+        """
         if self._thread is None and not self._stopping:
             self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
             self._thread.start()
