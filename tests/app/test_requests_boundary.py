@@ -290,3 +290,58 @@ def show_folder(folder: Path, mode: str) -> Path:
         f"    start_mode: {mode}\n    rotation: [{{playlist: show}}]\n"
     )
     return folder
+
+
+# -- skips at the station (not requests, but the same tree) ---------------------------
+
+
+def _whole_frames(folder: Path) -> None:
+    """Replace the music with tracks of whole frames: a and b end on frame boundaries."""
+    for path in (folder / "media/music").glob("*.flac"):
+        path.unlink()
+    for stem, freq, seconds in (("a", 440.0, 0.4), ("b", 550.0, 0.4), ("c", 660.0, 1.0)):
+        synth.tone(folder / f"media/music/{stem}.flac", freq, seconds, title=stem)
+
+
+def test_a_skip_between_two_tracks_ending_on_frame_boundaries_cuts_the_one_starting(
+    folder: Path,
+) -> None:
+    _whole_frames(folder)
+    on_air = OnAir(folder)
+    try:
+        b, c = (samples(folder, "media/music", s) for s in "bc")
+        on_air.pull(20)  # a: frames 0-19, ending with frame 19's last sample
+        sequence = on_air.station.on_air_sequence()
+        assert sequence is not None and sequence.remaining is not None
+        assert on_air.station.skip()  # b starts on the next frame: it is the one cut
+        first_of_b = on_air.pull(1)  # frame 20: c is opened at the check before 21
+        into_c = on_air.pull(1)  # frame 21: the skip
+        on_air.pull(5)
+    finally:
+        on_air.close()
+    assert np.array_equal(first_of_b, b[:F])
+    assert np.array_equal(into_c[480:], c[480:F])  # 10 ms of fade, then c as decoded
+    assert on_air.started()[:3] == [("a", 0), ("b", 20), ("c", 21)]
+    ended = [
+        (e.track.title, e.frame, e.skipped) for e in on_air.events if isinstance(e, TrackEnded)
+    ]
+    assert ended[:2] == [("a", 19, False), ("b", 21, True)]
+    assert on_air.station.root.dead_air_frames == 0
+
+
+def test_a_skip_one_frame_into_a_track_is_the_next_frame_on_the_station(on_air: OnAir) -> None:
+    b, c = (samples(on_air.root, "media/music", s) for s in "bc")
+    on_air.pull(10)
+    assert on_air.station.skip()  # into b, open since a's first frames
+    at = on_air.station.root.position
+    on_air.pull(1)  # b's first frame; the check before the next one opens c
+    assert on_air.station.skip()  # a second press, one frame into b
+    into_c = on_air.pull(1)
+    assert np.array_equal(into_c[480:], c[480:F])
+    assert on_air.started()[:3] == [("a", 0), ("b", at), ("c", at + 1)]
+    ended = [
+        (e.track.title, e.frame, e.skipped) for e in on_air.events if isinstance(e, TrackEnded)
+    ]
+    assert ended[:2] == [("a", at, True), ("b", at + 1, True)]
+    assert on_air.station.root.dead_air_frames == 0
+    assert len(b) > 10 * F  # b had far more to play: the skip, not its end, moved on
