@@ -1,7 +1,7 @@
 """What the listener in the voice room heard: packets, their arrival and the audio.
 
 Every RTP packet that reaches the emulator's UDP port becomes a
-:class:`PacketRecord` (arrival instant from the injected monotonic clock, RTP
+:class:`PacketRecord` (arrival instant on the injected monotonic clock, RTP
 sequence, timestamp, SSRC, the channel it was sent to, whether it decrypted).
 Decoded Opus is kept per packet and laid out on the *arrival* timeline by
 :meth:`ListenerRecord.pcm` (with a 60 ms jitter allowance): discord.py advances
@@ -31,7 +31,7 @@ JITTER_SECONDS = 0.060
 class PacketRecord:
     """One RTP packet as the listener received it."""
 
-    arrival: float  # seconds, from the emulator's monotonic clock
+    arrival: float  # seconds of the emulator's monotonic clock (the kernel's stamp if any)
     sequence: int
     timestamp: int
     ssrc: int
@@ -55,6 +55,7 @@ class ListenerRecord:
     auth_failures: int = 0  # packets whose tag did not verify: a wrong key or tampering
     decode_failures: int = 0
     unknown_ssrc: int = 0
+    kernel_stamped: int = 0  # packets whose arrival is the kernel's receive stamp
     limit: int | None = None
     forgotten: int = 0
 
@@ -72,6 +73,7 @@ class ListenerRecord:
         self.auth_failures = 0
         self.decode_failures = 0
         self.unknown_ssrc = 0
+        self.kernel_stamped = 0
         self.forgotten = 0
 
     def audio_packets(

@@ -6,6 +6,14 @@ client's address as seen from the server, NUL-terminated from byte 8, and its
 port big-endian in the last two bytes. Every other datagram is an RTP packet,
 opened with the sender's session key, decoded with libopus (through
 ``discord.opus.Decoder``) and appended to the :class:`ListenerRecord`.
+
+Arrival stamps: on Linux the socket asks the kernel to stamp each datagram as
+it is received (``SO_TIMESTAMPNS``), and the reader converts that stamp to the
+record's monotonic clock. A listener on another machine hears packets when the
+network delivers them; a stamp taken by a Python thread would instead say when
+that thread got the CPU and the GIL, and a late reader would record a burst the
+network never made. Elsewhere, or when the kernel gives no stamp, the reader
+stamps the datagram itself.
 """
 
 from __future__ import annotations
@@ -13,7 +21,9 @@ from __future__ import annotations
 import logging
 import socket
 import struct
+import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -28,6 +38,41 @@ logger = logging.getLogger(__name__)
 DISCOVERY_LENGTH = 74
 # How often the reader thread looks up from the socket to see if it must stop.
 _POLL_SECONDS = 0.1
+_DATAGRAM_BYTES = 2048
+# Linux's SO_TIMESTAMPNS (the socket module does not name it): a struct timespec
+# of CLOCK_REALTIME as control data of every datagram. 35 on every architecture
+# the project runs on (x86, ARM, RISC-V); alpha, MIPS, PA-RISC and SPARC differ,
+# and there the option is simply refused or gives no stamp (the reader's stamp).
+_SO_TIMESTAMPNS = 35
+_TIMESPEC = struct.Struct("@ll")  # tv_sec, tv_nsec as C longs
+_NS = 1_000_000_000
+# Converting a stamp: wall, monotonic, wall readings closer than this are taken at once.
+_SANDWICH_NS = 20_000
+_SANDWICH_TRIES = 5
+_ANCILLARY_BYTES = socket.CMSG_SPACE(_TIMESPEC.size) if hasattr(socket, "CMSG_SPACE") else 0
+
+
+def enable_kernel_stamps(sock: socket.socket) -> bool:
+    """Ask the kernel to stamp every datagram ``sock`` receives; True if it agreed.
+
+    Linux only (``SO_TIMESTAMPNS``); False elsewhere or when refused.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 1)
+    except OSError:
+        return False
+    return True
+
+
+def kernel_stamp(ancillary: list[tuple[int, int, bytes]]) -> int | None:
+    """The kernel's receive time (ns of CLOCK_REALTIME) in ``recvmsg`` control data, or None."""
+    for level, kind, data in ancillary:
+        if level == socket.SOL_SOCKET and kind == _SO_TIMESTAMPNS and len(data) >= _TIMESPEC.size:
+            seconds, nanoseconds = _TIMESPEC.unpack_from(data)
+            return int(seconds) * _NS + int(nanoseconds)
+    return None
 
 
 @dataclass
@@ -62,10 +107,14 @@ def discovery_reply(request: bytes, address: tuple[str, int]) -> bytes:
 class VoiceListener:
     """The UDP endpoint, read by its own thread. ``decode=False`` records arrivals only.
 
-    A thread, not the event loop, reads the socket: arrival times are taken as
-    each datagram is received, so a busy event loop (the bot under test often
-    shares it) neither delays nor bunches them, and Opus decoding stays off
-    the loop.
+    A thread, not the event loop, reads the socket, so a busy event loop (the
+    bot under test often shares it) does not hold datagrams back, and Opus
+    decoding stays off the loop. Each datagram's arrival is the kernel's
+    receive stamp when ``kernel_stamps`` and the platform allow it (see the
+    module's docstring), converted to ``monotonic`` by its age on ``wall_ns``
+    (the clock the kernel stamps with, CLOCK_REALTIME in nanoseconds); else the
+    reader's own ``monotonic()`` reading. ``record.kernel_stamped`` counts the
+    packets stamped by the kernel.
     """
 
     def __init__(
@@ -75,10 +124,15 @@ class VoiceListener:
         monotonic: Callable[[], float],
         *,
         decode: bool = True,
+        kernel_stamps: bool = True,
+        wall_ns: Callable[[], int] = time.time_ns,
     ) -> None:
         self._senders = senders
         self.record = record
         self._monotonic = monotonic
+        self._wall_ns = wall_ns
+        self._want_kernel_stamps = kernel_stamps
+        self.kernel_stamps = False  # True once the socket is bound with them
         self.decode = decode
         self.answering = True  # fault injection: False = stop answering (and hearing) UDP
         self._decoders: dict[int, Decoder] = {}
@@ -89,14 +143,24 @@ class VoiceListener:
 
     def start(self, host: str) -> int:
         """Bind an ephemeral UDP port on ``host``, start reading; return the port."""
-        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
-        sock.bind((host, 0))
-        sock.settimeout(_POLL_SECONDS)
-        self._sock = sock
+        port = self.bind(host)
         self._stop.clear()
         self._thread = threading.Thread(target=self._read, name="sandbox-voice-udp", daemon=True)
         self._thread.start()
+        return port
+
+    def bind(self, host: str) -> int:
+        """Bind an ephemeral UDP port on ``host`` without reading it; return the port.
+
+        :meth:`start` does this, then reads on a thread; a test may instead
+        read with :meth:`receive_one`.
+        """
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+        self.kernel_stamps = self._want_kernel_stamps and enable_kernel_stamps(sock)
+        sock.bind((host, 0))
+        sock.settimeout(_POLL_SECONDS)
+        self._sock = sock
         return self.port
 
     @property
@@ -121,18 +185,59 @@ class VoiceListener:
         assert sock is not None
         while not self._stop.is_set():
             try:
-                data, addr = sock.recvfrom(2048)
+                self.receive_one()
             except TimeoutError:
                 continue
             except OSError:
                 if not self._stop.is_set():
                     logger.exception("voice UDP socket failed; the listener stops hearing")
                 return
-            try:
-                self.datagram_received(data, addr, self._monotonic())
-            except Exception:
-                # One bad datagram must not deafen the listener for the rest of the run.
-                logger.exception("could not handle a %d-byte datagram from %s", len(data), addr)
+
+    def receive_one(self) -> None:
+        """Wait for one datagram (at most the poll interval), stamp it and handle it.
+
+        Raises TimeoutError when none came, OSError when the socket fails or is
+        not bound. A datagram that cannot be handled is logged, not raised.
+        """
+        sock = self._sock
+        if sock is None:
+            raise OSError("voice listener is not bound")
+        stamp: int | None = None
+        if self.kernel_stamps:
+            data, ancillary, _flags, addr = sock.recvmsg(_DATAGRAM_BYTES, _ANCILLARY_BYTES)
+            stamp = kernel_stamp(ancillary)
+        else:
+            data, addr = sock.recvfrom(_DATAGRAM_BYTES)
+        if stamp is None:
+            arrival = self._monotonic()
+        else:
+            arrival = self._monotonic_of(stamp)
+            self.record.kernel_stamped += 1
+        try:
+            self.datagram_received(data, addr, arrival)
+        except Exception:
+            # One bad datagram must not deafen the listener for the rest of the run.
+            logger.exception("could not handle a %d-byte datagram from %s", len(data), addr)
+
+    def _monotonic_of(self, stamp_ns: int) -> float:
+        # The stamp's age on the wall clock, taken off a monotonic reading made
+        # between two wall readings (their mean is the wall time of that
+        # reading, to half their spread; a spread wider than a preemption-free
+        # one is tried again, the tightest of a few is kept). Both
+        # clocks run at the same rate, so only the age matters: a wall clock
+        # that was set meanwhile shifts it; a negative age (set back) counts as 0.
+        best: tuple[int, float, int] | None = None  # (spread, monotonic, wall)
+        for _ in range(_SANDWICH_TRIES):
+            before = self._wall_ns()
+            now = self._monotonic()
+            after = self._wall_ns()
+            if best is None or after - before < best[0]:
+                best = (after - before, now, (before + after) // 2)
+            if after - before <= _SANDWICH_NS:
+                break
+        assert best is not None
+        _spread, now, wall = best
+        return now - max(0, wall - stamp_ns) / _NS
 
     def datagram_received(
         self, data: bytes, addr: tuple[str | int, int], arrival: float | None = None
