@@ -6,16 +6,18 @@ Run from the repository root:
 
 A reader thread reads a TrackSequence every 20 ms, like discord.py's player
 thread. The main thread calls ``skip()`` 2 s after each track starts (far more
-than the 10 s preload before the end of a 30 s track). Latency = the instant the
+than the 10 s preload before the end of a 30 s track), or, for the "first
+second" rows, 0.1 s or 0.3 s after (a DJ pressing skip twice). Latency = the instant the
 read that contains the next track's first samples returns (its TrackStarted
 event is emitted at the end of that read) minus the instant ``skip()`` was
 called. It leaves out what follows the read on air (Opus, network): see the
 on-air bench for that.
 
-Four providers: a timed one (TrackList: the next track is opened a second
-after the current one starts), the real Rotation (timed too: a shuffled deck with
-an artist separation rule and a station ID deck, the play history in SQLite fed
-by TrackStarted like the station's, picks judged at their predicted start), an
+Four providers: a timed one (TrackList: the next track is opened right after
+the current one's first frame), the real Rotation (timed too: a shuffled deck with
+an artist separation rule and a station ID deck, each start reported to it and
+the play history in SQLite fed by TrackStarted like the station's, picks judged
+at their predicted start), an
 untimed one whose tracks carry no duration (opened at the skip: ffprobe + FFmpeg
 start + first frame), and an untimed one whose tracks carry their duration
 (opened at the skip without ffprobe).
@@ -64,17 +66,24 @@ class Untimed:
 
 
 def skip_latencies(
-    provider: TrackProvider, skips: int, history: PlayHistory | None = None
+    provider: TrackProvider,
+    skips: int,
+    history: PlayHistory | None = None,
+    *,
+    skip_after: float = SKIP_AFTER,
 ) -> tuple[list[float], int]:
-    """Milliseconds from each ``skip()`` to the read that starts the next track, and
-    how many frames were read with nothing in them (silence). ``history`` receives
-    each play as it starts (as the station records them)."""
+    """Milliseconds from each ``skip()``, ``skip_after`` seconds after a track
+    started, to the read that starts the next track, and how many frames were
+    read with nothing in them (silence). ``history`` receives each play as it
+    starts, and a Rotation provider each start, as the station does."""
     started: list[float] = []
     cond = threading.Condition()
     clock = SystemClock()
 
     def on_event(event: Event) -> None:
         if isinstance(event, TrackStarted):
+            if isinstance(provider, Rotation):
+                provider.started(event.track, clock.now())
             if history is not None:
                 tags = event.track.tags
                 history.record(event.track, clock.now(), playlist=tags.get("playlist", ""))
@@ -104,7 +113,7 @@ def skip_latencies(
             with cond:
                 cond.wait_for(lambda: len(started) > len(latencies), 10.0)
                 count = len(started)
-            time.sleep(SKIP_AFTER)
+            time.sleep(skip_after)
             since = time.monotonic()
             seq.skip()
 
@@ -181,18 +190,26 @@ def main(argv: Sequence[str] | None = None) -> None:
             for i, p in enumerate(paths)
         ]
         ident = synth.tone(folder / "id.flac", 1800.0, 4.0, level_dbfs=-12.0)
-        rotation, history = real_rotation(
-            known, Track(location=str(ident), title="id", duration=4.0)
-        )
+        id_track = Track(location=str(ident), title="id", duration=4.0)
+        rotations = [real_rotation(known, id_track) for _ in range(3)]
         load = os.getloadavg()
-        providers: list[tuple[str, TrackProvider, PlayHistory | None]] = [
-            ("timed (TrackList): next opened early", TrackList(plain, loop=True), None),
-            ("real Rotation (timed): next opened early", rotation, history),
-            ("untimed, no duration: opened at the skip", Untimed(plain), None),
+        providers: list[tuple[str, TrackProvider, PlayHistory | None, float]] = [
+            ("timed (TrackList): next opened early", TrackList(plain, loop=True), None, SKIP_AFTER),
+            ("real Rotation (timed): next opened early", *rotations[0], SKIP_AFTER),
+            (
+                "timed (TrackList): skip 0.3 s into the track (first second)",
+                TrackList(plain, loop=True),
+                None,
+                0.3,
+            ),
+            ("real Rotation: skip 0.3 s into the track (first second)", *rotations[1], 0.3),
+            ("real Rotation: skip 0.1 s into the track (first second)", *rotations[2], 0.1),
+            ("untimed, no duration: opened at the skip", Untimed(plain), None, SKIP_AFTER),
             (
                 "untimed, duration known: opened at the skip, no ffprobe",
                 Untimed(known[:3]),
                 None,
+                SKIP_AFTER,
             ),
         ]
         print("### Skips in real time (engine side)\n")
@@ -203,12 +220,14 @@ def main(argv: Sequence[str] | None = None) -> None:
         print("Command: `.venv/bin/python -m bench.engine_skip`\n")
         print("| provider | skips | min ms | median ms | max ms | silent frames |")
         print("| --- | ---: | ---: | ---: | ---: | ---: |")
-        for name, provider, plays in providers:
-            latencies, silent = skip_latencies(provider, args.skips, plays)
+        for name, provider, plays, after in providers:
+            latencies, silent = skip_latencies(provider, args.skips, plays, skip_after=after)
             print(_row(name, latencies, f" {silent} |"))
+        relaxed = sum(r.relaxed for r, _ in rotations)
+        at_risk = sum(r.at_risk for r, _ in rotations)
         print(
-            f"\nReal Rotation: {rotation.relaxed} picks relaxed a separation rule,"
-            f" {rotation.at_risk} were allowed at their predicted start only."
+            f"\nReal Rotation: {relaxed} picks relaxed a separation rule,"
+            f" {at_risk} were allowed at their predicted start only."
         )
         print("\n| opening a 30 s FLAC | runs | min ms | median ms | max ms |")
         print("| --- | ---: | ---: | ---: | ---: |")

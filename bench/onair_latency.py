@@ -6,9 +6,11 @@ RadioBot) runs in this process against the emulator, whose listener decodes the
 one stream. Bob (a DJ) runs ``/skip``; Alice (a listener) runs ``/request``.
 
 * **skip**: command → the first packet at the listener in which the next track's
-  tone is at -6 dB of its level or louder ("next opened": the next track was
-  already open, as it is about a second after a track starts when the rotation
-  is timed; "next not opened": the skip came before that).
+  tone is at -6 dB of its level or louder. Skips alternate between about 0.5 s
+  into a track (the track the previous skip started: a DJ pressing twice,
+  "first second") and about 2 s in; each says whether the next track was
+  already open (the timed rotation opens it right after a track's first frame,
+  which takes 60-130 ms) or not (the skip then waits for it).
 * **request → prepared**: command → the station has opened the request as the
   next track of the sequence on air (polled every 2 ms on the event loop). By
   design it is not audible then: it plays when the current track ends.
@@ -228,8 +230,6 @@ async def measure(
             """Wait for the next rotation track to start."""
             sequence = station.on_air_sequence()
             current = sequence.current if sequence is not None else None
-            # (between two tracks that end on a frame boundary, current is None
-            # for one frame)
             await until(lambda: playing_hz() != 0.0 and current_track() != current, 15)
 
         try:
@@ -243,10 +243,11 @@ async def measure(
             await asyncio.sleep(1.0)
             await track_start()
             for n in range(skips):
-                # Each skip starts a track: alternate a skip 0.6 s into it (the
-                # settle time; the next track is opened about a second in, when
-                # the rotation is timed) and one 2.1 s into it (opened).
-                await asyncio.sleep(0.0 if n % 2 == 0 else 1.5)
+                # Each skip starts a track: alternate a skip about 0.5 s into it
+                # (the settle time after the previous skip: a DJ's second press,
+                # in the track's first second) and one about 2 s into it.
+                # (the first: 0.5 s after the track started, like the others)
+                await asyncio.sleep(0.5 if n == 0 else 0.0 if n % 2 == 0 else 1.5)
                 await until(lambda: playing_hz() != 0.0, 5)
                 old = playing_hz()
                 opened = prepared_title() is not None
@@ -255,7 +256,8 @@ async def measure(
                 await emulator.inject_interaction("bob", "skip")
                 await asyncio.sleep(SETTLE_SECONDS)
                 change = first_change(heard(since), since, old, rotation_hz, level)
-                condition = "next opened" if opened else "next not opened"
+                when = "first second" if n % 2 == 0 else "2 s in"
+                condition = f"{when}, next {'opened' if opened else 'not opened'}"
                 samples.append(Sample("skip", condition, change, expected))
             half = (len(requests) + 1) // 2
             for n, (track, hz) in enumerate(requests):

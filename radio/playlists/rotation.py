@@ -361,13 +361,13 @@ class Rotation:
 
     def _check_id_start(self) -> None:
         """Is the hour of the last ID handed out really served? The engine asks for
-        the next pick once the current track's start is in the history, so by now
-        the ID has started, unless it never will (it failed to open, or the
-        engine let it go unplayed); except when the ID is shorter than the engine's
-        preload window: then its start is certain one pick later. An ID that
-        started more than ``ID_GRACE`` before its hour (a skip) is due again; one
-        that never started is tried once more (not forever: every ID might be
-        unplayable)."""
+        the next pick after the current track's start was reported
+        (:meth:`started`), so by now the ID has started, unless it never will (it
+        failed to open, or the engine let it go unplayed). Without reports the
+        start is read from the history, which may hold it only one pick later.
+        An ID that started more than ``ID_GRACE`` before its hour (a skip) is due
+        again; one that never started is tried once more (not forever: every ID
+        might be unplayable)."""
         pick = self._id_pick
         if pick is None or self._history is None:
             return
@@ -390,9 +390,9 @@ class Rotation:
                 None,
             )
         if started is None and not pick.looked:
-            # Not yet, maybe: the engine picks the successor of a track shorter than
-            # its preload window (an ID is) on that track's first frame, before the
-            # start reaches the history. Look again at the next pick.
+            # Not yet, maybe: without a report, the start reaches the history
+            # (written on another thread) after the successor is picked. Look
+            # again at the next pick.
             self._id_pick = replace(pick, looked=True)
             return
         self._id_pick = None
