@@ -15,15 +15,28 @@ every tick, and each Broadcaster keeps its own guarantees (absolute
 deadlines, at least 12 ms between two of its sends, skip-ahead when far
 behind), so one slow station delays the others in that tick but never makes
 them send in a burst.
+
+Real-time priority: like an audio server's (JACK's, PipeWire's) audio thread,
+the loop's thread asks the kernel for ``SCHED_FIFO`` at a modest priority
+(:data:`REALTIME_PRIORITY`), so that a wake-up is not queued behind ordinary
+work on a busy machine. It is opt-out (``realtime=None``) and never fatal: where
+it is refused (no CAP_SYS_NICE, no rtprio limit) one info line in the process
+says how to allow it and the thread runs at normal priority. A real-time thread
+that never slept would starve every normal thread of its core, so the loop
+sleeps after every pass, at least :data:`MIN_SLEEP_S` even when a station is
+already due; and threads or processes it starts (a decoder opened by a pull)
+are ordinary ones (``SCHED_RESET_ON_FORK``).
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import os
 import threading
 import time
 from collections.abc import Callable
+from typing import Final
 
 from radio.bot.sender import PERIOD_S, Broadcaster
 
@@ -31,6 +44,53 @@ logger = logging.getLogger(__name__)
 
 # Float error on grid instants computed from sums.
 _EPSILON = 1e-9
+# SCHED_FIFO priority of the sender thread: modest, as audio servers' clients
+# use (JACK's default is 10 above its clients'; rtkit grants at most 20), well
+# below the kernel's own threaded interrupts (50).
+REALTIME_PRIORITY: Final = 10
+# The least the thread sleeps after a pass, even when a station is already due:
+# a real-time thread must always yield its core (1 ms delays a late station's
+# catch-up by as much; its 12 ms minimum gap delays it more anyway).
+MIN_SLEEP_S: Final = 0.001
+HOW_TO_ALLOW_REALTIME: Final = (
+    "to allow it, give the process CAP_SYS_NICE (docker run --cap-add SYS_NICE) or an"
+    " rtprio limit of at least {priority} (ulimit -r {priority}; limits.conf"
+    " 'USER - rtprio {priority}'; systemd LimitRTPRIO={priority})"
+)
+
+# (policy, priority) -> None; raises OSError when refused.
+Scheduler = Callable[[int, int], None]
+
+_refusal_lock = threading.Lock()
+_refusal_noted = False  # one info line per process, however many loops are refused
+
+
+def set_thread_scheduler(policy: int, priority: int) -> None:
+    """Put the calling thread under ``policy`` at ``priority`` (Linux: pid 0 is this thread).
+
+    Threads and processes it starts afterwards get the normal policy back
+    (``SCHED_RESET_ON_FORK``). Raises PermissionError when refused, OSError
+    otherwise, NotImplementedError where the platform has no such call.
+    """
+    if not hasattr(os, "sched_setscheduler"):
+        raise NotImplementedError("no sched_setscheduler on this platform")
+    reset = getattr(os, "SCHED_RESET_ON_FORK", 0)
+    os.sched_setscheduler(0, policy | reset, os.sched_param(priority))
+
+
+def _note_refusal(name: str, priority: int, error: OSError) -> None:
+    global _refusal_noted
+    with _refusal_lock:
+        if _refusal_noted:
+            return
+        _refusal_noted = True
+    logger.info(
+        "%s: real-time scheduling (SCHED_FIFO %d) refused (%s); sending at normal priority; %s",
+        name,
+        priority,
+        error.strerror or error,
+        HOW_TO_ALLOW_REALTIME.format(priority=priority),
+    )
 
 
 class SendLoop:
@@ -42,8 +102,15 @@ class SendLoop:
     longer waits for the pulls and encodes of the stations before it, at the
     price of pulling the programme one frame (20 ms) before it is sent. The
     thread sleeps until the earliest next send, at most one period at a time
-    (so a clock that jumps or is stepped by a test is followed). :meth:`run_once`
-    is one pass, and can be driven without the thread.
+    (so a clock that jumps or is stepped by a test is followed), and at least
+    :data:`MIN_SLEEP_S`. :meth:`run_once` is one pass, and can be driven
+    without the thread.
+
+    ``realtime`` is the ``SCHED_FIFO`` priority the thread asks for when it
+    starts (None: it does not ask); ``scheduler`` makes the request (default
+    :func:`set_thread_scheduler`). A refusal is logged once per process and the
+    thread runs at normal priority; :attr:`realtime` says what was granted.
+    ``sleep`` is how the thread waits (real time whatever the clock).
     """
 
     def __init__(
@@ -53,9 +120,14 @@ class SendLoop:
         name: str = "radio-sender",
         period: float = PERIOD_S,
         ahead: bool = False,
+        realtime: int | None = REALTIME_PRIORITY,
+        scheduler: Scheduler = set_thread_scheduler,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if period <= 0:
             raise ValueError("the period must be positive")
+        if realtime is not None and not 1 <= realtime <= 99:
+            raise ValueError("a real-time priority is between 1 and 99")
         self._monotonic = monotonic
         self._name = name
         self._period = period
@@ -67,6 +139,11 @@ class SendLoop:
         self._lock = threading.Lock()
         self._stopping = False
         self._thread: threading.Thread | None = None
+        self._want_realtime = realtime
+        self._scheduler = scheduler
+        self._sleep = sleep
+        self._realtime: int | None = None
+        self._scheduled = threading.Event()  # the thread has asked (or not) for its priority
 
     @property
     def name(self) -> str:
@@ -157,11 +234,23 @@ class SendLoop:
     def start(self) -> None:
         """Run passes on a daemon thread until :meth:`stop` (idempotent).
 
-        A stopped loop stays stopped.
+        A stopped loop stays stopped. Returns once the thread has asked for
+        its real-time priority (see :attr:`realtime`), before its first pass.
         """
         if self._thread is None and not self._stopping:
             self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
             self._thread.start()
+            self._scheduled.wait()
+
+    @property
+    def realtime(self) -> int | None:
+        """The SCHED_FIFO priority the thread runs at; None if normal (or not started)."""
+        return self._realtime
+
+    @property
+    def native_id(self) -> int | None:
+        """The thread's kernel id (what ``os.sched_getscheduler`` takes); None before start."""
+        return None if self._thread is None else self._thread.native_id
 
     def stop(self) -> None:
         """Stop the thread and wait for it, at most one period (idempotent).
@@ -178,10 +267,35 @@ class SendLoop:
         return self._thread is not None and self._thread.is_alive()
 
     def _run(self) -> None:
+        try:
+            self._ask_realtime()
+        finally:
+            self._scheduled.set()
         while not self._stopping:
             wait = self.run_once()
-            if wait > 0:
-                # A plain sleep: cheaper than an Event's wait (no lock to make and
-                # take on every frame), and a new broadcaster or a stop waits at
-                # most one period, which the grid makes it wait anyway.
-                time.sleep(min(wait, self._period))
+            # A plain sleep: cheaper than an Event's wait (no lock to make and
+            # take on every frame), and a new broadcaster or a stop waits at
+            # most one period, which the grid makes it wait anyway. Never
+            # less than MIN_SLEEP_S: a real-time thread must yield its core.
+            self._sleep(min(max(wait, MIN_SLEEP_S), self._period))
+
+    def _ask_realtime(self) -> None:
+        priority = self._want_realtime
+        if priority is None:
+            return
+        try:
+            self._scheduler(getattr(os, "SCHED_FIFO", 1), priority)
+        except NotImplementedError:
+            logger.debug("%s: no real-time scheduling on this platform", self._name)
+        except PermissionError as error:
+            _note_refusal(self._name, priority, error)
+        except OSError as error:
+            logger.warning(
+                "%s: real-time scheduling (SCHED_FIFO %d) failed: %s; sending at normal priority",
+                self._name,
+                priority,
+                error,
+            )
+        else:
+            self._realtime = priority
+            logger.info("%s: sending at real-time priority (SCHED_FIFO %d)", self._name, priority)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import itertools
+import logging
+import os
 import threading
 import time
 
@@ -12,11 +15,12 @@ import discord.opus
 import pytest
 
 from radio.audio.operators import Sine
+from radio.bot import sendloop
 from radio.bot.audio import OPUS_SILENCE, SimulcastFeed
 from radio.bot.client import RadioBot
 from radio.bot.config import DiscordConfig
 from radio.bot.sender import MIN_GAP_S, PERIOD_S, STOP_SILENCE_FRAMES, Broadcaster
-from radio.bot.sendloop import SendLoop
+from radio.bot.sendloop import MIN_SLEEP_S, REALTIME_PRIORITY, SendLoop
 from radio.clock import SystemClock
 from radio.sandbox import Emulator, point_discord_at
 from radio.sandbox.analysis import missing_sequences, tone_runs
@@ -380,3 +384,145 @@ async def test_two_stations_share_one_sender_thread_and_each_room_hears_its_own(
             assert missing_sequences(packets) == []
             runs = tone_runs(emulator.record.pcm(packets[:E2E_FRAMES]))
             assert runs and all(abs(run.frequency - hz) < 1.0 for run in runs)
+
+
+# -- real-time priority ---------------------------------------------------------
+
+
+class Scheduling:
+    """A scheduler that notes each request and the thread that made it; may refuse."""
+
+    def __init__(self, refuse: OSError | None = None) -> None:
+        self.refuse = refuse
+        self.calls: list[tuple[int, int, int]] = []  # policy, priority, native thread id
+
+    def __call__(self, policy: int, priority: int) -> None:
+        self.calls.append((policy, priority, threading.get_native_id()))
+        if self.refuse is not None:
+            raise self.refuse
+
+
+def test_the_thread_asks_for_sched_fifo_at_its_priority_once() -> None:
+    scheduling = Scheduling()
+    loop = SendLoop(ManualClock(), realtime=7, scheduler=scheduling)
+    assert loop.realtime is None
+    loop.start()
+    loop.start()  # idempotent: one thread, one request
+    loop.stop()
+    assert scheduling.calls == [(os.SCHED_FIFO, 7, loop.native_id)]
+    assert loop.native_id != threading.get_native_id()  # the loop's thread, not the caller
+    assert loop.realtime == 7
+
+
+def test_a_loop_told_not_to_never_asks() -> None:
+    scheduling = Scheduling()
+    loop = SendLoop(ManualClock(), realtime=None, scheduler=scheduling)
+    loop.start()
+    loop.stop()
+    assert scheduling.calls == []
+    assert loop.realtime is None
+
+
+def test_priorities_outside_sched_fifo_are_refused_at_once() -> None:
+    for priority in (0, 100):
+        with pytest.raises(ValueError, match="between 1 and 99"):
+            SendLoop(ManualClock(), realtime=priority)
+
+
+def test_a_refusal_is_said_once_per_process_and_the_stations_still_play(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sendloop, "_refusal_noted", False)  # other tests may have been refused
+    caplog.set_level(logging.INFO, logger="radio.bot.sendloop")
+    refused = Scheduling(PermissionError(errno.EPERM, "Operation not permitted"))
+    rig = Rig()
+    rig.loop = SendLoop(rig.clock, scheduler=refused)
+    rig.station("a")
+    other = SendLoop(ManualClock(), scheduler=refused)
+    pause = threading.Event()
+    rig.loop.start()
+    other.start()
+    try:
+        for _ in range(1000):  # a deadlock guard, not a measure
+            if rig.feeds["a"].position:
+                break
+            pause.wait(0.01)
+    finally:
+        rig.loop.stop()
+        other.stop()
+
+    assert [call[:2] for call in refused.calls] == [(os.SCHED_FIFO, REALTIME_PRIORITY)] * 2
+    assert (rig.loop.realtime, other.realtime) == (None, None)
+    assert [name for name, _ in rig.log] == ["a"]  # frame 0 sent at normal priority
+    said = [r for r in caplog.records if "real-time" in r.getMessage()]
+    assert len(said) == 1
+    assert said[0].levelno == logging.INFO
+    for hint in ("refused", "CAP_SYS_NICE", "--cap-add SYS_NICE", "rtprio"):
+        assert hint in said[0].getMessage()
+
+
+def test_other_failures_are_warned_and_the_loop_runs_on(caplog: pytest.LogCaptureFixture) -> None:
+    failing = Scheduling(OSError(errno.EINVAL, "Invalid argument"))
+    loop = SendLoop(ManualClock(), scheduler=failing)
+    loop.start()
+    running = loop.running
+    loop.stop()
+    assert running
+    assert loop.realtime is None
+    assert sum(r.levelno == logging.WARNING for r in caplog.records) == 1
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_getscheduler"), reason="Linux scheduling calls")
+def test_the_kernel_runs_the_thread_as_it_says() -> None:
+    # Granted (CAP_SYS_NICE or an rtprio limit) or refused, whichever this
+    # machine does: the thread's policy is what the loop reports, and only
+    # the loop's thread changed.
+    loop = SendLoop(ManualClock())
+    loop.start()
+    try:
+        thread = loop.native_id
+        assert thread is not None
+        policy = os.sched_getscheduler(thread)
+        priority = os.sched_getparam(thread).sched_priority
+    finally:
+        loop.stop()
+    if loop.realtime is None:
+        assert (policy, priority) == (os.SCHED_OTHER, 0)
+    else:
+        assert (policy, priority) == (os.SCHED_FIFO | os.SCHED_RESET_ON_FORK, REALTIME_PRIORITY)
+    assert os.sched_getscheduler(0) == os.SCHED_OTHER
+
+
+def test_the_thread_sleeps_after_every_pass_even_when_always_late() -> None:
+    # A clock that leaps a second at every reading: every station is always
+    # overdue and each pass says "no wait"; the thread still sleeps MIN_SLEEP_S.
+    class Leaping:
+        now = START
+
+        def __call__(self) -> float:
+            self.now += 1.0
+            return self.now
+
+    sleeps: list[float] = []
+    loop: SendLoop
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        if len(sleeps) == 20:
+            loop.stop()
+
+    clock = Leaping()
+    loop = SendLoop(clock, sleep=sleep, realtime=None)
+    feed = SimulcastFeed(Sine(440.0), CountingEncoder())
+    sender = Broadcaster(feed, name="late")
+    link = TimedLink("late", ManualClock(), [])
+    assert sender.attach(link, link)
+    loop.add(sender)
+    assert loop.run_once() == 0.0  # the premise: a pass that says no wait
+    loop.start()
+    for _ in range(1000):  # a deadlock guard, not a measure
+        if not loop.running:
+            break
+        threading.Event().wait(0.01)
+    assert len(sleeps) == 20
+    assert set(sleeps) == {MIN_SLEEP_S}
