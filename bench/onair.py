@@ -43,7 +43,7 @@ from bench.onair_latency import Sample, measure, open_times
 from bench.onair_media import MP3_KBPS, open_cpu, programme
 from bench.onair_paced import Cost, costs
 from bench.onair_stations import Encoding, RunResult, SourceKind, run
-from bench.onair_stats import cpu_percent, room_cost
+from bench.onair_stats import cpu_percent, linear_fit, room_cost
 from radio.audio.frames import FRAMES_PER_SECOND
 from radio.audio.synth import tone
 from radio.audio.track import Track
@@ -86,19 +86,39 @@ def intervals_table(results: Sequence[RunResult]) -> list[str]:
     lines = [
         "| stations | packets (real time) | p50 ms | p99 ms | p99.9 ms | shortest ms"
         " | longest ms | < 10 ms | > 25 ms | lost | sender p99.9 ms | sender shortest ms"
-        " | bare sleeper p99.9 ms | bare sleeper shortest ms |",
-        "|" + " ---: |" * 14,
+        " | bare sleeper p99.9 ms | bare sleeper shortest ms"
+        " | RT sleeper p99.9 ms | RT sleeper shortest ms |",
+        "|" + " ---: |" * 16,
     ]
     for r in results:
         s, sent = r.intervals, r.sent
         due = round(r.stations * r.rooms * r.seconds * FRAMES_PER_SECOND)
+        rt = r.machine_rt
+        rt_cells = "– | –" if rt is None else f"{rt.p999:.2f} | {rt.shortest:.2f}"
         lines.append(
             f"| {r.stations} | {s.packets} ({due}) | {s.p50:.2f} | {s.p99:.2f} | {s.p999:.2f}"
             f" | {s.shortest:.2f} | {s.longest:.2f} | {s.under_10ms} | {s.over_25ms} | {s.lost}"
             f" | {sent.p999:.2f} | {sent.shortest:.2f}"
-            f" | {r.machine.p999:.2f} | {r.machine.shortest:.2f} |"
+            f" | {r.machine.p999:.2f} | {r.machine.shortest:.2f} | {rt_cells} |"
         )
     return lines
+
+
+def marginal_line(results: Sequence[RunResult], amortised: float) -> list[str]:
+    """The least-squares cost of one more station, beside the average, if counts differ."""
+    by_count = {r.stations: cpu_percent(r.station_cpu, r.seconds) for r in results}
+    if len(by_count) < 2:
+        return []
+    slope, intercept = linear_fit(by_count)
+    return [
+        f"Per station, marginal (least-squares slope of the process's CPU over"
+        f" {', '.join(str(n) for n in sorted(by_count))} stations): **{slope:.2f} %**"
+        f" of a core ({slope + 100 * amortised:.2f} % with track changes); the fixed"
+        f" cost of the process (intercept: event loop, gateway, sender thread's wake-ups)"
+        f" {intercept:.2f} %. The average per station (table) divides that fixed cost"
+        " among the stations.",
+        "",
+    ]
 
 
 ROLES = ("players", "event loop", "socket readers", "track opening")
@@ -200,7 +220,9 @@ async def bench(args: argparse.Namespace, folder: Path) -> list[str]:
         " (a shared machine).",
         f"Command: {command} ({args.seconds:.0f} s measured per configuration;"
         f" Opus {encoding.describe()}; GIL switch interval {1000 * args.switch_interval:g} ms;"
-        f" listener at {'real-time' if args.realtime_listener else 'normal'} priority).",
+        f" sender thread at {'SCHED_FIFO' if args.realtime_sender else 'normal'} priority;"
+        f" listener at {'real-time' if args.realtime_listener else 'normal'} priority,"
+        " arrivals stamped by the kernel).",
         "",
     ]
     stations: list[RunResult] = []
@@ -217,6 +239,7 @@ async def bench(args: argparse.Namespace, folder: Path) -> list[str]:
                     shared_loop=shared,
                     ahead=args.ahead,
                     realtime_listener=args.realtime_listener,
+                    realtime_sender=args.realtime_sender,
                 )
             )
         out += stations_section(
@@ -235,6 +258,7 @@ async def bench(args: argparse.Namespace, folder: Path) -> list[str]:
                 shared_loop=shared,
                 ahead=args.ahead,
                 realtime_listener=args.realtime_listener,
+                realtime_sender=args.realtime_sender,
             )
             for n in args.rooms
         ]
@@ -283,13 +307,22 @@ def stations_section(
         " process plus its FFmpeg children per audio second and station; the emulator"
         " (the listener, arrivals only) runs in a child process and is not counted.",
         "",
-        "Packet intervals at the listener (stamped by the emulator's reader thread"
-        " on receipt), at the sender (between the sender thread's reads, just"
-        " before it sends), and of a bare sleeper process waking every 20 ms"
-        " during the same window (`bench/onair_probe.py`: the machine's own"
-        " scheduling noise, which no station can beat):",
+        "Packet intervals at the listener (the kernel's receive stamps,"
+        " SO_TIMESTAMPNS: what a listener on another machine would see, whenever"
+        " the emulator's reader thread gets to read them), at the sender (between"
+        " the sender thread's reads, just before it sends), and of two bare sleeper"
+        " processes waking every 20 ms during the same window, at normal and at"
+        " real-time priority (`bench/onair_probe.py`: the machine's own scheduling"
+        " noise, which no station at that priority can beat):",
         "",
         *intervals_table(stations),
+        "",
+        "Sender thread: "
+        + ", ".join(
+            f"{r.stations} stations {'normal' if r.sender_realtime is None else 'SCHED_FIFO'}"
+            for r in stations
+        )
+        + ".",
         "",
         "CPU in % of one core per station (per audio second), by thread role:"
         " *players* are the stations' sender threads (`radio/bot/sender.py`, one"
@@ -303,6 +336,7 @@ def stations_section(
         "",
         *cpu_table(stations, opening / track_seconds if kind == "files" else 0.0),
         "",
+        *marginal_line(stations, opening / track_seconds if kind == "files" else 0.0),
         *(amortised if kind == "files" else []),
     ]
 
@@ -461,6 +495,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="run the emulator (the listener) at real-time priority (chrt -f 10), so that"
         " its arrival stamps are not delayed by this machine's scheduling",
+    )
+    parser.add_argument(
+        "--realtime-sender",
+        action="store_true",
+        help="the SendLoop thread asks for SCHED_FIFO, as on air (default here: normal"
+        " priority, to compare); needs CAP_SYS_NICE or an rtprio limit",
     )
     parser.add_argument(
         "--per-station-threads",

@@ -51,7 +51,7 @@ from radio.audio.tracklist import TrackList
 from radio.bot.audio import SimulcastFeed, music_encoder
 from radio.bot.client import RadioBot, RoomState
 from radio.bot.config import DiscordConfig
-from radio.bot.sendloop import SendLoop
+from radio.bot.sendloop import REALTIME_PRIORITY, SendLoop
 from radio.clock import SystemClock
 from radio.grid.holder import Holder
 from radio.sandbox import point_discord_at
@@ -75,6 +75,8 @@ class RunResult:
     intervals: IntervalSummary  # at the listener
     sent: IntervalSummary  # between the player threads' reads, in the bot process
     machine: IntervalSummary  # a bare 20 ms sleeper in its own process, same window
+    machine_rt: IntervalSummary | None  # the same at real-time priority (None if refused)
+    sender_realtime: int | None  # the SendLoop thread's SCHED_FIFO priority, None if normal
     threads: dict[str, float]  # CPU seconds by thread role (see bench.onair_cpu)
     players: PlayerCpu
     pulled: int  # station frames pulled, all stations
@@ -231,6 +233,7 @@ async def run(
     shared_loop: bool = True,
     ahead: bool = False,
     realtime_listener: bool = False,
+    realtime_sender: bool = False,
     warmup: float = 3.0,
 ) -> RunResult:
     """Put ``stations`` stations on air in ``rooms`` rooms each; measure ``seconds``.
@@ -238,10 +241,22 @@ async def run(
     With ``shared_loop`` every bot's sender runs on one :class:`SendLoop`;
     otherwise each bot has its own thread; ``ahead`` is the shared loop's
     option (send all, then encode all). ``realtime_listener`` runs the
-    emulator at real-time priority (see :meth:`EmulatorProcess.start`). Raises
+    emulator at real-time priority (see :meth:`EmulatorProcess.start`);
+    ``realtime_sender`` lets the shared loop's thread ask for SCHED_FIFO (the
+    default on air; off here unless asked, to compare). Two bare sleepers, at
+    normal and at real-time priority, run during the window. Raises
     RuntimeError when a bot fails to get on air.
     """
-    send_loop = SendLoop(time.monotonic, name="radio-sender", ahead=ahead) if shared_loop else None
+    send_loop = (
+        SendLoop(
+            time.monotonic,
+            name="radio-sender",
+            ahead=ahead,
+            realtime=REALTIME_PRIORITY if realtime_sender else None,
+        )
+        if shared_loop
+        else None
+    )
     # The emulator keeps 50 packets per --keep-seconds, counted over all senders.
     emulator = await EmulatorProcess.start(
         guilds=stations * rooms,
@@ -265,7 +280,11 @@ async def run(
         probe = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bench.onair_probe", str(seconds), stdout=asyncio.subprocess.PIPE
         )
-        outsiders = frozenset({emulator.pid, probe.pid})
+        probe_rt = await asyncio.create_subprocess_exec(
+            *(sys.executable, "-m", "bench.onair_probe", str(seconds), "--realtime"),
+            stdout=asyncio.subprocess.PIPE,
+        )
+        outsiders = frozenset({emulator.pid, probe.pid, probe_rt.pid})
         before = snapshot(exclude=outsiders)
         emulator_before = process_cpu(emulator.pid) or 0.0
         feed_before = [s.feed.stats() for s in made]
@@ -280,6 +299,9 @@ async def run(
         arrivals = await emulator.arrivals()
         machine_out, _ = await probe.communicate()
         machine = IntervalSummary(**json.loads(machine_out))
+        machine_rt_out, _ = await probe_rt.communicate()
+        machine_rt = IntervalSummary(**json.loads(machine_rt_out)) if machine_rt_out else None
+        sender_realtime = send_loop.realtime if send_loop is not None else None
     finally:
         await asyncio.gather(*(bot.close() for bot in bots), return_exceptions=True)
         if send_loop is not None:
@@ -301,6 +323,8 @@ async def run(
         intervals=summarize(arrivals),
         sent=summarize([a for k, s in enumerate(made) for a in s.feed.sends(started, ended, k)]),
         machine=machine,
+        machine_rt=machine_rt,
+        sender_realtime=sender_realtime,
         threads=by_role(threads_before, threads_after),
         players=sender_cpu([s.feed for s in made], started, ended),
         pulled=sum(a.pulled - b.pulled for a, b in zip(feed_after, feed_before, strict=True)),

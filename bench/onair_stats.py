@@ -179,6 +179,22 @@ def cpu_percent(cpu_seconds: float, audio_seconds: float, per: int = 1) -> float
     return 100.0 * cpu_seconds / audio_seconds / per
 
 
+def linear_fit(values: Mapping[int, float]) -> tuple[float, float]:
+    """Least-squares line through ``count -> value``: (slope, intercept).
+
+    The slope of a process's CPU over its number of stations is the marginal
+    cost of one station; the intercept is what the process costs with none
+    (event loop, gateway). Raises ValueError with fewer than two distinct counts.
+    """
+    counts = sorted(values)
+    if len(counts) < 2:
+        raise ValueError("need at least two counts")
+    x = np.array(counts, dtype=np.float64)
+    y = np.array([values[c] for c in counts], dtype=np.float64)
+    slope, intercept = np.polyfit(x, y, 1)
+    return float(slope), float(intercept)
+
+
 def room_cost(cpu_by_rooms: Mapping[int, float]) -> float:
     """Least-squares slope of CPU % against the number of rooms: the cost of one more room.
 
