@@ -17,5 +17,6 @@ COPY station.yaml ./station.yaml
 
 ENV RADIO_DATA_DIR=/data
 VOLUME ["/data"]
+# The audio sender asks for real-time priority; allow it: docker run --cap-add SYS_NICE ...
 ENTRYPOINT ["radio"]
 CMD ["run"]
