@@ -19,7 +19,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol, cast
+from typing import Any, Protocol, TypeVar, cast
 
 import discord
 from discord.ext import commands
@@ -42,6 +42,7 @@ from radio.store.history import PlayHistory
 from radio.store.requests import Request, RequestQueue
 
 logger = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 Ctx = commands.Context[commands.Bot]
 Callback = Callable[..., Coroutine[Any, Any, None]]
@@ -372,12 +373,8 @@ class RadioCommands(commands.Cog):
         if files is None:
             await ctx.send("The grid files cannot be checked on this station.", ephemeral=True)
             return
-        await ctx.defer(ephemeral=True)
-        try:
-            result = await asyncio.to_thread(files.check)
-        except Exception as exc:
-            logger.exception("grid check by %s failed", ctx.author)
-            await self._private(ctx, f"The check failed ({exc}); the log has the details.")
+        result = await self._off_loop(ctx, "check", files.check)
+        if result is None:
             return
         await self._private(ctx, format_check(result, self.s.clock.now(), files.station_dir))
 
@@ -390,12 +387,8 @@ class RadioCommands(commands.Cog):
         if files is None or before is None:
             await ctx.send("The grid cannot be reloaded on this station.", ephemeral=True)
             return
-        await ctx.defer(ephemeral=True)
-        try:
-            outcome = await asyncio.to_thread(files.reload)
-        except Exception as exc:
-            logger.exception("grid reload by %s failed", ctx.author)
-            await self._private(ctx, f"The reload failed ({exc}); the log has the details.")
+        outcome = await self._off_loop(ctx, "reload", files.reload)
+        if outcome is None:
             return
         logger.info(
             "grid reload by %s: %s", ctx.author, "applied" if outcome.applied else "refused"
@@ -475,6 +468,20 @@ class RadioCommands(commands.Cog):
         if member is None or guild is None:
             return Decision(False, "The station's commands work in its servers only.")
         return check_live(member, guild.roles, self.s.config.owners, self.s.slot_now)
+
+    async def _off_loop(self, ctx: Ctx, what: str, work: Callable[[], _T]) -> _T | None:
+        """Run the grid's ``work`` off the event loop; None (the programmer told) if it failed.
+
+        The check and the reload read and validate files: seconds on a big grid,
+        too long for the event loop, and an unexpected failure must still answer.
+        """
+        await ctx.defer(ephemeral=True)
+        try:
+            return await asyncio.to_thread(work)
+        except Exception as exc:
+            logger.exception("grid %s by %s failed", what, ctx.author)
+            await self._private(ctx, f"The {what} failed ({exc}); the log has the details.")
+            return None
 
     async def _allowed(self, ctx: Ctx, level: Level) -> bool:
         decision = self._decision(ctx, level)
