@@ -151,13 +151,12 @@ class Station:
         """Cut the track on air short (quick crossfade into what comes next: a
         waiting request, already open, plays at once).
 
-        Returns False when no track is on air (nothing to skip).
+        Returns False when no track is on air (nothing to skip). Between two
+        tracks (the last ended exactly at the end of a frame) the one that starts
+        next is cut.
         """
         sequence = self.on_air_sequence()
-        if sequence is None or sequence.current is None:
-            return False
-        sequence.skip()
-        return True
+        return sequence is not None and sequence.skip()
 
     # -- requests -------------------------------------------------------------
 

@@ -175,6 +175,7 @@ class TrackSequence:
         self._checked: _Playing | None = None  # the track whose preload time was checked
         self._check_at = 0
         self._skip: _Playing | None = None  # the track a pending skip cuts short
+        self._skip_next = False  # a skip between two tracks: for the one that starts next
         self._hold = False
         self._holding = False
         self._closed = False
@@ -274,9 +275,7 @@ class TrackSequence:
 
     @property
     def current(self) -> Track | None:
-        """The track being heard (the incoming one during a crossfade; when the
-        previous track ended exactly at the end of a frame, the one whose first
-        sample the next read plays)."""
+        """The track being heard (the incoming one during a crossfade)."""
         with self._lock:
             return self._current.track if self._current is not None else None
 
@@ -304,18 +303,28 @@ class TrackSequence:
         with self._lock:
             return self._underruns
 
-    def skip(self) -> None:
+    def skip(self) -> bool:
         """Cut the current track short with a quick crossfade into the next one.
 
         Takes effect at the next read when the next track is buffered; otherwise
         the next track is prepared now and the current one plays until it is
-        buffered (or fades out if the provider has nothing). No-op when idle.
+        buffered (or fades out if the provider has nothing). Between two tracks
+        (the last one ended exactly at the end of a frame, the next is prepared
+        and starts on the next read) it cuts the track that starts next, as soon
+        as that one's successor is buffered. Returns False, doing nothing, when
+        there is no such track (idle, holding, or only a hold's fade playing).
         """
         with self._lock:
+            if self._current is None:
+                if self._prepared is None or self._hold or self._closed:
+                    return False
+                self._skip_next = True
+                return True
             self._skip = self._current
-            if self._current is not None and self._prepared is None:
+            if self._prepared is None:
                 self._retry_at = 0  # ask the provider now, even if it was empty lately
                 self._maybe_prepare()
+            return True
 
     def wake(self) -> None:
         """The provider has something new: ask it now rather than at the next retry.
@@ -374,6 +383,7 @@ class TrackSequence:
         """Stop after the current track ends; not ready until :meth:`resume`."""
         with self._lock:
             self._hold = True
+            self._skip_next = False  # the next track does not start here now
             if self._current is None and self._fade is None:
                 self._holding = True
 
@@ -446,6 +456,9 @@ class TrackSequence:
                 if not current.started:
                     current.started = True
                     self._unannounced = True
+                    if self._skip_next:
+                        self._skip_next = False
+                        self._skip = current
                     self._pending.append(
                         TrackStarted(frame=self._now(), track=current.track, source=self.name)
                     )
@@ -456,11 +469,6 @@ class TrackSequence:
                     self._skip = None  # it ended by itself before the skip could fade it
                 self._end(current, skipped=False)
                 self._current = None
-                if need == 0 and not self._hold and self._prepared is not None:
-                    # ended exactly at a frame's end: the next track is current
-                    # now (it starts on the next read), so a skip between the
-                    # two reads cuts it rather than finding nothing on air
-                    self._current, self._prepared = self._prepared, None
                 self._maybe_prepare()
             elif not chunk:
                 self._underruns += 1

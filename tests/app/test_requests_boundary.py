@@ -312,7 +312,7 @@ def test_a_skip_between_two_tracks_ending_on_frame_boundaries_cuts_the_one_start
         b, c = (samples(folder, "media/music", s) for s in "bc")
         on_air.pull(20)  # a: frames 0-19, ending with frame 19's last sample
         sequence = on_air.station.on_air_sequence()
-        assert sequence is not None and sequence.remaining is not None
+        assert sequence is not None and sequence.current is None  # between a and b
         assert on_air.station.skip()  # b starts on the next frame: it is the one cut
         first_of_b = on_air.pull(1)  # frame 20: c is opened at the check before 21
         into_c = on_air.pull(1)  # frame 21: the skip

@@ -235,13 +235,14 @@ def test_a_skip_with_nothing_next_fades_out(
     a = make_tone("a", 440.0, 30.0)
     seq = TrackSequence(TrackList([a]), events=events.append)
     pull(seq, K + 2)
-    seq.skip()  # asks the provider again, at once
+    assert seq.skip()  # asks the provider again, at once
     assert seq.wait_buffered(10.0)  # it answered: nothing
     out = pcm(seq.read())
+    assert seq.current is None
+    assert not seq.skip()  # idle: nothing to skip
     seq.close()
     assert np.abs(out[:FADE]).max() > LOUD
     assert not out[FADE:].any()
-    assert seq.current is None
     ended = [e for e in events if isinstance(e, TrackEnded)]
     assert ended == [TrackEnded(frame=K + 2, track=a, skipped=True)]
 
@@ -386,9 +387,8 @@ def test_a_skip_between_two_tracks_that_end_on_a_frame_boundary_cuts_the_one_sta
     seq = TrackSequence(TrackList([a, b, c]), events=events.append)
     head = pcm(pull(seq, 10))
     # a has ended, b starts on the next read: it is the track a skip now cuts
-    assert seq.remaining is not None
-    assert seq.current == b
-    seq.skip()
+    assert seq.current is None and seq.preloaded == b
+    assert seq.skip()
     b_first = pcm(pull(seq, 1))  # frame 10: b's first frame (c is asked for after it)
     assert seq.wait_buffered(10.0)
     into_c = pcm(seq.read())  # frame 11: the skip
@@ -399,7 +399,30 @@ def test_a_skip_between_two_tracks_that_end_on_a_frame_boundary_cuts_the_one_sta
     assert np.array_equal(into_c, skip_frame(db[F:], dc))
     assert np.array_equal(rest, dc[F : 4 * F])
     assert seq.underruns == 0
+    assert not seq.skip()  # closed: nothing to skip
     started = [(e.track.title, e.frame) for e in events if isinstance(e, TrackStarted)]
     assert started == [("a", 0), ("b", 10), ("c", 11)]
     ended = [(e.track.title, e.frame, e.skipped) for e in events if isinstance(e, TrackEnded)]
     assert ended == [("a", 9, False), ("b", 11, True)]
+
+
+def test_a_hold_asked_between_two_tracks_cancels_a_skip_meant_for_the_next_one(
+    make_tone: Callable[..., Track], events: list[Event]
+) -> None:
+    a = make_tone("a", 440.0, 0.2)  # exactly 10 frames
+    b = make_tone("b", 880.0, 0.2)
+    db = decode_file(b.location)
+    seq = TrackSequence(TrackList([a, b]), events=events.append)
+    pull(seq, 10)
+    assert seq.current is None and seq.preloaded == b
+    assert seq.skip()  # for b, which would start on the next read
+    seq.hold_after_track()  # a soft start: the sequence stops here instead
+    assert seq.holding
+    silent = seq.read()
+    seq.resume()  # later, the sequence is on air again: b plays whole, not skipped
+    after = pcm(pull(seq, 10))
+    seq.close()
+    assert not any(silent)
+    assert np.array_equal(after, db)
+    ended = [(e.track.title, e.skipped) for e in events if isinstance(e, TrackEnded)]
+    assert ended == [("a", False), ("b", False)]
