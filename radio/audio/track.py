@@ -51,9 +51,9 @@ class TimedTrackProvider(Protocol):
     ``seconds`` is how long after the call the track should start (0: now, as after
     a skip; None: unknown, e.g. the current track is a stream). A
     :class:`~radio.audio.sequence.TrackSequence` whose provider has this method
-    opens each next track early (about a second after the current one starts), so
-    that a skip never waits for a file to open; providers whose picks depend on the
-    time (top-of-hour IDs, separation rules) judge the pick at ``now + seconds``.
+    opens each next track early (right after the current track's first frame, once
+    its TrackStarted is delivered), so that a skip never waits for a file to open;
+    providers whose picks depend on the time (top-of-hour IDs, separation rules) judge the pick at ``now + seconds``.
     """
 
     def next_track(self) -> Track | None: ...
