@@ -53,7 +53,8 @@ class TimedTrackProvider(Protocol):
     :class:`~radio.audio.sequence.TrackSequence` whose provider has this method
     opens each next track early (right after the current track's first frame, once
     its TrackStarted is delivered), so that a skip never waits for a file to open;
-    providers whose picks depend on the time (top-of-hour IDs, separation rules) judge the pick at ``now + seconds``.
+    providers whose picks depend on the time (top-of-hour IDs, separation rules)
+    judge the pick at ``now + seconds``.
     """
 
     def next_track(self) -> Track | None: ...
