@@ -22,9 +22,11 @@ Measures, and prints as Markdown:
 - the cost of a frame's work paced at 20 ms against back to back.
 
 Beside each window a bare 20 ms sleeper process (:mod:`bench.onair_probe`)
-measures the machine's own scheduling noise. What-ifs: ``--opus-complexity``,
-``--fec`` (discord.py's default encoder), ``--batch``, ``--per-station-threads``,
-``--switch-interval``.
+and another at real-time priority measure the machine's own scheduling
+noise. ``--realtime-sender`` lets the SendLoop thread ask for SCHED_FIFO, as on
+air (off by default here, to compare). What-ifs: ``--ahead``,
+``--opus-complexity``, ``--fec`` (discord.py's default encoder), ``--batch``,
+``--per-station-threads``, ``--switch-interval``.
 """
 
 from __future__ import annotations
@@ -493,8 +495,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--realtime-listener",
         action="store_true",
-        help="run the emulator (the listener) at real-time priority (chrt -f 10), so that"
-        " its arrival stamps are not delayed by this machine's scheduling",
+        help="run the emulator (the listener) at real-time priority (chrt -f 10); its"
+        " arrivals are the kernel's receive stamps anyway, so this changes little",
     )
     parser.add_argument(
         "--realtime-sender",

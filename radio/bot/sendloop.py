@@ -100,7 +100,8 @@ class SendLoop:
     ``ahead``, each pass first sends every station's frame, then encodes every
     station's next frame (:meth:`Broadcaster.prepare`): a station's send no
     longer waits for the pulls and encodes of the stations before it, at the
-    price of pulling the programme one frame (20 ms) before it is sent. The
+    price of pulling the programme one frame (20 ms) before it is sent: worth
+    it for a process serving many stations, not for one (docs/sender.md). The
     thread sleeps until the earliest next send, at most one period at a time
     (so a clock that jumps or is stepped by a test is followed), and at least
     :data:`MIN_SLEEP_S`. :meth:`run_once` is one pass, and can be driven
