@@ -88,9 +88,9 @@ def intervals_table(results: Sequence[RunResult]) -> list[str]:
     lines = [
         "| stations | packets (real time) | p50 ms | p99 ms | p99.9 ms | shortest ms"
         " | longest ms | < 10 ms | > 25 ms | lost | sender p99.9 ms | sender shortest ms"
-        " | bare sleeper p99.9 ms | bare sleeper shortest ms"
+        " | sender longest ms | bare sleeper p99.9 ms | bare sleeper shortest ms"
         " | RT sleeper p99.9 ms | RT sleeper shortest ms |",
-        "|" + " ---: |" * 16,
+        "|" + " ---: |" * 17,
     ]
     for r in results:
         s, sent = r.intervals, r.sent
@@ -100,7 +100,7 @@ def intervals_table(results: Sequence[RunResult]) -> list[str]:
         lines.append(
             f"| {r.stations} | {s.packets} ({due}) | {s.p50:.2f} | {s.p99:.2f} | {s.p999:.2f}"
             f" | {s.shortest:.2f} | {s.longest:.2f} | {s.under_10ms} | {s.over_25ms} | {s.lost}"
-            f" | {sent.p999:.2f} | {sent.shortest:.2f}"
+            f" | {sent.p999:.2f} | {sent.shortest:.2f} | {sent.longest:.2f}"
             f" | {r.machine.p999:.2f} | {r.machine.shortest:.2f} | {rt_cells} |"
         )
     return lines
@@ -322,6 +322,14 @@ def stations_section(
         "Sender thread: "
         + ", ".join(
             f"{r.stations} stations {'normal' if r.sender_realtime is None else 'SCHED_FIFO'}"
+            for r in stations
+        )
+        + ". Garbage collections in the bot process during the windows (passes, full"
+        " ones, longest): "
+        + ", ".join(
+            f"{r.stations} stations {len(r.gc_passes)},"
+            f" {sum(1 for g, _ in r.gc_passes if g == 2)},"
+            f" {1000 * max((t for _, t in r.gc_passes), default=0.0):.1f} ms"
             for r in stations
         )
         + ".",

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import logging
 import sys
@@ -77,6 +78,7 @@ class RunResult:
     machine: IntervalSummary  # a bare 20 ms sleeper in its own process, same window
     machine_rt: IntervalSummary | None  # the same at real-time priority (None if refused)
     sender_realtime: int | None  # the SendLoop thread's SCHED_FIFO priority, None if normal
+    gc_passes: list[tuple[int, float]]  # the process's garbage collections in the window
     threads: dict[str, float]  # CPU seconds by thread role (see bench.onair_cpu)
     players: PlayerCpu
     pulled: int  # station frames pulled, all stations
@@ -86,6 +88,31 @@ class RunResult:
     def station_cpu(self) -> float:
         """CPU seconds of the stations: the bot process and its FFmpeg children."""
         return self.own_cpu + self.ffmpeg_cpu
+
+
+class GcPauses:
+    """The garbage collector's passes in this process while installed: (generation, seconds).
+
+    A full collection holds the GIL for its whole length; a sender thread that
+    wakes during one waits for it, whatever its priority.
+    """
+
+    def __init__(self) -> None:
+        self.passes: list[tuple[int, float]] = []
+        self._started = 0.0
+
+    def __enter__(self) -> GcPauses:
+        gc.callbacks.append(self._note)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        gc.callbacks.remove(self._note)
+
+    def _note(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.passes.append((info["generation"], time.perf_counter() - self._started))
 
 
 class StampedFeed(SimulcastFeed):
@@ -290,7 +317,8 @@ async def run(
         feed_before = [s.feed.stats() for s in made]
         threads_before = thread_cpu()
         started = time.monotonic()
-        await asyncio.sleep(seconds)
+        with GcPauses() as collections:
+            await asyncio.sleep(seconds)
         ended = time.monotonic()
         threads_after = thread_cpu()
         after = snapshot(exclude=outsiders)
@@ -325,6 +353,7 @@ async def run(
         machine=machine,
         machine_rt=machine_rt,
         sender_realtime=sender_realtime,
+        gc_passes=collections.passes,
         threads=by_role(threads_before, threads_after),
         players=sender_cpu([s.feed for s in made], started, ended),
         pulled=sum(a.pulled - b.pulled for a, b in zip(feed_after, feed_before, strict=True)),
