@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=Path("data"), validation_alias="RADIO_DATA_DIR")
     log_level: LogLevel = Field(default="INFO", validation_alias="RADIO_LOG_LEVEL")
     station_file: Path = Field(default=Path("station.yaml"), validation_alias="RADIO_STATION_FILE")
+    # The sender thread asks for real-time scheduling (SCHED_FIFO) unless this is false.
+    realtime_sender: bool = Field(default=True, validation_alias="RADIO_REALTIME_SENDER")
 
     @field_validator("discord_token", mode="before")
     @classmethod

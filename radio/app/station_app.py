@@ -75,6 +75,7 @@ class AppOptions:
     connect_timeout: float = 20.0
     poll_interval: float = 0.25
     backoff: Backoff = field(default_factory=Backoff)
+    realtime_sender: bool = True  # the sender thread asks for SCHED_FIFO (RADIO_REALTIME_SENDER)
     bot_options: dict[str, Any] = field(default_factory=dict)  # passed to discord.Client
 
 
@@ -187,6 +188,7 @@ class StationApp:
             connect_timeout=options.connect_timeout,
             poll_interval=options.poll_interval,
             monotonic=monotonic,
+            realtime=options.realtime_sender,
             **options.bot_options,
         )
         self.bot = bot

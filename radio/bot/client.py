@@ -44,7 +44,7 @@ from radio.bot.config import DiscordConfig, GuildConfig
 from radio.bot.effects import Effects, apply_schedule
 from radio.bot.schedule import Change, EventSpec
 from radio.bot.sender import Broadcaster, VoiceLink
-from radio.bot.sendloop import SendLoop
+from radio.bot.sendloop import REALTIME_PRIORITY, SendLoop
 from radio.bot.voiceclose import VoiceCloseLog
 from radio.clock import Clock
 
@@ -141,6 +141,7 @@ class RadioBot(commands.Bot):
         sync_commands: bool = True,
         monotonic: Callable[[], float] | None = None,
         send_loop: SendLoop | None = None,
+        realtime: bool = True,
         **options: Any,
     ) -> None:
         intents = discord.Intents.default()
@@ -183,7 +184,11 @@ class RadioBot(commands.Bot):
         self.send_loop = (
             send_loop
             if send_loop is not None
-            else SendLoop(monotonic or time.monotonic, name=f"radio-sender{first}")
+            else SendLoop(
+                monotonic or time.monotonic,
+                name=f"radio-sender{first}",
+                realtime=REALTIME_PRIORITY if realtime else None,
+            )
         )
         self._closes = VoiceCloseLog()
         self.rooms: dict[int, Room] = {guild.id: Room(guild) for guild in config.guilds}

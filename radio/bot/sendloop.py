@@ -244,6 +244,11 @@ class SendLoop:
             self._scheduled.wait()
 
     @property
+    def wanted_realtime(self) -> int | None:
+        """The SCHED_FIFO priority the thread asks for when it starts; None: it does not ask."""
+        return self._want_realtime
+
+    @property
     def realtime(self) -> int | None:
         """The SCHED_FIFO priority the thread runs at; None if normal (or not started)."""
         return self._realtime

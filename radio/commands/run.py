@@ -13,7 +13,7 @@ from typing import Any
 import aiohttp
 import discord
 
-from radio.app import StationApp
+from radio.app import AppOptions, StationApp
 from radio.bot.config import DiscordConfig, load_discord_config
 from radio.clock import SystemClock
 from radio.errors import ConfigError, VoiceError
@@ -27,7 +27,8 @@ def register(subparsers: Any) -> None:
         "run",
         help="put the station on Discord (settings from the environment or .env)",
         description=(
-            "Read DISCORD_TOKEN, RADIO_DATA_DIR, RADIO_LOG_LEVEL and RADIO_STATION_FILE from the"
+            "Read DISCORD_TOKEN, RADIO_DATA_DIR, RADIO_LOG_LEVEL, RADIO_STATION_FILE and"
+            " RADIO_REALTIME_SENDER from the"
             " environment or .env, check FFmpeg, libopus and davey, load the station file"
             " (its discord: section names the guilds, rooms and roles) and broadcast."
         ),
@@ -47,16 +48,26 @@ def run(args: argparse.Namespace) -> int:
     config = load_discord_config(settings.station_file)
     station_dir = settings.station_file.parent
     token = settings.discord_token.get_secret_value()
-    asyncio.run(_serve(station_dir, settings.data_dir, config, token))
+    options = AppOptions(realtime_sender=settings.realtime_sender)
+    asyncio.run(_serve(station_dir, settings.data_dir, config, token, options))
     return 0
 
 
-async def _serve(station_dir: Path, data_dir: Path, config: DiscordConfig, token: str) -> None:
+async def _serve(
+    station_dir: Path, data_dir: Path, config: DiscordConfig, token: str, options: AppOptions
+) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    app = StationApp(station_dir, data_dir, config, clock=SystemClock(), monotonic=time.monotonic)
+    app = StationApp(
+        station_dir,
+        data_dir,
+        config,
+        clock=SystemClock(),
+        monotonic=time.monotonic,
+        options=options,
+    )
     try:
         await app.run(token, stop)
     except discord.LoginFailure:

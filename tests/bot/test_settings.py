@@ -6,10 +6,22 @@ from pathlib import Path
 
 import pytest
 
+from radio.audio.operators import Silence
+from radio.bot.audio import SimulcastFeed
+from radio.bot.client import RadioBot
+from radio.bot.config import DiscordConfig, GuildConfig
+from radio.bot.sendloop import REALTIME_PRIORITY
+from radio.clock import SystemClock
 from radio.errors import ConfigError
 from radio.settings import load_settings
 
-_VARS = ("DISCORD_TOKEN", "RADIO_DATA_DIR", "RADIO_LOG_LEVEL", "RADIO_STATION_FILE")
+_VARS = (
+    "DISCORD_TOKEN",
+    "RADIO_DATA_DIR",
+    "RADIO_LOG_LEVEL",
+    "RADIO_STATION_FILE",
+    "RADIO_REALTIME_SENDER",
+)
 _TOKEN = "MTA1NjQ.Gx1a2b.c3d4e5f6g7h8i9j0"
 
 
@@ -30,6 +42,7 @@ def test_defaults_and_token_from_environment(env: pytest.MonkeyPatch, tmp_path: 
     assert settings.data_dir == Path("data")
     assert settings.log_level == "INFO"
     assert settings.station_file == Path("station.yaml")
+    assert settings.realtime_sender is True
     assert settings.database_path == Path("data") / "radio.sqlite3"
 
 
@@ -88,3 +101,27 @@ def test_every_bad_variable_is_named_once(env: pytest.MonkeyPatch, tmp_path: Pat
     assert "exists and is not a folder" in by_name["RADIO_DATA_DIR"]
     assert "no such file: nowhere.yaml" in by_name["RADIO_STATION_FILE"]
     assert "(got 'LOUD')" in by_name["RADIO_LOG_LEVEL"]
+
+
+@pytest.mark.parametrize(("value", "wanted"), [("false", False), ("0", False), ("yes", True)])
+def test_realtime_sender_can_be_switched_off(
+    env: pytest.MonkeyPatch, value: str, wanted: bool
+) -> None:
+    env.setenv("DISCORD_TOKEN", _TOKEN)
+    env.setenv("RADIO_REALTIME_SENDER", value)
+    assert load_settings(env_file=None).realtime_sender is wanted
+
+
+def test_a_bad_realtime_sender_value_is_named(env: pytest.MonkeyPatch) -> None:
+    env.setenv("DISCORD_TOKEN", _TOKEN)
+    env.setenv("RADIO_REALTIME_SENDER", "sometimes")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(env_file=None)
+    assert "RADIO_REALTIME_SENDER" in str(caught.value)
+
+
+@pytest.mark.parametrize(("realtime", "priority"), [(True, REALTIME_PRIORITY), (False, None)])
+def test_the_setting_reaches_the_sender_thread(realtime: bool, priority: int | None) -> None:
+    config = DiscordConfig(guilds=[GuildConfig(id=1, broadcast=2)])
+    bot = RadioBot(config, SimulcastFeed(Silence()), clock=SystemClock(), realtime=realtime)
+    assert bot.send_loop.wanted_realtime == priority
