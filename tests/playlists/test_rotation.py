@@ -11,28 +11,13 @@ import pytest
 
 from radio.audio.track import Track
 from radio.clock import ManualClock
-from radio.playlists.model import PlaylistModel
 from radio.playlists.rotation import Deck, Jingles, Part, Rotation
 from radio.store.db import Database
 from radio.store.history import PlayHistory
 
+from .catalogue import make_model, make_tracks
+
 START = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
-
-
-def _tracks(prefix: str, count: int, artists: int, seconds: float = 180.0) -> list[Track]:
-    return [
-        Track(
-            location=f"/music/{prefix}{i}.flac",
-            title=f"{prefix} title {i}",
-            artist=f"{prefix} artist {i % artists}",
-            duration=seconds,
-        )
-        for i in range(count)
-    ]
-
-
-def _model(**fields: object) -> PlaylistModel:
-    return PlaylistModel.model_validate({"sources": ["x"], **fields})
 
 
 def _simulate(rotation: Rotation, clock: ManualClock, picks: int) -> list[Track]:
@@ -50,14 +35,20 @@ def test_ten_thousand_picks_hold_every_rule() -> None:
     clock = ManualClock(START)
     history = PlayHistory(Database(":memory:"))
     hits = Deck(
-        "hits", _model(order="shuffle", separation={"artist": "30m"}), _tracks("hit", 40, 20), rng
+        "hits",
+        make_model(order="shuffle", separation={"artist": "30m"}),
+        make_tracks("hit", 40, 20),
+        rng,
     )
     indie = Deck(
-        "indie", _model(order="shuffle", separation={"title": "2h"}), _tracks("indie", 60, 60), rng
+        "indie",
+        make_model(order="shuffle", separation={"title": "2h"}),
+        make_tracks("indie", 60, 60),
+        rng,
     )
-    oldies = Deck("oldies", _model(order="random"), _tracks("old", 25, 25), rng)
-    jingles = Deck("jingles", _model(order="sequential"), _tracks("jingle", 3, 1, 5.0), rng)
-    ids = Deck("ids", _model(order="sequential"), _tracks("id", 2, 1, 4.0), rng)
+    oldies = Deck("oldies", make_model(order="random"), make_tracks("old", 25, 25), rng)
+    jingles = Deck("jingles", make_model(order="sequential"), make_tracks("jingle", 3, 1, 5.0), rng)
+    ids = Deck("ids", make_model(order="sequential"), make_tracks("id", 2, 1, 4.0), rng)
     rotation = Rotation(
         [Part(hits, 5), Part(indie, 3), Part(oldies, 2)],
         clock=clock,
@@ -116,7 +107,7 @@ def test_ten_thousand_picks_hold_every_rule() -> None:
 def test_sequential_loops_in_order_and_random_is_uniform() -> None:
     rng = random.Random(7)
     clock = ManualClock(START)
-    seq = Deck("seq", _model(order="sequential"), _tracks("s", 3, 3), rng)
+    seq = Deck("seq", make_model(order="sequential"), make_tracks("s", 3, 3), rng)
     rotation = Rotation([Part(seq, 1)], clock=clock, rng=rng)
     assert [t.title for t in _simulate(rotation, clock, 7)] == [
         "s title 0",
@@ -127,7 +118,7 @@ def test_sequential_loops_in_order_and_random_is_uniform() -> None:
         "s title 2",
         "s title 0",
     ]
-    rnd = Deck("rnd", _model(order="random"), _tracks("r", 4, 4), rng)
+    rnd = Deck("rnd", make_model(order="random"), make_tracks("r", 4, 4), rng)
     rotation = Rotation([Part(rnd, 1)], clock=clock, rng=rng)
     counts = Counter(t.title for t in _simulate(rotation, clock, 10_000))
     assert set(counts) == {f"r title {i}" for i in range(4)}
@@ -139,7 +130,9 @@ def test_unsatisfiable_separation_is_relaxed_and_counted(caplog: pytest.LogCaptu
     rng = random.Random(1)
     clock = ManualClock(START)
     history = PlayHistory(Database(":memory:"))
-    one_artist = Deck("solo", _model(separation={"artist": "1h"}), _tracks("solo", 3, 1), rng)
+    one_artist = Deck(
+        "solo", make_model(separation={"artist": "1h"}), make_tracks("solo", 3, 1), rng
+    )
     rotation = Rotation([Part(one_artist, 1)], clock=clock, rng=rng, history=history)
     played = _simulate(rotation, clock, 6)
     assert len(played) == 6
@@ -150,15 +143,15 @@ def test_unsatisfiable_separation_is_relaxed_and_counted(caplog: pytest.LogCaptu
 def test_empty_rotation_gives_none() -> None:
     rng = random.Random(1)
     clock = ManualClock(START)
-    empty = Deck("empty", _model(), [], rng)
+    empty = Deck("empty", make_model(), [], rng)
     assert Rotation([Part(empty, 1)], clock=clock, rng=rng).next_track() is None
 
 
 def test_a_show_built_ahead_of_the_top_of_the_hour_opens_with_the_id() -> None:
     rng = random.Random(3)
     clock = ManualClock(START - timedelta(seconds=20))  # built 20 s before 07:00 UTC
-    music = Deck("music", _model(order="sequential"), _tracks("m", 3, 3), rng)
-    ids = Deck("ids", _model(order="sequential"), _tracks("id", 1, 1, 4.0), rng)
+    music = Deck("music", make_model(order="sequential"), make_tracks("m", 3, 3), rng)
+    ids = Deck("ids", make_model(order="sequential"), make_tracks("id", 1, 1, 4.0), rng)
     rotation = Rotation(
         [Part(music, 1)], clock=clock, rng=rng, station_id=ids, starts_at=START,
         lookahead=timedelta(seconds=10),

@@ -24,30 +24,15 @@ import pytest
 from radio.audio.sequence import DEFAULT_PRELOAD_SECONDS
 from radio.audio.track import TimedTrackProvider, Track
 from radio.clock import ManualClock
-from radio.playlists.model import PlaylistModel
 from radio.playlists.rotation import ID_GRACE, Deck, Jingles, Part, Rotation
 from radio.store.db import Database
 from radio.store.history import PlayHistory
 
+from .catalogue import make_model, make_tracks
+
 START = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
 PRELOAD = timedelta(seconds=DEFAULT_PRELOAD_SECONDS)
 HOUR = timedelta(hours=1)
-
-
-def _tracks(prefix: str, count: int, artists: int, seconds: float) -> list[Track]:
-    return [
-        Track(
-            location=f"/music/{prefix}{i}.flac",
-            title=f"{prefix} title {i}",
-            artist=f"{prefix} artist {i % artists}",
-            duration=seconds,
-        )
-        for i in range(count)
-    ]
-
-
-def _model(**fields: object) -> PlaylistModel:
-    return PlaylistModel.model_validate({"sources": ["x"], **fields})
 
 
 @dataclass(frozen=True)
@@ -127,25 +112,27 @@ def _station(seed: int) -> tuple[Rotation, ManualClock, PlayHistory, dict[str, D
     decks = {
         "hits": Deck(
             "hits",
-            _model(order="shuffle", separation={"artist": "30m"}),
-            _tracks("hit", 40, 20, 180.0),
+            make_model(order="shuffle", separation={"artist": "30m"}),
+            make_tracks("hit", 40, 20, 180.0),
             rng,
         ),
         "indie": Deck(
             "indie",
-            _model(order="shuffle", separation={"title": "2h"}),
-            _tracks("indie", 60, 60, 240.0),
+            make_model(order="shuffle", separation={"title": "2h"}),
+            make_tracks("indie", 60, 60, 240.0),
             rng,
         ),
         # long tracks: skipping one that crosses the hour can bring the ID far forward
         "epics": Deck(
             "epics",
-            _model(order="random", separation={"artist": "1h"}),
-            _tracks("epic", 30, 30, 540.0),
+            make_model(order="random", separation={"artist": "1h"}),
+            make_tracks("epic", 30, 30, 540.0),
             rng,
         ),
-        "jingles": Deck("jingles", _model(order="sequential"), _tracks("jingle", 3, 1, 5.0), rng),
-        "ids": Deck("ids", _model(order="sequential"), _tracks("id", 2, 1, 4.0), rng),
+        "jingles": Deck(
+            "jingles", make_model(order="sequential"), make_tracks("jingle", 3, 1, 5.0), rng
+        ),
+        "ids": Deck("ids", make_model(order="sequential"), make_tracks("id", 2, 1, 4.0), rng),
     }
     rotation = Rotation(
         [Part(decks["hits"], 5), Part(decks["indie"], 3), Part(decks["epics"], 2)],
@@ -245,8 +232,8 @@ def _id_rotation(
     clock: ManualClock, history: PlayHistory | None, **kwargs: object
 ) -> tuple[Rotation, Deck]:
     rng = random.Random(5)
-    music = Deck("music", _model(order="sequential"), _tracks("m", 5, 5, 120.0), rng)
-    ids = Deck("ids", _model(order="sequential"), _tracks("id", 2, 1, 4.0), rng)
+    music = Deck("music", make_model(order="sequential"), make_tracks("m", 5, 5, 120.0), rng)
+    ids = Deck("ids", make_model(order="sequential"), make_tracks("id", 2, 1, 4.0), rng)
     rotation = Rotation(
         [Part(music, 1)],
         clock=clock,
@@ -297,8 +284,8 @@ def test_a_pick_safe_even_if_it_starts_at_once_is_preferred_across_playlists() -
     a = Track("/a.flac", "A", "Ann", duration=120.0)
     b = Track("/b.flac", "B", "Bob", duration=120.0)
     c = Track("/c.flac", "C", "Cy", duration=120.0)
-    first = Deck("first", _model(order="sequential", separation=rule), [a, b], rng)
-    other = Deck("other", _model(order="sequential", separation=rule), [c], rng)
+    first = Deck("first", make_model(order="sequential", separation=rule), [a, b], rng)
+    other = Deck("other", make_model(order="sequential", separation=rule), [c], rng)
     rotation = Rotation(
         [Part(first, 1000.0), Part(other, 0.001)],
         clock=clock,
@@ -376,11 +363,11 @@ def test_tracks_shorter_than_the_preload_window_keep_the_rules_with_first_frame_
     history = PlayHistory(Database(":memory:"))
     shorts = Deck(
         "shorts",
-        _model(order="random", separation={"artist": "40s"}),
-        _tracks("short", 32, 16, 6.0),
+        make_model(order="random", separation={"artist": "40s"}),
+        make_tracks("short", 32, 16, 6.0),
         rng,
     )
-    ids = Deck("ids", _model(order="sequential"), _tracks("id", 2, 1, 3.0), rng)
+    ids = Deck("ids", make_model(order="sequential"), make_tracks("id", 2, 1, 3.0), rng)
     rotation = Rotation(
         [Part(shorts, 1)], clock=clock, rng=rng, history=history, station_id=ids, record=False
     )
@@ -416,7 +403,7 @@ def test_a_reported_start_counts_before_the_history_holds_it() -> None:
     ann = Track("/a.flac", "A", "Ann", duration=120.0)
     request = Track("/r.flac", "R", "ANN ", duration=120.0)  # the same artist, as keyed
     bob = Track("/b.flac", "B", "Bob", duration=120.0)
-    deck = Deck("d", _model(order="sequential", separation={"artist": "10m"}), [ann, bob], rng)
+    deck = Deck("d", make_model(order="sequential", separation={"artist": "10m"}), [ann, bob], rng)
     rotation = Rotation([Part(deck, 1)], clock=clock, rng=rng, history=history, record=False)
     # a request by Ann started a frame ago: the history will hear of it later
     rotation.started(request, now - timedelta(milliseconds=20))
@@ -435,7 +422,7 @@ def test_a_pick_counts_at_its_predicted_start_until_it_fails_or_is_released() ->
         Track("/a3.flac", "A3", "Ann", duration=120.0),
         Track("/c.flac", "C", "Cy", duration=120.0),
     ]
-    deck = Deck("d", _model(order="sequential", separation={"artist": "10m"}), tracks, rng)
+    deck = Deck("d", make_model(order="sequential", separation={"artist": "10m"}), tracks, rng)
     rotation = Rotation([Part(deck, 1)], clock=clock, rng=rng, history=history, record=False)
     first = rotation.next_track_in(0.0)
     assert first is not None and first.title == "A"
