@@ -15,7 +15,6 @@ import discord
 import discord.opus
 import pytest
 
-from radio.audio.frames import FRAME_MS
 from radio.audio.operators import Sine
 from radio.bot.audio import SimulcastFeed
 from radio.bot.client import RadioBot, RoomState
@@ -26,7 +25,7 @@ from radio.sandbox import Emulator, point_discord_at
 from radio.sandbox.analysis import missing_sequences, tone_runs
 from radio.sandbox.state import ChannelType
 
-from .doubles import CountingEncoder
+from .doubles import CountingEncoder, SteppedMonotonic
 from .e2e import until
 
 pytestmark = pytest.mark.e2e
@@ -34,21 +33,6 @@ pytestmark = pytest.mark.e2e
 ROOMS = 3
 FRAMES = 60
 HZ = 523.25
-
-
-class SteppedMonotonic:
-    """A monotonic clock the test moves to the deadline of frame ``n``."""
-
-    def __init__(self, start: float) -> None:
-        self.start = start
-        self.value = start
-
-    def __call__(self) -> float:
-        return self.value
-
-    def to_frame(self, n: int) -> None:
-        # The same expression as the sender's deadlines: no float drift.
-        self.value = self.start + n * (FRAME_MS / 1000)
 
 
 class CountedSine(Sine):

@@ -26,7 +26,7 @@ from radio.sandbox import Emulator, point_discord_at
 from radio.sandbox.analysis import missing_sequences, tone_runs
 from radio.sandbox.state import ChannelType
 
-from .doubles import CountingEncoder
+from .doubles import CountingEncoder, SteppedMonotonic
 from .e2e import until
 
 START = 500.0
@@ -292,21 +292,6 @@ def test_ahead_encodes_nothing_for_a_station_with_no_room_connected() -> None:
 
 
 # -- on the local Discord -------------------------------------------------------
-
-
-class SteppedMonotonic:
-    """A monotonic clock the test moves to the deadline of frame ``n``."""
-
-    def __init__(self, start: float) -> None:
-        self.start = start
-        self.value = start
-
-    def __call__(self) -> float:
-        return self.value
-
-    def to_frame(self, n: int) -> None:
-        # The same expression as the schedules' deadlines: no float drift.
-        self.value = self.start + n * PERIOD_S
 
 
 E2E_FRAMES = 40
