@@ -198,8 +198,7 @@ class TrackSequence:
         """True when the next read() starts with buffered track audio."""
         with self._lock:
             ready = self._ready()
-        if self._let_go:
-            self._hand_over()
+        self._hand_over()
         return ready
 
     def _ready(self) -> bool:
@@ -250,8 +249,7 @@ class TrackSequence:
         self._emit(events)
         if announced:
             self._announced()
-        if self._let_go:
-            self._hand_over()
+        self._hand_over()
         return data
 
     def close(self) -> None:
@@ -351,22 +349,13 @@ class TrackSequence:
         judged when it finishes. When nothing is prepared, the next track is
         prepared now, whatever the preload window; when idle, this is :meth:`wake`.
         """
-        judge = _Judge(keep or _anything, again=True)
-        with self._lock:
-            self._retry_at = 0
-            self._apply(judge)
-        if self._let_go:
-            self._hand_over()
+        self._judge_next(_Judge(keep or _anything, again=True))
 
     def release_next(self, keep: Callable[[Track], bool]) -> None:
         """Let the prepared, not yet started next track go (to ``released``) unless
         ``keep(track)``; a preparation in flight is judged when it finishes. The
         sequence prepares its next track again in its own time."""
-        judge = _Judge(keep, again=False)
-        with self._lock:
-            self._apply(judge)
-        if self._let_go:
-            self._hand_over()
+        self._judge_next(_Judge(keep, again=False))
 
     @property
     def closed(self) -> bool:
@@ -407,27 +396,14 @@ class TrackSequence:
             self._maybe_prepare()
             future = self._future
             current = self._current
-        if future is not None:
-            try:
-                future.result(timeout)
-            except Exception:
-                return False
-        with self._lock:
-            self._poll()
-            prepared = self._prepared
-            future = self._future
-        if self._let_go:
-            self._hand_over()
+        if future is not None and not _finished(future, timeout):
+            return False
+        prepared, future = self._take_preparation()
         if future is not None and self._replacing is not None:
-            try:  # the replacement the prepared track waits for
-                future.result(timeout)
-            except Exception:
+            # the replacement the prepared track waits for
+            if not _finished(future, timeout):
                 return False
-            with self._lock:
-                self._poll()
-                prepared = self._prepared
-            if self._let_go:
-                self._hand_over()
+            prepared, _ = self._take_preparation()
         if current is not None and not current.decoder.wait_buffered(timeout, frames=2):
             return False
         return prepared is None or prepared.decoder.wait_buffered(timeout)
@@ -620,8 +596,27 @@ class TrackSequence:
         playing.decoder.close()
         self._let_go.append((playing.track, playing.started))
 
+    def _judge_next(self, judge: _Judge) -> None:
+        """Apply ``judge`` to the next track; one that may be replaced is asked for now."""
+        with self._lock:
+            if judge.again:
+                self._retry_at = 0  # ask the provider now, even if it was empty lately
+            self._apply(judge)
+        self._hand_over()
+
+    def _take_preparation(self) -> tuple[_Playing | None, Future[_Prepared] | None]:
+        """Take a finished preparation; the prepared track and the one still in flight."""
+        with self._lock:
+            self._poll()
+            prepared, future = self._prepared, self._future
+        self._hand_over()
+        return prepared, future
+
     def _hand_over(self) -> None:
-        """Give the tracks let go of to ``released``, outside the lock."""
+        """Give the tracks let go of to ``released``, outside the lock (nothing to
+        do, without taking the lock, when none were let go of)."""
+        if not self._let_go:
+            return
         with self._lock:
             tracks, self._let_go = self._let_go, []
         if self._released is None:
@@ -763,6 +758,15 @@ def _known(track: Track) -> ProbeInfo | None:
     if track.duration is None or track.duration <= 0:
         return None
     return ProbeInfo(duration=track.duration)
+
+
+def _finished(future: Future[_Prepared], timeout: float | None) -> bool:
+    """Wait for ``future``; False when it failed or ``timeout`` passed first."""
+    try:
+        future.result(timeout)
+    except Exception:
+        return False
+    return True
 
 
 def _anything(track: Track) -> bool:
