@@ -227,43 +227,32 @@ async def bench(args: argparse.Namespace, folder: Path) -> list[str]:
         " arrivals stamped by the kernel).",
         "",
     ]
+
+    async def measured(n_stations: int, rooms: int) -> RunResult:
+        """One configuration measured with this command's options."""
+        return await run(
+            n_stations,
+            rooms,
+            args.seconds,
+            kind=kind,
+            tracks=tracks,
+            encoding=encoding,
+            shared_loop=shared,
+            ahead=args.ahead,
+            realtime_listener=args.realtime_listener,
+            realtime_sender=args.realtime_sender,
+        )
+
     stations: list[RunResult] = []
     if "stations" in parts:
         for n in args.stations:
-            stations.append(
-                await run(
-                    n,
-                    1,
-                    args.seconds,
-                    kind=kind,
-                    tracks=tracks,
-                    encoding=encoding,
-                    shared_loop=shared,
-                    ahead=args.ahead,
-                    realtime_listener=args.realtime_listener,
-                    realtime_sender=args.realtime_sender,
-                )
-            )
+            stations.append(await measured(n, 1))
         out += stations_section(
             stations, kind, encoding, shared, args.ahead, args.track_seconds, open_cost
         )
     per_room: float | None = None
     if "rooms" in parts:
-        simulcast = [
-            await run(
-                1,
-                n,
-                args.seconds,
-                kind=kind,
-                tracks=tracks,
-                encoding=encoding,
-                shared_loop=shared,
-                ahead=args.ahead,
-                realtime_listener=args.realtime_listener,
-                realtime_sender=args.realtime_sender,
-            )
-            for n in args.rooms
-        ]
+        simulcast = [await measured(1, n) for n in args.rooms]
         per_room = room_cost({r.rooms: cpu_percent(r.station_cpu, r.seconds) for r in simulcast})
         out += rooms_section(simulcast, per_room)
     samples: list[Sample] = []
