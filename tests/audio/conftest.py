@@ -12,7 +12,7 @@ from radio.audio import synth
 from radio.audio.pcm import Int16Array, to_int16
 from radio.audio.source import Source
 from radio.audio.track import Track
-from radio.events import Event
+from radio.events import Event, TrackStarted
 
 
 def pull(source: Source, frames: int) -> bytes:
@@ -48,6 +48,11 @@ def make_tone(tmp_path: Path) -> Callable[..., Track]:
 @pytest.fixture
 def events() -> list[Event]:
     return []
+
+
+def started(events: list[Event]) -> list[tuple[str, int]]:
+    """Each TrackStarted as (title, frame), in order."""
+    return [(e.track.title, e.frame) for e in events if isinstance(e, TrackStarted)]
 
 
 def first_nonzero(samples: Int16Array) -> int:

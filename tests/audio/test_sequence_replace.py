@@ -17,9 +17,9 @@ from radio.audio.frames import SAMPLES_PER_FRAME
 from radio.audio.pcm import decode_file
 from radio.audio.sequence import SKIP_FADE_SAMPLES, TrackSequence
 from radio.audio.track import Track
-from radio.events import Event, TrackEnded, TrackStarted
+from radio.events import Event, TrackEnded
 
-from .conftest import pcm, pull
+from .conftest import pcm, pull, started
 
 F = SAMPLES_PER_FRAME
 
@@ -54,10 +54,6 @@ class FrontFirst:
 
 def is_request(track: Track) -> bool:
     return track.title.startswith("req")
-
-
-def started(events: list[Event]) -> list[tuple[str, int]]:
-    return [(e.track.title, e.frame) for e in events if isinstance(e, TrackStarted)]
 
 
 def test_a_request_replaces_the_prepared_pick_sample_exactly(

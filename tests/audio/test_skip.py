@@ -21,7 +21,7 @@ from radio.audio.track import Track
 from radio.audio.tracklist import TrackList
 from radio.events import Event, TrackEnded, TrackStarted
 
-from .conftest import pcm, pull
+from .conftest import pcm, pull, started
 
 F = SAMPLES_PER_FRAME
 FADE = SKIP_FADE_SAMPLES
@@ -123,8 +123,7 @@ def test_a_skip_early_in_a_long_track_is_heard_on_the_next_frame(
     assert np.array_equal(rest, db[F : 6 * F])
     assert all(loud_frames(np.concatenate([before, first, rest])))
     assert seq.underruns == 0
-    started = [(e.track.title, e.frame) for e in events if isinstance(e, TrackStarted)]
-    assert started == [("a", 0), ("b", k)]
+    assert started(events) == [("a", 0), ("b", k)]
     assert [e for e in events if isinstance(e, TrackEnded)] == [
         TrackEnded(frame=k, track=a, skipped=True)
     ]
@@ -175,8 +174,7 @@ def test_a_skip_right_after_a_track_start_keeps_it_playing_until_the_next_is_buf
     assert np.array_equal(into_c, skip_frame(db[21 * F :], dc))
     assert all(loud_frames(np.concatenate([into_b, waiting, into_c])))
     assert seq.underruns == 0
-    started = [(e.track.title, e.frame) for e in events if isinstance(e, TrackStarted)]
-    assert started == [("a", 0), ("b", k), ("c", k + 21)]
+    assert started(events) == [("a", 0), ("b", k), ("c", k + 21)]
 
 
 def test_repeated_skips_in_a_row_each_move_on_one_track_without_silence(
@@ -197,8 +195,7 @@ def test_repeated_skips_in_a_row_each_move_on_one_track_without_silence(
     seq.close()
     assert all(loud_frames(np.concatenate(out)))
     assert seq.underruns == 0
-    started = [(e.track.title, e.frame) for e in events if isinstance(e, TrackStarted)]
-    assert started == [("t0", 0), ("t1", k), ("t2", k + 1), ("t3", k + 2), ("t4", k + 3)]
+    assert started(events) == [("t0", 0), ("t1", k), ("t2", k + 1), ("t3", k + 2), ("t4", k + 3)]
     ended = [(e.track.title, e.frame, e.skipped) for e in events if isinstance(e, TrackEnded)]
     assert ended == [("t0", k, True), ("t1", k + 1, True), ("t2", k + 2, True), ("t3", k + 3, True)]
 
@@ -225,8 +222,7 @@ def test_an_untimed_provider_keeps_the_preload_window_and_a_skip_never_leaves_si
     assert np.array_equal(into_b, skip_frame(da[(k + 20) * F :], db))
     assert all(loud_frames(np.concatenate([waiting, into_b])))
     assert seq.underruns == 0
-    started = [(e.track.title, e.frame) for e in events if isinstance(e, TrackStarted)]
-    assert started == [("a", 0), ("b", k + 20)]
+    assert started(events) == [("a", 0), ("b", k + 20)]
 
 
 def test_a_skip_with_nothing_next_fades_out(
@@ -342,8 +338,7 @@ def test_each_next_track_is_asked_for_after_the_current_ones_first_frame_and_sta
     seq.close()
     # each pick came after every earlier track's TrackStarted had been delivered
     assert provider.seen == [0, 1, 2, 3, 4]
-    started = [(e.track.title, e.frame) for e in events if isinstance(e, TrackStarted)]
-    assert started == [("t0", 0), ("t1", 1), ("t2", 2), ("t3", 3)]
+    assert started(events) == [("t0", 0), ("t1", 1), ("t2", 2), ("t3", 3)]
     ended = [(e.track.title, e.frame, e.skipped) for e in events if isinstance(e, TrackEnded)]
     assert ended == [("t0", 1, True), ("t1", 2, True), ("t2", 3, True)]
 
@@ -371,8 +366,7 @@ def test_a_skip_one_frame_into_a_track_is_the_next_read_once_the_next_track_is_b
     assert np.array_equal(rest, dc[F : 4 * F])
     assert all(loud_frames(np.concatenate([before, into_b, into_c, rest])))
     assert seq.underruns == 0
-    started = [(e.track.title, e.frame) for e in events if isinstance(e, TrackStarted)]
-    assert started == [("a", 0), ("b", K), ("c", K + 1)]
+    assert started(events) == [("a", 0), ("b", K), ("c", K + 1)]
 
 
 def test_a_skip_between_two_tracks_that_end_on_a_frame_boundary_cuts_the_one_starting(
@@ -400,8 +394,7 @@ def test_a_skip_between_two_tracks_that_end_on_a_frame_boundary_cuts_the_one_sta
     assert np.array_equal(rest, dc[F : 4 * F])
     assert seq.underruns == 0
     assert not seq.skip()  # closed: nothing to skip
-    started = [(e.track.title, e.frame) for e in events if isinstance(e, TrackStarted)]
-    assert started == [("a", 0), ("b", 10), ("c", 11)]
+    assert started(events) == [("a", 0), ("b", 10), ("c", 11)]
     ended = [(e.track.title, e.frame, e.skipped) for e in events if isinstance(e, TrackEnded)]
     assert ended == [("a", 9, False), ("b", 11, True)]
 
