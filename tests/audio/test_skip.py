@@ -280,7 +280,9 @@ def test_a_skip_pending_when_its_track_ends_does_not_skip_the_next_one(
     seq.skip()  # b is not open: a plays on, and ends by itself
     rest = pcm(read_when_ready(seq, 10))
     deadline = time.monotonic() + 10.0  # a guard, not a measurement
-    while seq.remaining != 0:  # exact 0 once FFmpeg's output has ended
+    # a has ended once FFmpeg's output has: remaining is exactly 0 then, or the
+    # last read already let a go (current None) if it saw the end first.
+    while seq.current is not None and seq.remaining != 0:
         assert time.monotonic() < deadline, "a never ended"
         time.sleep(0.001)
     gap = seq.read()  # b's pick still waits: nothing to play (an idle frame)
