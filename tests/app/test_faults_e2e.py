@@ -1,0 +1,346 @@
+"""Voice faults through the whole application: the real StationApp on the local Discord.
+
+One station run of sequential tones (440 Hz 2 s, 550 Hz 2.5 s, 660 Hz 2 s) meets,
+in turn, a voice WebSocket closed with 4006, one closed with 4015, a silenced
+UDP path, a dropped gateway, and last a 4014 close. After each of the first
+four the listener must hear audio again, every RTP sequence after the resume,
+and the programme at its grid-correct point: each heard packet is matched to
+the station frame it carries, and the first frame heard after an outage is the
+one due at that moment on the sender's frame grid (the station kept pulling
+frames while the room was gone), not the one after the last frame heard.
+Tones are compared with the tracks the station reported (TrackStarted frames)
+and with the timeline the files' durations predict. A 4014 close is not
+rejoined and gives one message in the admins' room.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from radio.app import AppOptions, StationApp
+from radio.bot.client import Backoff, RoomState
+from radio.bot.config import DiscordConfig
+from radio.bot.sender import MAX_LATE_FRAMES
+from radio.clock import SystemClock
+from radio.events import Event, TrackStarted
+from radio.sandbox import Emulator, point_discord_at
+from radio.sandbox.analysis import missing_sequences, mono, rms
+from radio.sandbox.record import SAMPLE_RATE, PacketRecord
+
+from .conftest import FALLBACK_TONES, make_station
+
+pytestmark = pytest.mark.e2e
+
+FRAME_SAMPLES = 960
+TONES = tuple(hz for *_, hz, _ in FALLBACK_TONES)  # 440, 550, 660: the fallback's order
+LENGTHS = tuple(round(seconds * 50) for *_, seconds in FALLBACK_TONES)  # frames: 100, 125, 100
+EDGE = 2  # frames either side of a track change: the encoder's look-ahead mixes two tones
+FRESH = 2  # packets at a connection's start that may decode as a mixture
+AFTER = 140  # packets of a stretch matched to frames (a loaded sender may skip ahead later)
+SETTLE = 10  # packets of one tone heard after a change: the change is past the EDGE
+
+
+async def until(predicate: Callable[[], bool], timeout: float = 30.0) -> None:
+    """Poll on the loop; fail after ``timeout`` (a deadlock guard, not a measure)."""
+    async with asyncio.timeout(timeout):
+        while not predicate():
+            await asyncio.sleep(0.05)
+
+
+def tone_of(packet: PacketRecord) -> float | None:
+    """The fallback tone a packet carries: 0.0 for silence, None for a mixture."""
+    assert packet.pcm is not None
+    signal = mono(np.frombuffer(packet.pcm, dtype=np.int16).reshape(-1, 2))
+    if rms(signal) < 0.003:
+        return 0.0
+    windowed = (signal - signal.mean()) * np.hanning(signal.size)
+    points = 1 << 15  # 1.5 Hz bins: the tones are 110 Hz apart
+    peak = float(np.argmax(np.abs(np.fft.rfft(windowed, n=points)))) * SAMPLE_RATE / points
+    nearest = min(TONES, key=lambda hz: abs(hz - peak))
+    return nearest if abs(nearest - peak) < 20.0 else None
+
+
+@dataclass
+class Segment:
+    """Packets heard back to back: one SSRC, consecutive sequences, no silence."""
+
+    packets: list[PacketRecord]
+    tones: list[float | None]
+    first_frame: int | None = None  # the station frame of the first packet, once matched
+
+
+def segments(packets: list[PacketRecord], due: Callable[[float], int]) -> list[Segment]:
+    """Split the record where the connection changed, a sequence is missing, silence
+    was sent (the five silence frames of a detach carry no station frame), or the
+    frames due by two packets' arrivals (``due``, the sender's frame grid) differ by
+    more than the sender's lateness allows for consecutive frames: after a
+    reconnect discord.py keeps its SSRC and sequence, and only the frame grid
+    shows the frames pulled while no room was connected."""
+    out: list[Segment] = []
+    current: Segment | None = None
+    previous: PacketRecord | None = None
+    for packet in packets:
+        tone = tone_of(packet)
+        joined = (
+            previous is not None
+            and current is not None
+            and packet.ssrc == previous.ssrc
+            and (packet.sequence - previous.sequence) % 65536 == 1
+            and due(packet.arrival) - due(previous.arrival) <= 1 + MAX_LATE_FRAMES + 2
+        )
+        previous = packet
+        if tone == 0.0:
+            current = None
+            continue
+        if not joined or current is None:
+            current = Segment([], [])
+            out.append(current)
+        current.packets.append(packet)
+        current.tones.append(tone)
+    return out
+
+
+class Programme:
+    """What the station reported: the frame each track started at, and its tone."""
+
+    def __init__(self, freq_of: dict[str, float]) -> None:
+        self._freq_of = freq_of
+        self.started: list[tuple[int, float]] = []
+
+    def on_event(self, event: Event) -> None:
+        if isinstance(event, TrackStarted):  # on the event bus's thread; append is atomic
+            self.started.append((event.frame, self._freq_of[event.track.location]))
+
+    def tone_at(self, frame: int) -> float | None:
+        """The reported track's tone at ``frame``; None within EDGE of a change."""
+        starts = list(self.started)
+        if any(abs(frame - start) <= EDGE for start, _ in starts[1:]):
+            return None
+        tones = [hz for start, hz in starts if start <= frame]
+        return tones[-1] if tones else None
+
+    def on_air(self, frame: int) -> float:
+        """The tone of the track the station reported on air at ``frame``."""
+        return [hz for start, hz in list(self.started) if start <= frame][-1]
+
+    def mismatches(self, segment: Segment, first: int) -> list[int] | None:
+        """The packets of ``segment`` away from a change whose tone is not the one the
+        station reported for frame ``first`` + their index; None when no change falls
+        among them (then any offset within a track would do). The first packets of a
+        connection may decode as a mixture (a fresh decoder): they are not compared."""
+        wrong: list[int] = []
+        seen: set[float] = set()
+        for index, tone in enumerate(segment.tones):
+            expected = self.tone_at(first + index)
+            if expected is None or (tone is None and index < FRESH):
+                continue
+            seen.add(expected)
+            if tone != expected:
+                wrong.append(index)
+        return wrong if len(seen) > 1 else None
+
+    def matches(self, segment: Segment, first: int) -> bool:
+        """True when every packet of ``segment`` away from a change carries the tone the
+        station reported for frame ``first`` + its index, and a change is among them."""
+        return self.mismatches(segment, first) == []
+
+
+def predicted_starts(first: int, first_tone: float, until_frame: int) -> list[tuple[int, float]]:
+    """Track starts the files' durations predict from the first track on, in order."""
+    index = TONES.index(first_tone)
+    out: list[tuple[int, float]] = []
+    frame = first
+    while frame <= until_frame:
+        out.append((frame, TONES[index]))
+        frame += LENGTHS[index]
+        index = (index + 1) % len(TONES)
+    return out
+
+
+@dataclass
+class OnAir:
+    app: StationApp
+    programme: Programme
+    emulator: Emulator
+
+    def heard(self) -> list[PacketRecord]:
+        return self.emulator.record.audio_packets(channel_id=self.emulator.world.voice_channel.id)
+
+
+def resumed(onair: OnAir, last_before: PacketRecord, *, outage: bool) -> bool:
+    """True once a track change and SETTLE packets after it were heard in one stretch
+    since ``last_before``: a new stretch after an outage; for a gateway drop (voice
+    untouched) the stretch on air when it dropped."""
+    heard = onair.heard()
+    start = next(i for i in range(len(heard) - 1, -1, -1) if heard[i] is last_before)
+    last = segments(heard[start:], onair.app.bot.broadcaster.due)[-1]
+    fresh = last.tones if outage else last.tones[1:]
+    tones = [tone for tone in fresh if tone is not None]
+    return (
+        onair.app.bot.rooms[onair.emulator.world.guild.id].state is RoomState.ON_AIR
+        and (last.packets[0] is not last_before) == outage
+        and len(tones) > SETTLE
+        and len(set(tones[-SETTLE:])) == 1
+        and tones[0] != tones[-1]
+    )
+
+
+@pytest.fixture
+async def onair(tmp_path: Path) -> AsyncIterator[OnAir]:
+    station = make_station(tmp_path / "station", show_start=None)
+    async with Emulator(clock=SystemClock(), monotonic=time.monotonic) as emulator:
+        world = emulator.world
+        config = DiscordConfig.model_validate(
+            # Only the admins' room: no now-playing posts, so its one message is the alert.
+            {"guilds": [{"id": world.guild.id, "broadcast": world.voice_channel.id,
+                         "admins": world.text_channel.id}]}
+        )  # fmt: skip
+        app = StationApp(
+            station.root,
+            station.data,
+            config,
+            clock=SystemClock(),
+            monotonic=time.monotonic,
+            options=AppOptions(
+                normalize=False,
+                connect_timeout=3.0,
+                poll_interval=0.05,
+                backoff=Backoff(base=0.1, cap=0.5),
+                realtime_sender=False,
+                bot_options={"guild_ready_timeout": 0.05},
+            ),
+        )
+        programme = Programme(station.freq_of)
+        app.events.subscribe(programme.on_event)
+        stop = asyncio.Event()
+        addresses = emulator.addresses
+        task = asyncio.create_task(
+            app.run(world.token, stop, before_start=lambda bot: point_discord_at(bot, addresses))
+        )
+        try:
+            room = world.guild.id
+            await until(lambda: task.done() or app.bot.rooms[room].state is RoomState.ON_AIR)
+            assert not task.done()
+            yield OnAir(app, programme, emulator)
+        finally:
+            stop.set()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(task, 15)
+
+
+async def test_voice_faults_resume_at_the_grid_correct_point(onair: OnAir) -> None:
+    app, programme, emulator = onair.app, onair.programme, onair.emulator
+    world = emulator.world
+    room = app.bot.rooms[world.guild.id]
+    broadcaster = app.bot.broadcaster
+    await until(lambda: len(onair.heard()) >= AFTER)
+
+    async def silence_udp() -> None:
+        emulator.listener.answering = False
+        sent = broadcaster.stats().frames
+        # The bot keeps sending to a path that hears nothing: 25 frames are lost.
+        await until(lambda: broadcaster.stats().frames >= sent + 25)
+        emulator.listener.answering = True
+
+    faults: list[tuple[str, Callable[[], object]]] = [
+        ("close 4006", lambda: emulator.voice.close(None, 4006)),
+        ("close 4015", lambda: emulator.voice.close(None, 4015)),
+        ("udp silenced", silence_udp),
+        ("gateway dropped", lambda: emulator.gateway.close_sockets(4000)),
+    ]
+    # Per fault: the last packet heard before it and the last one heard once it was over.
+    bounds: dict[str, tuple[PacketRecord, PacketRecord]] = {}
+    for name, inject in faults:
+        last_before = onair.heard()[-1]
+        result = inject()
+        if asyncio.iscoroutine(result):
+            await result
+
+        outage = name != "gateway dropped"
+        await until(functools.partial(resumed, onair, last_before, outage=outage), timeout=40)
+        bounds[name] = (last_before, onair.heard()[-1])
+    assert room.state is RoomState.ON_AIR
+    assert not world.messages_in(world.text_channel.id)  # nothing was worth an admin's time
+
+    # 4014: out until an admin says join, and the admins' room is told once.
+    await emulator.voice.close(None, 4014)
+    await until(lambda: room.state is RoomState.REFUSED)
+    await until(lambda: bool(world.messages_in(world.text_channel.id)))
+    idle = broadcaster.stats().idle
+    # However long we look (while 25 more frames are pulled with no room), it stays out.
+    await until(lambda: broadcaster.stats().idle >= idle + 25)
+    assert room.state is RoomState.REFUSED
+    assert room.last_close_code == 4014
+    [alert] = world.messages_in(world.text_channel.id)
+    assert alert.content.startswith(f"Left <#{world.voice_channel.id}> (voice close code 4014: ")
+
+    packets = onair.heard()
+    assert emulator.record.auth_failures == 0
+    # What the station reported is the timeline its files predict: tracks back to
+    # back, 100, 125 and 100 frames long, in the playlist's order.
+    started = list(programme.started)
+    first_frame, first_tone = started[0]
+    assert started == predicted_starts(first_frame, first_tone, started[-1][0])
+    assert len(started) >= 8, started
+
+    # Match the stretches heard to the frames they carried: the frame offset within
+    # the sender's lateness bound of the frame due when its first packet arrived (a
+    # frame is never sent before it is due, at most MAX_LATE_FRAMES after, then the
+    # sender skips ahead) at which every tone is the one the station reported.
+    parts = segments(packets, broadcaster.due)
+    fits: dict[int, list[int]] = {}
+    for index, part in enumerate(parts):
+        due = broadcaster.due(part.packets[0].arrival)  # frames 0 .. due-1 are due
+        head = Segment(part.packets[:AFTER], part.tones[:AFTER])
+        window = range(due - MAX_LATE_FRAMES - 2, due + 1)
+        fits[index] = [first for first in window if programme.matches(head, first)]
+
+    def holding(packet: PacketRecord) -> tuple[int, Segment]:
+        [(index, part)] = [
+            (i, p) for i, p in enumerate(parts) if any(q is packet for q in p.packets)
+        ]
+        return index, part
+
+    for name, (last_before, last_after) in bounds.items():
+        (b, before), (a, after) = holding(last_before), holding(last_after)
+        assert fits[b] and fits[a], (name, fits[b], fits[a], after.tones)
+        # Every packet from the resume to the change heard after it arrived: no
+        # sequence lost, none split off, one tone per frame as reported.
+        start = packets.index(after.packets[0]) if b != a else packets.index(last_before) + 1
+        resumed_ = packets[start : packets.index(last_after) + 1]
+        assert missing_sequences(resumed_) == [], name
+        assert all(any(p is q for q in after.packets) for p in resumed_), name
+        # Audio came back with the track the station reported for that frame (the
+        # match), which is the one the files' timeline predicts for it.
+        offset = next(i for i, p in enumerate(after.packets) if p is resumed_[0])
+        k = next(
+            i
+            for i in range(offset, len(after.tones))
+            if after.tones[i] is not None and programme.tone_at(fits[a][0] + i) is not None
+        )
+        frame = fits[a][0] + k
+        predicted = predicted_starts(first_frame, first_tone, frame)[-1][1]
+        assert after.tones[k] == programme.on_air(frame) == predicted, name
+        if name == "gateway dropped":
+            # discord.py resumes the gateway without touching voice: no gap at all.
+            assert b == a, name
+            continue
+        # An outage: the programme kept time, so the first frame heard after it is
+        # the one due then, not the one after the last frame heard before it.
+        assert a > b, name
+        last_heard = fits[b][0] + len(before.packets) - 1
+        assert fits[a][0] > last_heard + 1, (name, fits[a], last_heard)
+        if name == "udp silenced":
+            # Same connection: the frames not heard are the sequences lost.
+            lost = (after.packets[0].sequence - before.packets[-1].sequence) % 65536 - 1
+            assert lost >= 25
+            assert any(f - g == lost + len(before.packets) for f in fits[a] for g in fits[b])
