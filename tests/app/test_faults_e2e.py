@@ -83,7 +83,8 @@ def segments(packets: list[PacketRecord], due: Callable[[float], int]) -> list[S
     frames due by two packets' arrivals (``due``, the sender's frame grid) differ by
     more than the sender's lateness allows for consecutive frames: after a
     reconnect discord.py keeps its SSRC and sequence, and only the frame grid
-    shows the frames pulled while no room was connected."""
+    shows the frames pulled while no room was connected (a packet held up on its
+    way splits a stretch too: :func:`matched` joins it back)."""
     out: list[Segment] = []
     current: Segment | None = None
     previous: PacketRecord | None = None
@@ -304,6 +305,7 @@ async def test_voice_faults_resume_at_the_grid_correct_point(onair: OnAir) -> No
     assert not world.messages_in(world.text_channel.id)  # nothing was worth an admin's time
 
     # 4014: out until an admin says join, and the admins' room is told once.
+    joins = room.joins
     await emulator.voice.close(None, 4014)
     await until(lambda: room.state is RoomState.REFUSED)
     await until(lambda: bool(world.messages_in(world.text_channel.id)))
@@ -312,6 +314,7 @@ async def test_voice_faults_resume_at_the_grid_correct_point(onair: OnAir) -> No
     await until(lambda: broadcaster.stats().idle >= idle + 25)
     assert room.state is RoomState.REFUSED
     assert room.last_close_code == 4014
+    assert room.joins == joins
     [alert] = world.messages_in(world.text_channel.id)
     assert alert.content.startswith(f"Left <#{world.voice_channel.id}> (voice close code 4014: ")
 
