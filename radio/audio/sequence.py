@@ -357,17 +357,6 @@ class TrackSequence:
         sequence prepares its next track again in its own time."""
         self._judge_next(_Judge(keep, again=False))
 
-    @property
-    def closed(self) -> bool:
-        with self._lock:
-            return self._closed
-
-    @property
-    def hold_requested(self) -> bool:
-        """True from :meth:`hold_after_track` until :meth:`resume`."""
-        with self._lock:
-            return self._hold
-
     def hold_after_track(self) -> None:
         """Stop after the current track ends; not ready until :meth:`resume`."""
         with self._lock:
