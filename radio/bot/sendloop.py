@@ -215,8 +215,7 @@ class SendLoop:
                 if sender not in self._senders:
                     continue  # removed meanwhile
                 now = self._monotonic()
-                if not sender.begun:
-                    sender.begin(start)
+                sender.begin(start)  # a no-op once it has begun
                 try:
                     wait = sender.step(now)
                 except Exception:
