@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -30,10 +31,9 @@ def diagnostic_line(diagnostic: Diagnostic, root: Path) -> str:
         relative = os.path.relpath(path, root)
     except ValueError:  # another drive (Windows)
         relative = path
-    if not relative.startswith(".."):
-        path = relative
-    d = diagnostic
-    return f"{path}:{d.line}:{d.col} {d.code} {d.message}"
+    if relative.startswith(".."):
+        return str(diagnostic)
+    return str(replace(diagnostic, path=relative))
 
 
 def _title(grid: Grid, slot: Slot) -> str:
