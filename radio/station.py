@@ -178,11 +178,6 @@ class Station:
         if taker is not None:
             taker.replace_next(keep=_always if taker is opening else is_request)
 
-    def emit(self, event: Event) -> None:
-        """Publish an event on the station's behalf: a started track is written to
-        the play history like any other."""
-        self._emit(event)
-
     def close(self) -> None:
         """Stop every decoder. Requests that were open stay taken (the queue puts
         them back at its head on the next start)."""
