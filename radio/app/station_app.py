@@ -52,6 +52,7 @@ from radio.config.diagnostics import Diagnostic
 from radio.grid.onair import OnAir
 from radio.store.db import Database
 from radio.store.loudness import SQLiteLoudnessCache
+from radio.tasks import cancel_all
 
 logger = logging.getLogger(__name__)
 
@@ -326,12 +327,7 @@ class StationApp:
         Idempotent. Requests that were playing stay ``taken`` and are played
         again first after the next start.
         """
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        self._tasks.clear()
+        await cancel_all(self._tasks)
         if not self.bot.is_closed():
             with contextlib.suppress(Exception):
                 await self.bot.close()

@@ -47,6 +47,7 @@ from radio.bot.sender import Broadcaster, VoiceLink
 from radio.bot.sendloop import REALTIME_PRIORITY, SendLoop
 from radio.bot.voiceclose import VoiceCloseLog
 from radio.clock import Clock
+from radio.tasks import cancel_all
 
 logger = logging.getLogger(__name__)
 
@@ -229,12 +230,7 @@ class RadioBot(commands.Bot):
 
     async def close(self) -> None:
         """Stop the keepers and the pump, leave every room, then log out."""
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        self._tasks.clear()
+        await cancel_all(self._tasks)
         # Five silence frames to every room, before the connections go.
         self.send_loop.remove(self.broadcaster)
         if self._own_send_loop:
