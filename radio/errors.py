@@ -10,7 +10,8 @@
     ├── StoreError         the SQLite store cannot be opened or written
     ├── VoiceError         a Discord voice connection failed or was refused
     ├── PreflightError     FFmpeg, libopus or davey is missing or broken at start-up
-    └── RequestRefused     a listener's request was refused (quota, duplicate, cooldown)
+    ├── RequestRefused     a listener's request was refused (quota, duplicate, cooldown)
+    └── LiveRefused        a presenter's connection or live command was refused (status, reason)
 
 Low-level failures (OSError, subprocess errors, sqlite3 errors) are caught at the
 module that knows what they mean and re-raised as one of these with ``from``.
@@ -53,3 +54,17 @@ class PreflightError(RadioError):
 
 class RequestRefused(RadioError):
     """A request was refused; the message is the reason, fit to show the requester."""
+
+
+class LiveRefused(RadioError):
+    """A presenter's encoder connection, relay or live command was refused.
+
+    ``status`` is the HTTP status an Icecast server answers for the same refusal
+    (401 wrong credentials, 403 not allowed now / mount in use / bad content type,
+    404 unknown mount); the message is the reason, fit to show the presenter.
+    """
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason

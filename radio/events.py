@@ -75,6 +75,33 @@ class ShowStarted(Event):
     tags: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
 
+@dataclass(frozen=True, slots=True)
+class LiveStarted(Event):
+    """A live source took the air (its first frame went out at ``frame``):
+    ``presenter`` through ``via`` ("encoder" or "relay")."""
+
+    presenter: str
+    via: str
+    show: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class LiveEnded(Event):
+    """The live source let go of the air at ``frame``; ``reason`` is "ended" (the
+    source went away and the grace passed), "stalled", "blank" or "stopped"."""
+
+    presenter: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class LiveTitle(Event):
+    """What the live source says is playing now (encoder metadata, ICY title)."""
+
+    presenter: str
+    title: str
+
+
 EventSink = Callable[[Event], None]
 
 

@@ -147,16 +147,18 @@ class Station:
         with self._lock:
             return self._playing
 
-    def skip(self) -> bool:
+    def skip(self, *, cut: bool = False) -> bool:
         """Cut the track on air short (quick crossfade into what comes next: a
-        waiting request, already open, plays at once).
+        waiting request, already open, plays at once; ``cut``: no crossfade, for
+        when the live branch has the air and the programme must come back on a
+        fresh track).
 
         Returns False when no track is on air (nothing to skip). Between two
         tracks (the last ended exactly at the end of a frame) the one that starts
         next is cut.
         """
         sequence = self.on_air_sequence()
-        return sequence is not None and sequence.skip()
+        return sequence is not None and sequence.skip(cut=cut)
 
     # -- requests -------------------------------------------------------------
 

@@ -176,6 +176,7 @@ class TrackSequence:
         self._check_at = 0
         self._skip: _Playing | None = None  # the track a pending skip cuts short
         self._skip_next = False  # a skip between two tracks: for the one that starts next
+        self._skip_cut = False  # the pending skip cuts (no crossfade)
         self._hold = False
         self._holding = False
         self._closed = False
@@ -301,8 +302,10 @@ class TrackSequence:
         with self._lock:
             return self._underruns
 
-    def skip(self) -> bool:
-        """Cut the current track short with a quick crossfade into the next one.
+    def skip(self, *, cut: bool = False) -> bool:
+        """Cut the current track short with a quick crossfade into the next one
+        (``cut``: no crossfade at all, for a sequence that is not heard now: the
+        live branch has the air and the next track must start from its first sample).
 
         Takes effect at the next read when the next track is buffered; otherwise
         the next track is prepared now and the current one plays until it is
@@ -317,8 +320,10 @@ class TrackSequence:
                 if self._prepared is None or self._hold or self._closed:
                     return False
                 self._skip_next = True
+                self._skip_cut = cut
                 return True
             self._skip = self._current
+            self._skip_cut = cut
             if self._prepared is None:
                 self._retry_at = 0  # ask the provider now, even if it was empty lately
                 self._maybe_prepare()
@@ -473,7 +478,8 @@ class TrackSequence:
                 self._skip = None  # meant for a track that is no longer on air
             elif self._hold or self._skip_target_ready():
                 self._skip = None
-                self._start_fade(current, max(self._crossfade, SKIP_FADE_SAMPLES), skipped=True)
+                length = 0 if self._skip_cut else max(self._crossfade, SKIP_FADE_SAMPLES)
+                self._start_fade(current, length, skipped=True)
                 return
             else:
                 return  # keep playing until the next track is buffered
