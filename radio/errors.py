@@ -8,6 +8,7 @@
     │   └── DecoderError   an FFmpeg process failed to start or died
     ├── ScheduleError      the grid cannot be expanded or run
     ├── StoreError         the SQLite store cannot be opened or written
+    ├── OutputError        a recording or other output cannot be written
     ├── VoiceError         a Discord voice connection failed or was refused
     ├── PreflightError     FFmpeg, libopus or davey is missing or broken at start-up
     ├── RequestRefused     a listener's request was refused (quota, duplicate, cooldown)
@@ -42,6 +43,10 @@ class ScheduleError(RadioError):
 
 class StoreError(RadioError):
     """The SQLite store cannot be opened, migrated or written."""
+
+
+class OutputError(RadioError):
+    """An output after the encode (a recording, a mount) cannot be opened or written."""
 
 
 class VoiceError(RadioError):
