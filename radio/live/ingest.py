@@ -43,6 +43,12 @@ Icecast uses and closes the connection. Repeated wrong credentials from one
 address slow that address down. A body may also be ``Transfer-Encoding:
 chunked`` (FFmpeg's ``http://`` with ``-method PUT``) or carry a Content-Length.
 
+SOURCE clients never read the 200 they are answered (FFmpeg's legacy mode starts
+sending at once), so their close resets the connection and the kernel drops
+whatever we had not read yet: such a session ends with "encoder connection lost
+(ConnectionResetError...)" and may miss its last few milliseconds, as it would
+on Icecast.
+
 The server never opens a file or a URL, nor runs anything, because of what a
 client sends; time comes from the ``monotonic`` it is given (timeouts are
 asyncio's own).
@@ -104,6 +110,7 @@ _REASONS = {
 
 _MOUNT = re.compile(r"/[A-Za-z0-9._~!$&'()*+,;=:@/-]{1,255}")
 _VERSIONS = frozenset({"HTTP/1.0", "HTTP/1.1", "ICE/1.0"})
+_SECRET_HEADERS = frozenset({"authorization", "ice-password"})
 _NETWORK_ERRORS = (ConnectionError, OSError, asyncio.IncompleteReadError)
 
 
@@ -181,8 +188,11 @@ class IngestServer:
 
     Each connection carries one request: a source (``PUT``/``SOURCE``), a
     metadata update (``GET /admin/metadata``) or an ``OPTIONS`` probe; the
-    connection closes after it. The handler is called from the event loop that
-    runs :meth:`start`.
+    connection closes after it. ``handler`` decides every source and metadata
+    update and is called on the event loop that runs :meth:`start`; ``port`` 0
+    binds any free port (read it back from :attr:`port`); ``monotonic`` is the
+    clock for the wrong-credentials window. The ``SourceRequest.headers`` the
+    handler gets leave out ``authorization`` and ``ice-password``.
     """
 
     def __init__(
@@ -209,7 +219,7 @@ class IngestServer:
     def port(self) -> int:
         """The bound port (the one the OS chose when constructed with 0).
 
-        Raises RuntimeError before :meth:`start`."""
+        Raises RuntimeError before :meth:`start` and after :meth:`close`."""
         if self._server is None or not self._server.sockets:
             raise RuntimeError("the ingest server is not started")
         return int(self._server.sockets[0].getsockname()[1])
@@ -335,7 +345,7 @@ class IngestServer:
         for line in lines[1:]:
             name, colon, value = line.partition(":")
             name = name.strip().lower()
-            if not colon or not name or name != name.strip() or line[:1] in (" ", "\t"):
+            if not colon or not name or line[:1] in (" ", "\t"):
                 raise _Refusal(400, "Bad header line")
             value = value.strip()
             if name in headers:
@@ -396,7 +406,7 @@ class IngestServer:
             password=password,
             content_type=content_type,
             peer=peer,
-            headers=dict(headers),
+            headers={k: v for k, v in headers.items() if k not in _SECRET_HEADERS},
         )
         try:
             ingest = await self._handler.open_source(source)
@@ -510,9 +520,9 @@ class IngestServer:
         self.stats.refusals[status] += 1
         if refusal.log:
             logger.info(
-                "ingest: refused %s %s from %s: %d %s",
+                "ingest: refused %s %r from %s: %d %s",
                 method,
-                target[:200],
+                urlsplit(target).path[:200],
                 peer,
                 status,
                 refusal.reason,
@@ -662,7 +672,10 @@ def _mount(target: str) -> str:
     checked (a leading slash, 1-255 ordinary characters, no ``..`` segment)."""
     if not target.startswith("/"):
         raise _Refusal(400, "source mountpoint not starting with /")
-    path = unquote(urlsplit(target).path, errors="strict")
+    try:
+        path = unquote(urlsplit(target).path, errors="strict")
+    except (UnicodeDecodeError, ValueError):
+        raise _Refusal(400, "Bad mountpoint") from None
     if not _MOUNT.fullmatch(path) or "/../" in f"{path}/" or "//" in path:
         raise _Refusal(400, "Bad mountpoint")
     return path
