@@ -6,6 +6,11 @@ invocations; a refusal is a private reply (ephemeral for slash commands; for
 prefix commands a direct message, or a reply that deletes itself when direct
 messages are closed).
 
+The ``live`` group talks to the live session rules only through
+:class:`~radio.live.contracts.LiveControls` (``Services.live``; None: "not
+configured"); their refusals are private like the rest, and an encoder password
+is only ever sent privately (ephemeral, or by direct message: never in a room).
+
 The cog talks to the station only through :class:`Services`, so the final
 integration wires the real station, grid and store, and tests can wire small
 real parts. Replies are rendered by pure functions (``format_*``).
@@ -14,14 +19,17 @@ real parts. Replies are rendered by pure functions (``format_*``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from pathlib import Path
+from datetime import UTC, datetime, timedelta, tzinfo
+from pathlib import Path, PurePath
 from typing import Any, Protocol, TypeVar, cast
+from urllib.parse import urlsplit
 
 import discord
+from discord import app_commands
 from discord.ext import commands
 
 from radio.audio.track import Track
@@ -29,14 +37,23 @@ from radio.bot.announcements import Announcer, now_playing_embed
 from radio.bot.catalogue import Catalogue
 from radio.bot.config import DiscordConfig
 from radio.bot.gridreport import format_check, format_reload
-from radio.bot.permissions import Decision, Level, Member, SlotNow, check, check_live
+from radio.bot.permissions import (
+    Decision,
+    Level,
+    Member,
+    SlotNow,
+    check,
+    check_live,
+    levels_of,
+)
 from radio.bot.programme import ArgumentError, format_at, format_day, parse_day, parse_instant
 from radio.bot.settings_card import Deployment, settings_embed
 from radio.clock import Clock
-from radio.errors import RequestRefused
+from radio.errors import LiveRefused, RequestRefused
 from radio.grid.check import CheckResult
 from radio.grid.grid import Grid
 from radio.grid.watch import Reload
+from radio.live.contracts import Credentials, LiveControls, LiveStatus, Presenter
 from radio.preflight import run_checks
 from radio.store.history import PlayHistory
 from radio.store.requests import Request, RequestQueue
@@ -68,13 +85,42 @@ def _hybrid_group(*, name: str, description: str) -> Callable[[Callback], Any]:
     return decorator(name=name, description=description, invoke_without_command=True)
 
 
-def _subcommand(group: Any, *, name: str, description: str) -> Callable[[Callback], Any]:
-    """``group.command(...)`` of a :func:`_hybrid_group`, typed loosely like the rest."""
-    return cast(Callable[[Callback], Any], group.command(name=name, description=description))
+def _subcommand(
+    group: Any, *, name: str, description: str, usage: str | None = None
+) -> Callable[[Callback], Any]:
+    """``group.command(...)`` of a :func:`_hybrid_group`, typed loosely like the rest.
+    ``usage`` is the arguments as a prefix-command refusal shows them (``<url> [force]``)."""
+    return cast(
+        Callable[[Callback], Any],
+        group.command(name=name, description=description, usage=usage),
+    )
+
+
+class ForceFlag(commands.Converter[bool], app_commands.Transformer):
+    """The optional ``force`` of ``/live relay``: a true/false option as a slash command;
+    the word ``force`` (or yes/true/on/1) after the URL as a prefix command."""
+
+    @property
+    def type(self) -> discord.AppCommandOptionType:
+        return discord.AppCommandOptionType.boolean
+
+    async def convert(self, ctx: commands.Context[Any], argument: str) -> bool:
+        """Raises BadArgument for any other word."""
+        word = argument.strip().lower()
+        if word in ("force", "yes", "true", "on", "1"):
+            return True
+        if word in ("no", "false", "off", "0"):
+            return False
+        raise commands.BadArgument(f"“{argument}”: write `force` after the URL, or nothing.")
+
+    async def transform(self, interaction: discord.Interaction, value: Any, /) -> bool:
+        return bool(value)
 
 
 REFUSAL_SECONDS = 20.0  # how long a public private answer stays when a DM is impossible
 LIST_MAX = 10
+MESSAGE_MAX = 2000  # Discord's limit on a message's content
+LIVE_NOT_CONFIGURED = "Live is not configured on this station."
 
 
 class StationControls(Protocol):
@@ -136,6 +182,7 @@ class Services:
     request_check: Callable[[Track, datetime], str | None] = lambda track, now: None
     grid_files: GridFiles | None = None  # check and reload the grid files
     deployment: Callable[[], Deployment] | None = None  # data folder, log level (no token)
+    live: LiveControls | None = None  # None: the station has no live setup
 
 
 # -- rendering -------------------------------------------------------------------
@@ -190,6 +237,80 @@ def format_choices(query: str, tracks: Sequence[Track]) -> str:
     """The answer when a request matches several tracks: the first is queued, the rest listed."""
     others = "\n".join(f"• {discord.utils.escape_markdown(t.display)}" for t in tracks[1:])
     return f"Other matches for “{query}” (be more specific to pick one):\n{others}"
+
+
+def format_live_status(status: LiveStatus | None, now: datetime, tz: tzinfo) -> str:
+    """The answer of ``/live status``: who is live, in which show, how and since when
+    (in the station's time zone ``tz``), what plays, what came in, the recording's
+    file name; or "Nobody is live.". Names and titles come from presenters' encoders:
+    they are escaped and cut so that the answer stays within Discord's limit."""
+    if status is None:
+        return "Nobody is live."
+    since = datetime.fromisoformat(status.since)
+    if since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
+    zone = getattr(tz, "key", None) or since.astimezone(tz).tzname() or "UTC"
+    via = {"encoder": "their encoder", "relay": "a relay"}.get(status.via, status.via)
+    lines = [
+        f"🔴 **{_cut(status.presenter, 100)}** is live in **{_cut(status.show, 100)}**"
+        f" via {_cut(via, 40)}, since {since.astimezone(tz).strftime('%H:%M')} ({zone},"
+        f" {_duration(now - since)})."
+    ]
+    if not status.on_air:
+        lines.append("The source has gone quiet: the programme takes over if it does not return.")
+    lines.append(f"Playing: {_cut(status.title, 300)}" if status.title else "Playing: no title")
+    audio = _duration(timedelta(seconds=status.frames_in * 0.02))
+    lines.append(
+        f"Received: {_megabytes(status.bytes_in)}, {status.frames_in:,} frames ({audio} of audio)."
+    )
+    if status.recording:
+        lines.append(f"Recording: {_cut(PurePath(status.recording).name, 200)}")
+    else:
+        lines.append("Not recorded.")
+    return _fit("\n".join(lines))
+
+
+def format_credentials(credentials: Credentials, station: str) -> str:
+    """The private answer of ``/live password``: the new user name and password."""
+    return (
+        f"Your new encoder login for {discord.utils.escape_markdown(station)}"
+        " (the old password no longer works):\n"
+        f"User: `{credentials.user}`\n"
+        f"Password: `{credentials.password}`\n"
+        "Keep the password to yourself: anyone who has it can go live as you."
+    )
+
+
+def _cut(text: str, limit: int) -> str:
+    """``text`` escaped for Markdown, at most ``limit`` characters of it."""
+    short = text if len(text) <= limit else text[: limit - 1] + "…"
+    return discord.utils.escape_markdown(short)
+
+
+def _host(url: str) -> str:
+    """The host of a stream URL, for the log: the URL may carry a token or a password."""
+    try:
+        return urlsplit(url).hostname or "?"
+    except ValueError:
+        return "?"
+
+
+def _fit(text: str) -> str:
+    return text if len(text) <= MESSAGE_MAX else text[: MESSAGE_MAX - 1] + "…"
+
+
+def _duration(delta: timedelta) -> str:
+    seconds = max(0, int(delta.total_seconds()))
+    hours, rest = divmod(seconds, 3600)
+    if hours:
+        return f"{hours} h {rest // 60:02d} min"
+    if rest >= 60:
+        return f"{rest // 60} min"
+    return f"{rest} s"
+
+
+def _megabytes(count: int) -> str:
+    return f"{count / 1_000_000:.1f} MB" if count >= 100_000 else f"{count / 1000:.1f} kB"
 
 
 # -- the cog ---------------------------------------------------------------------
@@ -328,13 +449,110 @@ class RadioCommands(commands.Cog):
 
     # presenter
 
-    @_hybrid(name="live", description="Go live (presenters, in their slot)")
-    async def live(self, ctx: Ctx) -> None:
-        decision = self._live_decision(ctx)
-        if not decision.allowed:
-            await self._refuse(ctx, decision.reason)
+    @_hybrid_group(name="live", description="Live shows: status, start, password, relay, stop")
+    async def live_group(self, ctx: Ctx) -> None:
+        # Only a prefix invocation without a subcommand lands here: the status.
+        await self._live_status(ctx)
+
+    @_subcommand(live_group, name="status", description="Who is live now")
+    async def live_status(self, ctx: Ctx) -> None:
+        await self._live_status(ctx)
+
+    @_subcommand(
+        live_group,
+        name="start",
+        description="How to connect your encoder (presenters in their slot, DJs)",
+    )
+    async def live_start(self, ctx: Ctx) -> None:
+        live = await self._live(ctx)
+        who = await self._may_go_live(ctx) if live is not None else None
+        if live is None or who is None:
             return
-        await ctx.send("Live takeover is not available on this station yet.", ephemeral=True)
+        try:
+            text = live.connection(who)
+        except LiveRefused as refusal:
+            await self._refuse(ctx, refusal.reason)
+            return
+        await self._private(ctx, _fit(text))
+
+    @_subcommand(live_group, name="password", description="New encoder password, sent only to you")
+    async def live_password(self, ctx: Ctx) -> None:
+        live = await self._live(ctx)
+        who = await self._may_have_credentials(ctx) if live is not None else None
+        if live is None or who is None:
+            return
+        if ctx.interaction is not None:
+            text, _ = self._rotate(live, who)
+            await ctx.send(text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none())
+            return
+        # A prefix command: the password goes by direct message only. The DM is opened
+        # first, so that closed DMs leave the old password working rather than lost.
+        try:
+            letter = await ctx.author.send("Making you a new encoder password…")
+        except discord.HTTPException:
+            await ctx.reply(
+                "I cannot send you a direct message, so your encoder password was not changed."
+                " Allow direct messages from this server's members and ask again, or use"
+                " `/live password` (only you see its answer).",
+                allowed_mentions=discord.AllowedMentions.none(),
+            )
+            return
+        text, rotated = self._rotate(live, who)
+        await letter.edit(content=text)
+        if rotated:
+            await ctx.reply(
+                "I sent you your new encoder password by direct message.",
+                allowed_mentions=discord.AllowedMentions.none(),
+            )
+
+    @_subcommand(
+        live_group,
+        name="relay",
+        description="Put a stream URL on air (presenters in their slot, DJs)",
+        usage="<url> [force]",
+    )
+    async def live_relay(
+        self, ctx: Ctx, url: str, force: app_commands.Transform[bool, ForceFlag] = False
+    ) -> None:
+        live = await self._live(ctx)
+        who = await self._may_go_live(ctx) if live is not None else None
+        if live is None or who is None:
+            return
+        if force and not who.privileged:
+            await self._refuse(
+                ctx,
+                "Only DJs and admins can force a hand-over; ask one, or wait until the"
+                " session on air ends.",
+            )
+            return
+        await ctx.defer(ephemeral=True)
+        try:
+            text = await live.start_relay(who, url, force=force)
+        except LiveRefused as refusal:
+            await self._refuse(ctx, refusal.reason)
+            return
+        logger.info(
+            "live relay by %s from %s%s", ctx.author, _host(url), " (forced)" if force else ""
+        )
+        await self._private(ctx, _fit(text))
+
+    @_subcommand(live_group, name="stop", description="End the live session (its presenter, DJs)")
+    async def live_stop(self, ctx: Ctx) -> None:
+        live = await self._live(ctx)
+        if live is None:
+            return
+        if self._member(ctx) is None or ctx.guild is None:
+            await self._refuse(ctx, "The station's commands work in its servers only.")
+            return
+        # Whether the asker presents the session on air is the live rules' to say.
+        await ctx.defer(ephemeral=True)
+        try:
+            text = await live.stop(self._presenter(ctx))
+        except LiveRefused as refusal:
+            await self._refuse(ctx, refusal.reason)
+            return
+        logger.info("live stopped by %s", ctx.author)
+        await self._private(ctx, _fit(text))
 
     # programmer
 
@@ -468,6 +686,99 @@ class RadioCommands(commands.Cog):
         if member is None or guild is None:
             return Decision(False, "The station's commands work in its servers only.")
         return check_live(member, guild.roles, self.s.config.owners, self.s.slot_now)
+
+    def _presenter(self, ctx: Ctx) -> Presenter:
+        """The asker as the live rules see them: privileged when a DJ or admin."""
+        member = self._member(ctx)
+        guild = self.s.config.guild(ctx.guild.id) if ctx.guild is not None else None
+        levels = (
+            levels_of(member, guild.roles, self.s.config.owners)
+            if member is not None and guild is not None
+            else frozenset()
+        )
+        return Presenter(ctx.author.id, ctx.author.display_name, privileged=Level.DJ in levels)
+
+    async def _live(self, ctx: Ctx) -> LiveControls | None:
+        """The live controls, or None (the member told privately) when there are none."""
+        if self.s.live is None:
+            await self._private(ctx, LIVE_NOT_CONFIGURED)
+        return self.s.live
+
+    async def _may_go_live(self, ctx: Ctx) -> Presenter | None:
+        """The asker when they may go live now (a presenter of the show on air, or a
+        DJ/admin); None, refused privately, otherwise."""
+        who = self._presenter(ctx)
+        decision = self._live_decision(ctx)
+        if not (decision.allowed or who.privileged):
+            await self._refuse(ctx, decision.reason)
+            return None
+        return who
+
+    async def _may_have_credentials(self, ctx: Ctx) -> Presenter | None:
+        """The asker when they may hold encoder credentials; None, refused privately, otherwise.
+
+        Besides those who may go live now: members with the presenter role, and
+        the presenters of any live show of the grid (by user or role ID), so that a
+        presenter can set up their encoder before their slot.
+        """
+        who = self._presenter(ctx)
+        member = self._member(ctx)
+        guild = self.s.config.guild(ctx.guild.id) if ctx.guild is not None else None
+        if who.privileged:
+            return who
+        if member is not None and guild is not None:
+            if Level.PRESENTER in levels_of(member, guild.roles, self.s.config.owners):
+                return who
+            grid = self.s.grid() if self.s.grid is not None else None
+            ids = {member.user_id, *member.role_ids}
+            shows = grid.shows if grid is not None else ()
+            if any(show.live.allowed and ids & set(show.presenters) for show in shows):
+                return who
+        return await self._may_go_live(ctx)
+
+    def _rotate(self, live: LiveControls, who: Presenter) -> tuple[str, bool]:
+        """New credentials for ``who``: the private answer and True, or the refusal's
+        reason and False. The answer adds how to connect when the live rules tell it."""
+        try:
+            credentials = live.rotate_password(who)
+        except LiveRefused as refusal:
+            logger.info("refused live password to %s: %s", who.name, refusal.reason)
+            return refusal.reason, False
+        logger.info("new encoder password for %s (%s)", who.name, credentials.user)
+        text = format_credentials(credentials, self.s.station_name)
+        with contextlib.suppress(LiveRefused):
+            text += "\n\n" + live.connection(who)
+        return _fit(text), True
+
+    async def _live_status(self, ctx: Ctx) -> None:
+        live = await self._live(ctx)
+        if live is None or not await self._allowed(ctx, Level.LISTENER):
+            return
+        grid = self.s.grid() if self.s.grid is not None else None
+        tz: tzinfo = grid.tz if grid is not None else UTC
+        text = format_live_status(live.status(), self.s.clock.now(), tz)
+        await ctx.send(text, allowed_mentions=discord.AllowedMentions.none())
+
+    async def cog_command_error(self, ctx: commands.Context[Any], error: Exception) -> None:
+        """A wrong or missing argument gets a short private usage line; anything else
+        is logged with its traceback and the member told it failed."""
+        if isinstance(error, commands.UserInputError):
+            command = ctx.command
+            usage = ""
+            if command is not None:
+                args = command.usage if command.usage is not None else command.signature
+                usage = f" Use `{self.s.config.prefix}{command.qualified_name} {args}`".rstrip()
+                usage += "."
+            if isinstance(error, commands.MissingRequiredArgument):
+                problem = f"Missing `{error.param.name}`."
+            else:
+                problem = str(error) if len(str(error)) <= 300 else "That argument is not valid."
+            with contextlib.suppress(discord.HTTPException):
+                await self._private(ctx, f"{problem}{usage}")
+            return
+        logger.error("command %s by %s failed", ctx.command, ctx.author, exc_info=error)
+        with contextlib.suppress(discord.HTTPException):
+            await self._private(ctx, "That command failed on the station's side; see the log.")
 
     async def _off_loop(self, ctx: Ctx, what: str, work: Callable[[], _T]) -> _T | None:
         """Run the grid's ``work`` off the event loop; None (the programmer told) if it failed.
