@@ -3,9 +3,15 @@
 ::
 
     Infallible                      never silent by accident, counts frames
-    └── Fallback (first ready child)
-        ├── programme               the show on air, or the fallback playlist
-        └── fallback                the fallback playlist again, should a show fail
+    └── Takeover                    live cuts in at once (fade under), radio.live.takeover
+        ├── live                    LiveSource: an encoder or a relay, grace, blank strip
+        └── Fallback (first ready child)
+            ├── programme           the show on air, or the fallback playlist
+            └── fallback            the fallback playlist again, should a show fail
+
+When the live source has taken the air (its fade complete) the track it
+interrupted is cut where it stands, unheard (:meth:`Station.skip` with
+``cut``), so the programme comes back on a fresh track, requests first.
 
 The programme switches shows at the grid's boundaries (hard or soft starts, see
 radio.grid.programme). Plays are written to the play history when a track
@@ -49,6 +55,8 @@ from radio.events import Event, EventSink, TrackEnded, TrackFailed, TrackStarted
 from radio.grid.check import CheckResult
 from radio.grid.grid import Grid, Occurrence
 from radio.grid.programme import Programme
+from radio.live.source import LiveRules, LiveSource
+from radio.live.takeover import Takeover
 from radio.playlists.model import PlaylistModel
 from radio.playlists.rotation import Deck, Jingles, Part, Rotation
 from radio.store.history import PlayHistory
@@ -93,6 +101,7 @@ class Station:
         loudness: LoudnessLevels | None = None,
         lead: timedelta = timedelta(seconds=20),
         fade: float = 0.05,
+        live: LiveRules | None = None,
     ) -> None:
         grid = _usable(setup)
         self._clock = clock
@@ -120,7 +129,11 @@ class Station:
         )
         self.fallback = self._sequence(None)
         self._switch = Fallback([self.programme, self.fallback], transition=fade)
-        self.root = Infallible(self._switch, events=self._emit)
+        self.live = LiveSource(live, events=self._emit, position=self._position)
+        self.takeover = Takeover(
+            self.live, self._switch, fade=self.live.rules.fade, taken=self._live_took_the_air
+        )
+        self.root = Infallible(self.takeover, events=self._emit)
 
     def reload(self, setup: CheckResult) -> None:
         """Put a new checked configuration on air. Raises ConfigError when it has errors."""
@@ -188,6 +201,11 @@ class Station:
         self.root.source.close()
 
     # -- internals ------------------------------------------------------------
+
+    def _live_took_the_air(self) -> None:
+        # On the player thread, once the programme is no longer heard: the track it
+        # was playing is over for the listeners, the next one starts from its top.
+        self.skip(cut=True)
 
     def _position(self) -> int:
         return self.root.position if hasattr(self, "root") else 0

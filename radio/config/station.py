@@ -2,11 +2,54 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
-from radio.grid.timeparse import TimeZoneName
+from radio.grid.timeparse import Duration, TimeZoneName
+
+
+class RecordingsModel(BaseModel):
+    """Where live sessions are kept and for how long (``live.recordings``).
+
+    ``folder`` is relative to the data folder; ``keep_days`` and ``max_gb`` bound
+    what is kept (the oldest go first, pruned daily); None keeps everything.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    folder: str = "recordings"
+    keep_days: int | None = Field(default=30, ge=1, le=36500)
+    max_gb: float | None = Field(default=20.0, gt=0, le=1_000_000)
+
+
+class LiveModel(BaseModel):
+    """The live branch (``live:`` in station.yaml): the presenters' mount and its rules.
+
+    ``listen``/``port`` is where encoders connect (the default address only takes
+    connections from this machine: put a reverse proxy or an explicit address in
+    front for presenters elsewhere, see docs/live.md); ``public`` is how presenters
+    reach it, as shown to them (``host:port``, default ``listen:port``). Times in
+    seconds: ``fade`` the programme's fade under the live source, ``grace`` the
+    silence kept on air before the programme comes back, ``blank_limit`` how long
+    audio below ``blank_dbfs`` may last on air; ``early`` how long before their
+    show presenters may connect.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    enabled: bool = True
+    listen: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    mount: str = Field(default="/live", pattern=r"^/[A-Za-z0-9._-]{1,64}$")
+    public: str | None = Field(default=None, max_length=200)
+    fade: float = Field(default=1.0, ge=0, le=10)
+    grace: float = Field(default=5.0, ge=0, le=120)
+    blank_limit: float = Field(default=20.0, ge=1, le=3600)
+    blank_dbfs: float = Field(default=-40.0, ge=-90, le=0)
+    early: Duration = timedelta(minutes=10)
+    recordings: RecordingsModel = Field(default_factory=RecordingsModel)
 
 
 class StationModel(BaseModel):
@@ -28,6 +71,7 @@ class StationModel(BaseModel):
     data: str = "data"
     fallback: str
     station_id: str | None = None
+    live: LiveModel = Field(default_factory=LiveModel)
     # Guilds, rooms and role IDs for ``radio run``: validated by
     # radio.bot.config.load_discord_config (the grid does not read it).
     discord: dict[str, Any] | None = None

@@ -63,10 +63,14 @@ class Jingles(Strict):
 
 
 class LivePolicy(Strict):
-    """Whether presenters may go live in the slot, and whether it is recorded."""
+    """Whether presenters may go live in the slot, whether it is recorded, how long
+    before the start they may connect (None: the station's ``live.early``), and a
+    stream to relay for the whole slot (the rotation plays whenever it cannot)."""
 
     allowed: bool = False
     record: bool = False
+    early: Duration | None = None
+    relay: str | None = Field(default=None, max_length=2000, pattern=r"^https?://")
 
 
 class ShowModel(Strict):
