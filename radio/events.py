@@ -102,6 +102,15 @@ class LiveTitle(Event):
     title: str
 
 
+@dataclass(frozen=True, slots=True)
+class LiveProblem(Event):
+    """A presenter's connection or relay was refused or failed (for the programmers'
+    room): ``who`` is the presenter or the encoder's user name, ``detail`` the reason."""
+
+    who: str
+    detail: str
+
+
 EventSink = Callable[[Event], None]
 
 
