@@ -138,11 +138,6 @@ async def test_commands_by_allowed_and_refused_members(emulator: Emulator, tmp_p
         assert cleared.content == "Cleared the queue (2 requests)."
         assert queue.pending() == []
 
-        live_refused = await answer(emulator, "alice", "live")
-        assert live_refused.content == "Only the presenters of Evening Live can go live now."
-        live = await answer(emulator, "bob", "live")  # bob presents the show on air
-        assert live.content == "Live takeover is not available on this station yet."
-
         day = await answer(emulator, "alice", "schedule", day="2026-11-23")
         assert day.flags & EPHEMERAL
         assert day.content.splitlines()[:3] == [
