@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final, Protocol
 
@@ -93,6 +94,8 @@ class SimulcastFeed:
         self._read_errors = 0
         self._bad_frames = 0
         self._closed = False
+        # Called with every packet encoded (the recordings' tap): must not wait.
+        self.tap: Callable[[bytes], None] | None = None
 
     @property
     def position(self) -> int:
@@ -166,6 +169,9 @@ class SimulcastFeed:
         # Called with the lock held: pull the next frame and encode it.
         packet = self._encoder.encode(self._pull(), SAMPLES_PER_FRAME)
         self._encoded += 1
+        tap = self.tap
+        if tap is not None:
+            tap(packet)
         return packet
 
     def _pull(self) -> bytes:

@@ -469,7 +469,7 @@ class RadioCommands(commands.Cog):
         if live is None or who is None:
             return
         try:
-            text = live.connection(who)
+            text = await live.connection(who)
         except LiveRefused as refusal:
             await self._refuse(ctx, refusal.reason)
             return
@@ -482,7 +482,7 @@ class RadioCommands(commands.Cog):
         if live is None or who is None:
             return
         if ctx.interaction is not None:
-            text, _ = self._rotate(live, who)
+            text, _ = await self._rotate(live, who)
             await ctx.send(text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none())
             return
         # A prefix command: the password goes by direct message only. The DM is opened
@@ -497,7 +497,7 @@ class RadioCommands(commands.Cog):
                 allowed_mentions=discord.AllowedMentions.none(),
             )
             return
-        text, rotated = self._rotate(live, who)
+        text, rotated = await self._rotate(live, who)
         await letter.edit(content=text)
         if rotated:
             await ctx.reply(
@@ -736,18 +736,18 @@ class RadioCommands(commands.Cog):
                 return who
         return await self._may_go_live(ctx)
 
-    def _rotate(self, live: LiveControls, who: Presenter) -> tuple[str, bool]:
+    async def _rotate(self, live: LiveControls, who: Presenter) -> tuple[str, bool]:
         """New credentials for ``who``: the private answer and True, or the refusal's
         reason and False. The answer adds how to connect when the live rules tell it."""
         try:
-            credentials = live.rotate_password(who)
+            credentials = await live.rotate_password(who)
         except LiveRefused as refusal:
             logger.info("refused live password to %s: %s", who.name, refusal.reason)
             return refusal.reason, False
         logger.info("new encoder password for %s (%s)", who.name, credentials.user)
         text = format_credentials(credentials, self.s.station_name)
         with contextlib.suppress(LiveRefused):
-            text += "\n\n" + live.connection(who)
+            text += "\n\n" + await live.connection(who)
         return _fit(text), True
 
     async def _live_status(self, ctx: Ctx) -> None:

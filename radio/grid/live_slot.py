@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from radio.audio.track import Track
 from radio.grid.check import CheckResult
@@ -20,6 +20,9 @@ class LiveSlot:
     presenters: frozenset[int]
     allowed: bool
     record: bool
+    start: datetime | None = None  # the occurrence's start (UTC)
+    early: timedelta | None = None  # how long before it presenters may connect (None: station's)
+    relay: str | None = None  # a stream relayed for the whole slot
 
 
 def live_slot_of(grid: Grid, occurrence: Occurrence | None) -> LiveSlot | None:
@@ -33,12 +36,38 @@ def live_slot_of(grid: Grid, occurrence: Occurrence | None) -> LiveSlot | None:
         presenters=frozenset(show.presenters),
         allowed=show.live.allowed,
         record=show.live.record,
+        start=occurrence.start,
+        early=show.live.early,
+        relay=show.live.relay,
     )
 
 
 def live_slot(grid: Grid, now: datetime) -> LiveSlot | None:
     """The live slot at ``now`` (pure; None when the fallback plays)."""
     return live_slot_of(grid, on_air(grid, now).occurrence)
+
+
+def live_slots_near(grid: Grid, now: datetime, early: timedelta) -> list[LiveSlot]:
+    """The slots a presenter may go live in at ``now`` (pure): the one on air, then
+    the next one when it starts within its ``early`` margin (``early`` when the
+    show sets none). The fallback has no slot."""
+    slots: list[LiveSlot] = []
+    current = live_slot(grid, now)
+    if current is not None:
+        slots.append(current)
+    horizon = max([early, *(s.live.early for s in grid.shows if s.live.early is not None)])
+    upcoming = live_slot(grid, now + horizon) if horizon > timedelta(0) else None
+    if (
+        upcoming is not None
+        and upcoming.start is not None
+        and (
+            current is None
+            or (upcoming.show_id, upcoming.start) != (current.show_id, current.start)
+        )
+        and upcoming.start - now <= (upcoming.early if upcoming.early is not None else early)
+    ):
+        slots.append(upcoming)
+    return slots
 
 
 def requestable_tracks(result: CheckResult) -> list[Track]:

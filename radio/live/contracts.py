@@ -109,12 +109,12 @@ class LiveControls(Protocol):
         """The session on air, or None."""
         ...
 
-    def connection(self, who: Presenter) -> str:
+    async def connection(self, who: Presenter) -> str:
         """How ``who`` connects an encoder (server, port, mount, user name) and
         whether they may now; never the password."""
         ...
 
-    def rotate_password(self, who: Presenter) -> Credentials:
+    async def rotate_password(self, who: Presenter) -> Credentials:
         """Give ``who`` new encoder credentials (the old password stops working)."""
         ...
 

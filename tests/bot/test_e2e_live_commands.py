@@ -57,11 +57,11 @@ class RecordingLive:
     def status(self) -> LiveStatus | None:
         return self.on_air
 
-    def connection(self, who: Presenter) -> str:
+    async def connection(self, who: Presenter) -> str:
         self.calls.append(("connection", who))
         return CONNECTION.format(user=who.name.lower())
 
-    def rotate_password(self, who: Presenter) -> Credentials:
+    async def rotate_password(self, who: Presenter) -> Credentials:
         self.calls.append(("rotate_password", who))
         password = f"Pw{len(self.passwords)}-{who.user_id % 10_000}_q7Zx"
         self.passwords.append(password)
