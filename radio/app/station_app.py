@@ -45,13 +45,23 @@ from radio.bot.client import Backoff, RadioBot
 from radio.bot.commands import RadioCommands, Services
 from radio.bot.config import DiscordConfig
 from radio.bot.gridreport import diagnostic_line
+from radio.bot.members import member_info
 from radio.bot.schedule import desired_events
 from radio.bot.settings_card import Deployment
 from radio.clock import Clock
 from radio.config.diagnostics import Diagnostic
+from radio.errors import ConfigError
+from radio.grid.live_slot import live_slots_near
 from radio.grid.onair import OnAir
+from radio.live.desk import DeskOptions, LiveDesk
+from radio.live.ingest import IngestServer
+from radio.live.policy import MemberInfo
+from radio.outputs.recording import finalise_unfinished, prune
+from radio.outputs.tap import RecordingTap
 from radio.store.db import Database
+from radio.store.live_sessions import LiveSessions
 from radio.store.loudness import SQLiteLoudnessCache
+from radio.store.presenters import PresenterCredentials
 from radio.tasks import cancel_all
 
 logger = logging.getLogger(__name__)
@@ -77,6 +87,9 @@ class AppOptions:
     poll_interval: float = 0.25
     backoff: Backoff = field(default_factory=Backoff)
     realtime_sender: bool = True  # the sender thread asks for SCHED_FIFO (RADIO_REALTIME_SENDER)
+    live: bool = True  # open the presenters' mount (station.yaml's live.enabled must agree)
+    live_port: int | None = None  # overrides station.yaml's live.port (0: any free port)
+    prune_interval: float = 86400.0  # seconds between prunings of the recordings
     bot_options: dict[str, Any] = field(default_factory=dict)  # passed to discord.Client
 
 
@@ -211,7 +224,58 @@ class StationApp:
             grid_files=self.onair,
             deployment=self.deployment,
         )
+        self._build_live(config, clock, monotonic, options, bot)
+        self.services.live = self.desk
         self.bot_cogs = [RadioCommands(self.services)]
+
+    def _build_live(
+        self,
+        config: DiscordConfig,
+        clock: Clock,
+        monotonic: Callable[[], float],
+        options: AppOptions,
+        bot: RadioBot,
+    ) -> None:
+        """The live branch's doors: the desk, the presenters' mount and the recordings."""
+        settings = self.onair.live_settings
+        station = self.onair.station
+        root = self.onair.root
+        self.recordings = (self.data_dir / settings.recordings.folder).resolve()
+        if not self.recordings.is_relative_to(self.data_dir.resolve()):
+            raise ConfigError(
+                f"live.recordings.folder {settings.recordings.folder!r} leaves the data folder"
+            )
+        self.recording_tap = RecordingTap(on_air=lambda: station.takeover.live_on_air)
+        self.feed.tap = self.recording_tap.packet
+        port = settings.port if options.live_port is None else options.live_port
+
+        async def members(user_id: int) -> MemberInfo | None:
+            return await member_info(bot, config, user_id)
+
+        self.desk = LiveDesk(
+            station.live,
+            credentials=PresenterCredentials(self.db),
+            sessions=LiveSessions(self.db),
+            clock=clock,
+            monotonic=monotonic,
+            slots=lambda now: live_slots_near(station.grid, now, settings.early),
+            members=members,
+            events=self.events,
+            options=DeskOptions(
+                mount=settings.mount,
+                public=settings.public or f"{settings.listen}:{port}",
+                grace=settings.grace,
+                tz=station.grid.tz,
+                recordings=self.recordings,
+            ),
+            recordings=self.recording_tap,
+            position=lambda: root.position,
+        )
+        self.ingest = (
+            IngestServer(self.desk, host=settings.listen, port=port, monotonic=monotonic)
+            if settings.enabled and options.live
+            else None
+        )
 
     def diagnostics(self) -> list[str]:
         """The owner's counters: frames sent and late, encodes, dead air, rooms."""
@@ -270,9 +334,11 @@ class StationApp:
             # frame, so the station does not begin with dead air.
             await asyncio.to_thread(self.onair.root.wait_buffered, FIRST_TRACK_TIMEOUT_S)
             loop = asyncio.get_running_loop()
+            await self._open_live()
             self._tasks.append(
                 loop.create_task(self._watch(), name="grid-watch"),
             )
+            self._tasks.append(loop.create_task(self._prune_recordings(), name="recordings"))
             self._tasks.append(loop.create_task(self._mirror(), name="schedule-mirror"))
             bot_task = loop.create_task(self.bot.start(token), name="bot")
             stopping = loop.create_task(stop.wait(), name="stop")
@@ -287,6 +353,54 @@ class StationApp:
             if "bot_task" in locals() and not bot_task.done():
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await asyncio.wait_for(bot_task, 10)
+
+    async def _open_live(self) -> None:
+        """Seal the recordings a crash left open, then open the presenters' mount. A
+        mount that cannot listen is one message to the admins; the station plays on."""
+        sealed = await asyncio.to_thread(finalise_unfinished, self.recordings)
+        for path in sealed:
+            logger.info("recording finished after a restart: %s", path)
+        self.desk.start()
+        if self.ingest is None:
+            return
+        try:
+            await self.ingest.start()
+        except OSError as exc:
+            settings = self.onair.live_settings
+            message = (
+                f"The presenters' mount cannot listen on {settings.listen}:{settings.port}"
+                f" ({exc.strerror or exc}); live from encoders is off until a restart."
+            )
+            logger.error("%s", message)
+            self.announcer.alert("live", message, admins=True)
+            self.ingest = None
+            return
+        logger.info(
+            "presenters' mount: icecast://%s:%d%s",
+            self.onair.live_settings.listen,
+            self.ingest.port,
+            self.onair.live_settings.mount,
+        )
+
+    async def _prune_recordings(self) -> None:
+        """Keep the recordings within their days and size, at start and daily."""
+        kept = self.onair.live_settings.recordings
+        max_bytes = None if kept.max_gb is None else int(kept.max_gb * 1e9)
+        while True:
+            try:
+                gone = await asyncio.to_thread(
+                    prune,
+                    self.recordings,
+                    now=self.clock.now(),
+                    keep_days=kept.keep_days,
+                    max_bytes=max_bytes,
+                )
+            except Exception:
+                logger.exception("pruning the recordings failed; trying again later")
+            else:
+                if gone:
+                    logger.info("recordings pruned: %d file(s)", len(gone))
+            await asyncio.sleep(self.options.prune_interval)
 
     async def _watch(self) -> None:
         try:
@@ -328,6 +442,9 @@ class StationApp:
         again first after the next start.
         """
         await cancel_all(self._tasks)
+        if self.ingest is not None:
+            await self.ingest.close()
+        await self.desk.close()
         if not self.bot.is_closed():
             with contextlib.suppress(Exception):
                 await self.bot.close()

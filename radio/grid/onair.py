@@ -20,6 +20,7 @@ from radio.audio.root import Infallible
 from radio.audio.track import Track
 from radio.clock import Clock
 from radio.config.diagnostics import Diagnostic
+from radio.config.station import LiveModel
 from radio.errors import ConfigError
 from radio.events import EventSink
 from radio.grid.check import CheckResult, check_station
@@ -27,6 +28,7 @@ from radio.grid.live_slot import LiveSlot, live_slot_of, requestable_tracks
 from radio.grid.loader import station_file
 from radio.grid.runner import GridRunner
 from radio.grid.watch import GridWatcher, Reload
+from radio.live.source import LiveRules
 from radio.playlists.library import Library
 from radio.station import Station
 from radio.store.history import PlayHistory
@@ -71,6 +73,7 @@ class OnAir:
         for warning in result.warnings:
             logger.warning("%s", warning)
         self._result = result
+        settings = self.live_settings
         self.station = Station(
             result,
             clock=clock,
@@ -79,6 +82,12 @@ class OnAir:
             events=events,
             loudness=loudness,
             lead=lead,
+            live=LiveRules(
+                fade=settings.fade,
+                grace=settings.grace,
+                blank_dbfs=settings.blank_dbfs,
+                blank_limit=settings.blank_limit,
+            ),
         )
         self.runner = GridRunner(scheduler, clock=clock, wake=self._wake, lead=lead)
         assert result.grid is not None
@@ -92,6 +101,12 @@ class OnAir:
         """The station's name (``name:`` in station.yaml)."""
         station = self._result.files.station
         return station.name if station is not None else self.station_dir.name
+
+    @property
+    def live_settings(self) -> LiveModel:
+        """The ``live:`` section of station.yaml (its defaults when absent); read at start."""
+        station = self._result.files.station
+        return station.live if station is not None else LiveModel()
 
     @property
     def setup(self) -> CheckResult:

@@ -106,6 +106,7 @@ class Rest:
             web.patch("/stage-instances/{cid}", g(self._edit_stage)),
             web.delete("/stage-instances/{cid}", g(self._delete_stage)),
             web.patch("/guilds/{gid}/voice-states/@me", g(self._my_voice_state)),
+            web.get("/guilds/{gid}/members/{uid}", g(self._get_member)),
             web.get("/guilds/{gid}/scheduled-events", g(self._list_events)),
             web.post("/guilds/{gid}/scheduled-events", g(self._create_event)),
             web.patch("/guilds/{gid}/scheduled-events/{eid}", g(self._edit_event)),
@@ -440,6 +441,17 @@ class Rest:
 
     def _event_payload(self, guild: Guild, event: ScheduledEvent) -> JSON:
         return event.payload(guild.id, self._world.bot.id)
+
+    async def _get_member(self, request: web.Request) -> web.Response:
+        # Discord's Get Guild Member: no privileged intent needed; 10007 when absent.
+        guild = self._guild(request)
+        try:
+            member = guild.members.get(int(request.match_info["uid"]))
+        except ValueError:
+            raise HTTPError(404, "Unknown Member", 10007) from None
+        if member is None:
+            raise HTTPError(404, "Unknown Member", 10007)
+        return json_response(member.payload())
 
     async def _list_events(self, request: web.Request) -> web.Response:
         guild = self._guild(request)

@@ -1,0 +1,258 @@
+"""Live takeover through the whole application: real FFmpeg as the presenter's
+encoder, the real StationApp and bot on the local Discord, a listener's ears.
+
+The station plays its fallback tones (440, 550, 660 Hz); alice presents the show
+on air. Her encoder (``ffmpeg -re … icecast://…``, PUT with MP3, or the legacy
+SOURCE with Ogg/Opus) sends a 1,500 Hz tone for three seconds. The listener
+must hear: the programme, then the presenter's tone with no silent packet at the
+cut-in, then the grace's silence, then the programme again on a fresh track,
+whose first frame is the one after the live branch let go. The encoder's
+``updinfo`` becomes the live title; the session is recorded to an Ogg/Opus file
+that holds the same tone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import subprocess
+import time
+import urllib.parse
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from radio.app import AppOptions, StationApp
+from radio.bot.client import Backoff, RoomState
+from radio.bot.config import DiscordConfig
+from radio.clock import SystemClock
+from radio.events import Event, LiveEnded, LiveStarted, LiveTitle, TrackStarted
+from radio.sandbox import Emulator, point_discord_at
+from radio.sandbox.analysis import mono, rms
+from radio.sandbox.record import SAMPLE_RATE, PacketRecord
+from radio.store.presenters import PresenterCredentials
+
+from .conftest import make_station
+
+pytestmark = pytest.mark.e2e
+
+LIVE_HZ = 1500.0
+PROGRAMME_HZ = (440.0, 550.0, 660.0)
+GRACE_S = 1.0
+PASSWORD = "alices-secret"
+
+
+async def until(predicate: Callable[[], bool], timeout: float = 60.0) -> None:
+    """Poll on the loop; fail after ``timeout`` (a deadlock guard, not a measure)."""
+    async with asyncio.timeout(timeout):
+        while not predicate():
+            await asyncio.sleep(0.05)
+
+
+def tone_of(packet: PacketRecord) -> float | None:
+    """0.0 for silence, the nearest known tone, or None for a mixture."""
+    assert packet.pcm is not None
+    signal = mono(np.frombuffer(packet.pcm, dtype=np.int16).reshape(-1, 2))
+    if rms(signal) < 0.003:
+        return 0.0
+    windowed = (signal - signal.mean()) * np.hanning(signal.size)
+    points = 1 << 15
+    peak = float(np.argmax(np.abs(np.fft.rfft(windowed, n=points)))) * SAMPLE_RATE / points
+    nearest = min((*PROGRAMME_HZ, LIVE_HZ), key=lambda hz: abs(hz - peak))
+    return nearest if abs(nearest - peak) < 20.0 else None
+
+
+@dataclass
+class Live:
+    app: StationApp
+    emulator: Emulator
+    events: list[Event]
+    user: str
+
+    @property
+    def port(self) -> int:
+        assert self.app.ingest is not None
+        return self.app.ingest.port
+
+    def heard(self) -> list[PacketRecord]:
+        return self.emulator.record.audio_packets(channel_id=self.emulator.world.voice_channel.id)
+
+    def of(self, kind: type[Event]) -> list[Event]:
+        return [e for e in list(self.events) if isinstance(e, kind)]
+
+
+@pytest.fixture
+async def live(tmp_path: Path) -> AsyncIterator[Live]:
+    station = make_station(tmp_path / "station", show_start=None)
+    async with Emulator(clock=SystemClock(), monotonic=time.monotonic) as emulator:
+        world = emulator.world
+        alice = world.people["alice"]
+        (station.root / "station.yaml").write_text(
+            "name: Tiny FM\ntimezone: UTC\nfallback: music\n"
+            f"live: {{grace: {GRACE_S}, fade: 0.2}}\n",
+            encoding="utf-8",
+        )
+        (station.root / "schedules" / "week.yaml").write_text(
+            "shows:\n"
+            "  - id: night\n"
+            "    title: Night Live\n"
+            "    days: [mon, tue, wed, thu, fri, sat, sun]\n"
+            '    start: "00:00"\n'
+            '    end: "00:00"\n'
+            f"    presenters: [{alice.id}]\n"
+            "    live: {allowed: true, record: true}\n"
+            "    rotation: [{playlist: music}]\n",
+            encoding="utf-8",
+        )
+        config = DiscordConfig.model_validate(
+            {"guilds": [{"id": world.guild.id, "broadcast": world.voice_channel.id}]}
+        )
+        app = StationApp(
+            station.root,
+            station.data,
+            config,
+            clock=SystemClock(),
+            monotonic=time.monotonic,
+            options=AppOptions(
+                normalize=False,
+                connect_timeout=3.0,
+                poll_interval=0.05,
+                backoff=Backoff(base=0.1, cap=0.5),
+                realtime_sender=False,
+                live_port=0,
+                bot_options={"guild_ready_timeout": 0.05},
+            ),
+        )
+        credentials = PresenterCredentials(app.db).set_password(alice.id, "alice", PASSWORD)
+        events: list[Event] = []
+        app.events.subscribe(events.append)
+        stop = asyncio.Event()
+        addresses = emulator.addresses
+        task = asyncio.create_task(
+            app.run(world.token, stop, before_start=lambda bot: point_discord_at(bot, addresses))
+        )
+        try:
+            room = world.guild.id
+            await until(
+                lambda: (
+                    task.done()
+                    or (
+                        app.bot.rooms[room].state is RoomState.ON_AIR
+                        and app.ingest is not None
+                        and app.ingest.port > 0
+                    )
+                )  # fmt: skip
+            )
+            assert not task.done()
+            yield Live(app, emulator, events, credentials.user)
+        finally:
+            stop.set()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(task, 15)
+
+
+def encoder(user: str, port: int, *, legacy: bool) -> list[str]:
+    """The presenter's encoder: three seconds of 1,500 Hz, sent in real time."""
+    url = f"icecast://{user}:{PASSWORD}@127.0.0.1:{port}/live"
+    args = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-f", "lavfi"]
+    args += ["-i", f"sine=frequency={LIVE_HZ:.0f}:duration=3:sample_rate=48000"]
+    if legacy:
+        args += ["-c:a", "libopus", "-b:a", "96k", "-page_duration", "20000"]
+        args += ["-content_type", "audio/ogg", "-legacy_icecast", "1", "-f", "ogg", url]
+    else:
+        args += ["-c:a", "libmp3lame", "-b:a", "128k", "-content_type", "audio/mpeg"]
+        args += ["-f", "mp3", url]
+    return args
+
+
+async def update_title(port: int, user: str, song: str) -> int:
+    """The encoder's metadata update, as BUTT and libshout send it; the HTTP status."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    query = urllib.parse.urlencode({"mode": "updinfo", "mount": "/live", "song": song})
+    import base64
+
+    auth = base64.b64encode(f"{user}:{PASSWORD}".encode()).decode()
+    writer.write(
+        f"GET /admin/metadata?{query} HTTP/1.0\r\nAuthorization: Basic {auth}\r\n"
+        "User-Agent: test\r\n\r\n".encode()
+    )
+    await writer.drain()
+    status = (await reader.readline()).split()
+    writer.close()
+    with contextlib.suppress(Exception):
+        await writer.wait_closed()
+    return int(status[1])
+
+
+@pytest.mark.parametrize("legacy", [False, True], ids=["put-mp3", "source-ogg-opus"])
+async def test_presenter_goes_live_and_the_programme_comes_back_fresh(
+    live: Live, legacy: bool
+) -> None:
+    app = live.app
+    await until(lambda: len(live.heard()) >= 50)  # the programme is on air
+    mark = len(live.heard())
+    process = await asyncio.create_subprocess_exec(
+        *encoder(live.user, live.port, legacy=legacy),
+        stdin=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        await until(lambda: bool(live.of(LiveStarted)))
+        assert await update_title(live.port, live.user, "Alice - Night Talk") == 200
+        _, stderr = await asyncio.wait_for(process.communicate(), 60)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    await until(lambda: bool(live.of(LiveEnded)))
+    ended = live.of(LiveEnded)[0]
+    assert isinstance(ended, LiveEnded)
+    # the programme's next track starts on the frame after live let go
+    await until(lambda: any(e.frame > ended.frame for e in live.of(TrackStarted)))
+    back = next(e for e in live.of(TrackStarted) if e.frame > ended.frame)
+    assert back.frame == ended.frame + 1
+    await until(lambda: len(live.heard()) >= mark + 50)  # the programme heard again
+    [started] = live.of(LiveStarted)
+    assert isinstance(started, LiveStarted)
+    assert (started.presenter, started.via, started.show) == ("alice", "encoder", "night")
+    assert ended.reason == "ended"
+    titles = [e.title for e in live.of(LiveTitle) if isinstance(e, LiveTitle)]
+    assert "Alice - Night Talk" in titles
+
+    tones = [tone_of(p) for p in live.heard()[mark:]]
+    live_at = [i for i, t in enumerate(tones) if t == LIVE_HZ]
+    first_live, last_live = live_at[0], live_at[-1]
+    # the presenter's three seconds, every packet of them heard
+    assert 140 <= len(live_at) <= 160, len(live_at)
+    # at the cut-in, the fade: no silent packet between the programme and the presenter
+    # (the encoder's own first frame may be silent: priming)
+    assert tones[:first_live].count(0.0) <= 1
+    # live to programme: only the grace's silence (and the encoder's own tail), then
+    # the programme again, a track of the fallback from its first frame
+    after = tones[last_live + 1 :]
+    first_programme = next(i for i, t in enumerate(after) if t in PROGRAMME_HZ)
+    silent = after[:first_programme]
+    assert all(t in (0.0, None) for t in silent)
+    assert GRACE_S * 50 - 2 <= len(silent) <= GRACE_S * 50 + 3, len(silent)
+    assert app.onair.root.dead_air_frames == 0
+
+    # the recording: the presenter's tone, as long as what went on air
+    recordings = sorted((app.recordings / "night").glob("*.opus"))
+    await until(lambda: not list((app.recordings / "night").glob("*.recording")), 20)
+    assert len(recordings) == 1
+    pcm = subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(recordings[0]), "-f", "s16le", "-ac", "1",
+         "-ar", "48000", "pipe:1"],
+        capture_output=True, check=True,
+    ).stdout  # fmt: skip
+    samples = np.frombuffer(pcm, dtype=np.int16).astype(np.float64)
+    frames = len(samples) // 960
+    on_air_frames = ended.frame - started.frame + 1
+    assert abs(frames - on_air_frames) <= 2, (frames, on_air_frames)
+    loud = samples[: len(live_at) * 960]
+    spectrum = np.abs(np.fft.rfft(loud * np.hanning(loud.size)))
+    assert abs(float(np.argmax(spectrum)) * 48000 / loud.size - LIVE_HZ) < 5
+    assert stderr is not None
