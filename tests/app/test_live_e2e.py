@@ -18,6 +18,7 @@ import contextlib
 import subprocess
 import time
 import urllib.parse
+from base64 import b64encode
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -144,7 +145,7 @@ async def live(tmp_path: Path) -> AsyncIterator[Live]:
                         and app.ingest is not None
                         and app.ingest.port > 0
                     )
-                )  # fmt: skip
+                )
             )
             assert not task.done()
             yield Live(app, emulator, events, credentials.user)
@@ -172,9 +173,7 @@ async def update_title(port: int, user: str, song: str) -> int:
     """The encoder's metadata update, as BUTT and libshout send it; the HTTP status."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     query = urllib.parse.urlencode({"mode": "updinfo", "mount": "/live", "song": song})
-    import base64
-
-    auth = base64.b64encode(f"{user}:{PASSWORD}".encode()).decode()
+    auth = b64encode(f"{user}:{PASSWORD}".encode()).decode()
     writer.write(
         f"GET /admin/metadata?{query} HTTP/1.0\r\nAuthorization: Basic {auth}\r\n"
         "User-Agent: test\r\n\r\n".encode()
