@@ -166,10 +166,13 @@ class Station:
         when the live branch has the air and the programme must come back on a
         fresh track).
 
-        Returns False when no track is on air (nothing to skip). Between two
+        Returns False when no track is on air (nothing to skip), or while the live
+        branch holds the air (``cut`` aside). Between two
         tracks (the last ended exactly at the end of a frame) the one that starts
         next is cut.
         """
+        if not cut and self.takeover.live_on_air:
+            return False  # the programme is not heard: its next track must start whole
         sequence = self.on_air_sequence()
         return sequence is not None and sequence.skip(cut=cut)
 

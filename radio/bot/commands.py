@@ -415,6 +415,10 @@ class RadioCommands(commands.Cog):
         if not await self._allowed(ctx, Level.DJ):
             return
         skipped = self.s.controls.skip()
+        status = self.s.live.status() if self.s.live is not None and not skipped else None
+        if status is not None and status.on_air:
+            await ctx.send("A live session is on air: `/live stop` ends it.")
+            return
         await ctx.send("Skipped." if skipped else "Nothing to skip.")
 
     @_hybrid(name="remove", description="Remove a request from the queue (DJ)")
