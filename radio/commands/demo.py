@@ -37,6 +37,12 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--seconds", type=float, default=None, help="stop after this many seconds, as Ctrl-C"
     )
+    parser.add_argument(
+        "--live-port",
+        type=int,
+        default=8000,
+        help="port of the presenters' mount on 127.0.0.1 (0: any free port; default 8000)",
+    )
     parser.add_argument("--stage", action="store_true", help="broadcast on the stage room")
     parser.add_argument(
         "--no-generate", action="store_true", help="do not generate the example music"
@@ -55,6 +61,9 @@ def run(args: argparse.Namespace) -> int:
     if args.seconds is not None and args.seconds <= 0:
         print("radio: error: --seconds must be positive", file=sys.stderr)
         return 2
+    if not 0 <= args.live_port <= 65535:
+        print("radio: error: --live-port must be between 0 and 65535", file=sys.stderr)
+        return 2
     quiet_libraries()
     if args.log_level.upper() == "INFO" and "--log-level" not in sys.argv:
         # The demo speaks on stdout; its log (stderr) keeps to warnings unless asked.
@@ -68,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
         stage=args.stage,
         generate_media=not args.no_generate,
         record_minutes=args.record_minutes,
+        live_port=args.live_port,
     )
     result = asyncio.run(_main(options, args.seconds))
     if result is None:

@@ -16,7 +16,7 @@ import contextlib
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -32,12 +32,15 @@ from radio.errors import ConfigError
 from radio.events import Event
 from radio.grid.demo_media import DEMO_LIBRARY
 from radio.grid.loader import load_station
+from radio.live.contracts import Credentials
 from radio.sandbox import Emulator, ListenerRecord, point_discord_at
+from radio.store.presenters import PresenterCredentials
 
 logger = logging.getLogger(__name__)
 
 ROOM_POLL_S = 0.25
 PACKETS_PER_MINUTE = 50 * 60
+DEMO_PASSWORD = "demo-live"  # the demo DJ's encoder password (the demo is local only)
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,7 @@ class DemoOptions:
     stage: bool = False
     generate_media: bool = True
     record_minutes: float = 10.0
+    live_port: int | None = 8000  # the presenters' mount (None: station.yaml's; 0: any)
     app: AppOptions = field(
         # discord.py waits 2 s for more guilds by default; the local Discord has one.
         default_factory=lambda: AppOptions(bot_options={"guild_ready_timeout": 0.05})
@@ -155,8 +159,9 @@ class Demo:
                 demo_config(self.emulator.world, stage=options.stage),
                 clock=self.clock,
                 monotonic=time.monotonic,
-                options=options.app,
+                options=replace(options.app, live_port=options.live_port),
             )
+            self.presenter = self._demo_presenter(self.app)
             self.app.events.subscribe(self._keep_event)
             addresses = self.emulator.addresses
             self.app_task = asyncio.create_task(
@@ -186,7 +191,34 @@ class Demo:
             f"{addresses.control_url}/messages"
             ' {"author": "alice", "content": "!request sunrise"}'
         )
+        await self._say_live()
         self.say("Ctrl-C stops the demo and writes the listener's recording.")
+
+    def _demo_presenter(self, app: StationApp) -> Credentials:
+        """bob, the demo's DJ, may go live at any time: fixed credentials for the demo."""
+        bob = self.emulator.world.people["bob"]
+        return PresenterCredentials(app.db).set_password(bob.id, "bob", DEMO_PASSWORD)
+
+    async def _say_live(self) -> None:
+        """Print the mount and a one-line encoder to try it (once the mount listens)."""
+        app = self.app
+        assert app is not None
+        async with asyncio.timeout(30):
+            while app.ingest is not None and not app.ingest.listening:
+                if self.app_task is not None and self.app_task.done():
+                    return
+                await asyncio.sleep(0.05)
+        if app.ingest is None:
+            self.say("live: the presenters' mount is not open (see the log); try --live-port 0")
+            return
+        user, password = self.presenter.user, self.presenter.password
+        path = app.onair.live_settings.mount
+        mount = f"icecast://{user}:{password}@127.0.0.1:{app.ingest.port}{path}"
+        self.say(f"go live from an encoder (BUTT, Mixxx, ffmpeg): {mount}")
+        self.say(
+            "  e.g. ffmpeg -re -f lavfi -i sine=frequency=660:duration=30 -c:a libmp3lame"
+            f" -b:a 128k -content_type audio/mpeg -f mp3 {mount}"
+        )
 
     def _keep_event(self, event: Event) -> None:
         app = self.app

@@ -216,6 +216,11 @@ class IngestServer:
         self.stats = IngestStats()
 
     @property
+    def listening(self) -> bool:
+        """True between :meth:`start` and :meth:`close`."""
+        return self._server is not None and bool(self._server.sockets)
+
+    @property
     def port(self) -> int:
         """The bound port (the one the OS chose when constructed with 0).
 

@@ -143,7 +143,7 @@ async def live(tmp_path: Path) -> AsyncIterator[Live]:
                     or (
                         app.bot.rooms[room].state is RoomState.ON_AIR
                         and app.ingest is not None
-                        and app.ingest.port > 0
+                        and app.ingest.listening
                     )
                 )
             )
