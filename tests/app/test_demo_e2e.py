@@ -61,6 +61,7 @@ async def test_demo_plays_the_grid_hard_start_and_a_request(tmp_path: Path) -> N
         station_dir=station.root,
         data_dir=station.data,
         port=0,
+        live_port=0,
         generate_media=False,
         app=AppOptions(watch_interval=0.5, bot_options={"guild_ready_timeout": 0.05}),
     )

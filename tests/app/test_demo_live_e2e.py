@@ -1,0 +1,62 @@
+"""``radio demo`` opens the presenters' mount and prints a one-line encoder that
+goes live: run exactly that line (shortened) and the demo DJ is on air."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import shlex
+from pathlib import Path
+
+import pytest
+
+from radio.app import AppOptions
+from radio.demo import DemoOptions
+from radio.demo.runner import Demo
+from radio.events import LiveEnded, LiveStarted
+
+from .conftest import make_station
+
+pytestmark = pytest.mark.e2e
+
+
+async def until(predicate: object, timeout: float = 60.0) -> None:
+    """Poll on the loop; fail after ``timeout`` (a deadlock guard, not a measure)."""
+    assert callable(predicate)
+    async with asyncio.timeout(timeout):
+        while not predicate():
+            await asyncio.sleep(0.05)
+
+
+async def test_the_printed_encoder_line_goes_live(tmp_path: Path) -> None:
+    station = make_station(tmp_path / "station", show_start=None)
+    options = DemoOptions(
+        station_dir=station.root,
+        data_dir=station.data,
+        port=0,
+        live_port=0,
+        generate_media=False,
+        app=AppOptions(bot_options={"guild_ready_timeout": 0.05}),
+    )
+    out = io.StringIO()
+    demo = Demo(options, out)
+    await demo.start()
+    try:
+        await demo.wait_on_air()
+        printed = out.getvalue().splitlines()
+        [mount] = [line for line in printed if line.startswith("go live from an encoder")]
+        assert "icecast://bob:demo-live@127.0.0.1:" in mount
+        [example] = [line.strip() for line in printed if line.strip().startswith("e.g. ffmpeg")]
+        args = shlex.split(example.removeprefix("e.g. "))
+        args = [a.replace("duration=30", "duration=2") for a in args]
+        process = await asyncio.create_subprocess_exec(
+            *args, stdin=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
+        )
+        _, stderr = await asyncio.wait_for(process.communicate(), 60)
+        assert process.returncode == 0, stderr
+        events = lambda: [e for e, _ in list(demo.events)]  # noqa: E731
+        await until(lambda: any(isinstance(e, LiveEnded) for e in events()))
+        [started] = [e for e in events() if isinstance(e, LiveStarted)]
+        assert (started.presenter, started.via) == ("bob", "encoder")
+    finally:
+        await demo.stop()
