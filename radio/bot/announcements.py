@@ -3,13 +3,29 @@
 Two halves. The rendering functions are pure: a track, a show and what comes
 next in, an embed dictionary (Discord's JSON shape, ``discord.Embed.from_dict``
 takes it) or a line of text out, cut to Discord's length limits and with
-Markdown in titles escaped. The :class:`Announcer` turns the station's events
-into *desired states* per target (the now-playing embed of each announcement
-room, the bot's presence, each stage topic, each voice room status, alerts in
-the programmers' and admins' rooms) and hands them out through per-target
+Markdown in titles escaped. Text from outside the station's files (a
+presenter's name, an encoder's metadata, a relayed stream's ICY title, the user
+name an encoder tried) is untrusted: it is flattened to one line, its mentions
+are neutralised and, where Discord renders Markdown, its Markdown is escaped.
+The :class:`Announcer` turns the station's events into *desired states* per
+target (the now-playing embed of each announcement room, the bot's presence,
+each stage topic, each voice room status, alerts in the programmers' and
+admins' rooms; while a presenter is live, the live embed and the live
+presenter in presence, topic and status) and hands them out through per-target
 :class:`~radio.bot.ratelimit.Coalescer`\\ s, so that a burst of track changes
 or a flapping show never queues edits behind Discord's rate limits: the latest
 state goes out when the budget allows.
+
+Live: between LiveStarted and LiveEnded the announcer is *live*. The programme
+is not heard then, so its TrackStarted events are not announced. A live title
+(LiveTitle) edits the live embed and the presence, never the stage topic or
+the voice status: Discord allows two channel edits per ten minutes, and those
+are kept for going live and coming back. LiveEnded posts a "back to the
+programme" line; when the next track's embed catches it still unsent, the
+line rides on that embed instead, so nothing is lost to coalescing. Live
+problems (LiveProblem) reach the programmers' rooms as one digest per room at
+most once per minute, each who and detail with a count, so an encoder retrying
+every second cannot flood the room.
 
 The client (the application layer) calls :meth:`Announcer.handle` from the
 station's event bus (any thread; it is quick and never raises), sends what
@@ -19,13 +35,14 @@ station's event bus (any thread; it is quick and never raises), sends what
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final, Literal
 
-from discord.utils import escape_markdown
+from discord.utils import escape_markdown, escape_mentions
 
 from radio.audio.frames import seconds_for
 from radio.audio.track import Track
@@ -34,6 +51,10 @@ from radio.events import (
     DeadAir,
     DeadAirEnded,
     Event,
+    LiveEnded,
+    LiveProblem,
+    LiveStarted,
+    LiveTitle,
     ShowStarted,
     TrackFailed,
     TrackStarted,
@@ -48,12 +69,22 @@ ACTIVITY_NAME_MAX: Final = 128
 STAGE_TOPIC_MAX: Final = 120
 VOICE_STATUS_MAX: Final = 500
 MESSAGE_MAX: Final = 2000
+EMBED_AUTHOR_MAX: Final = 256
+EMBED_DESCRIPTION_MAX: Final = 4096
+EMBED_FOOTER_MAX: Final = 2048
+
+# Our own bound on one piece of untrusted text (a name, a title) before it is placed.
+UNTRUSTED_MAX: Final = 200
 
 EMBED_COLOUR: Final = 0xE8590C
+LIVE_COLOUR: Final = 0xE03131
 ALERTS: Final = Budget(1, MESSAGES.per)  # one alert of a kind per room per window: latest wins
+LIVE_PROBLEMS_EVERY: Final = timedelta(minutes=1)  # one live-problems digest per room per minute
+LIVE_PROBLEMS_KEPT: Final = 20  # distinct who+detail counted by name in one digest
+SHOWS_KEPT: Final = 256  # show titles remembered by show id (for the live embed)
 
 NowPlayingMode = Literal["post", "edit", "off"]
-AlertKind = Literal["dead_air", "track_failed", "grid", "voice"]
+AlertKind = Literal["dead_air", "track_failed", "grid", "voice", "live"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +162,137 @@ def voice_status(show: ShowInfo) -> str:
     if show.presenter:
         text += f" with {show.presenter}"
     return clip(text, VOICE_STATUS_MAX)
+
+
+@dataclass(frozen=True, slots=True)
+class LiveInfo:
+    """The live session on air, as announcements need it.
+
+    ``presenter`` and ``title`` come from outside (the presenter's account, the
+    encoder's metadata, the stream's ICY title) and are rendered as untrusted;
+    ``show`` is the show the session belongs to, when its title is known.
+    """
+
+    presenter: str
+    via: str
+    show: ShowInfo | None = None
+    title: str = ""
+
+
+_SPACES = re.compile(r"[\s\x00-\x1f\x7f]+")
+_MENTION_LIKE = re.compile(r"<(?=[@#/&])")
+
+# LiveEnded's reasons, worded for listeners.
+LIVE_ENDED_WHY: Final = {
+    "ended": "the presenter stopped",
+    "blank": "the live source went silent",
+    "stalled": "the stream stalled",
+    "stopped": "live was stopped",
+}
+
+
+def one_line(text: str, limit: int = UNTRUSTED_MAX) -> str:
+    """Untrusted ``text`` flattened to one line (control characters and runs of white
+    space become one space), with mentions neutralised, within ``limit`` characters.
+
+    For surfaces that show text as it is (presence, stage topic, code blocks):
+    no Markdown escaping, which would show as backslashes there.
+    """
+    flat = _SPACES.sub(" ", text).strip()
+    return clip(_MENTION_LIKE.sub("<\u200b", escape_mentions(flat)), limit)
+
+
+def escaped(text: str, limit: int = UNTRUSTED_MAX) -> str:
+    """Untrusted ``text`` as :func:`one_line`, then with its Markdown escaped, for
+    surfaces that render Markdown (embeds, messages, voice room status)."""
+    return escape_markdown(one_line(text, limit))
+
+
+def live_embed(live: LiveInfo, station: str) -> dict[str, Any]:
+    """The live now-playing embed: 🔴 LIVE and the presenter, "Now: <title>" when the
+    source says what plays, the show when its title is known, and how it arrives."""
+    embed: dict[str, Any] = {
+        "type": "rich",
+        "title": clip(f"🔴 LIVE: {escaped(live.presenter)}", EMBED_TITLE_MAX),
+        "color": LIVE_COLOUR,
+        "footer": {"text": clip(f"{station} · live via {one_line(live.via)}", EMBED_FOOTER_MAX)},
+    }
+    if live.title.strip():
+        embed["description"] = clip(f"Now: {escaped(live.title)}", EMBED_DESCRIPTION_MAX)
+    fields = [
+        ("Show", escape_markdown(live.show.title) if live.show else "", True),
+        ("Presenter", escaped(live.presenter), True),
+    ]
+    embed["fields"] = [
+        {"name": name, "value": clip(value, EMBED_FIELD_MAX), "inline": inline}
+        for name, value, inline in fields
+        if value
+    ]
+    return embed
+
+
+def live_presence_text(live: LiveInfo) -> str:
+    """The bot's activity while ``live``: "🔴 Live: <presenter>", then " – <title>"."""
+    text = f"🔴 Live: {one_line(live.presenter)}"
+    if live.title.strip():
+        text += f" – {one_line(live.title)}"
+    return clip(text, ACTIVITY_NAME_MAX)
+
+
+def _live_on_air(live: LiveInfo, name: Callable[[str], str]) -> str:
+    if live.show is not None:
+        return f"🔴 Live: {live.show.title} with {name(live.presenter)}"
+    return f"🔴 Live: {name(live.presenter)}"
+
+
+def live_stage_topic(live: LiveInfo) -> str:
+    """The stage topic while ``live``: the live presenter and the show (no title: the
+    topic may change twice per ten minutes)."""
+    return clip(_live_on_air(live, one_line), STAGE_TOPIC_MAX)
+
+
+def live_voice_status(live: LiveInfo) -> str:
+    """The voice room status while ``live`` (as the stage topic; Markdown escaped)."""
+    return clip(_live_on_air(live, escaped), VOICE_STATUS_MAX)
+
+
+def back_to_programme_line(reason: str) -> str:
+    """The line that says live has let go of the air, with LiveEnded's ``reason`` in words."""
+    why = LIVE_ENDED_WHY.get(reason, "live ended")
+    return f"⏹ Back to the programme: {why}."
+
+
+def back_to_programme_embed(line: str, presenter: str, station: str) -> dict[str, Any]:
+    """The short embed posted when live ends: ``line``, and whose live it was."""
+    return {
+        "type": "rich",
+        "description": clip(line, EMBED_DESCRIPTION_MAX),
+        "color": EMBED_COLOUR,
+        "footer": {
+            "text": clip(f"{station} · live with {one_line(presenter)} ended", EMBED_FOOTER_MAX)
+        },
+    }
+
+
+def with_note(embed: dict[str, Any], note: str) -> dict[str, Any]:
+    """``embed`` with ``note`` as its author line (the small line above its title)."""
+    return {**embed, "author": {"name": clip(note, EMBED_AUTHOR_MAX)}}
+
+
+def live_problems_alert(problems: Sequence[tuple[str, str, int]], others: int = 0) -> str:
+    """The programmers' alert for refused or failed live connections.
+
+    ``problems`` are (who, detail, count) in arrival order; ``others`` counts
+    problems beyond those named. Who and detail are untrusted: they go in a code
+    block, one line each, so nothing in them renders or mentions anyone.
+    """
+    lines = [
+        f"{one_line(who)}: {one_line(detail)}" + (f" ({count} times)" if count > 1 else "")
+        for who, detail, count in problems
+    ]
+    if others:
+        lines.append(f"and {others} other problem{'s' if others > 1 else ''}")
+    return fenced("Live connections refused or failed:", lines)
 
 
 def dead_air_alert() -> str:
@@ -263,12 +425,87 @@ class Alert:
 Action = NowPlaying | SetPresence | SetStageTopic | SetVoiceStatus | Alert
 
 
+class ProblemDigest:
+    """Live problems for one room: the first told at once, then at most one digest per
+    ``every``, each distinct (who, detail) once with how often it happened.
+
+    At most ``kept`` distinct problems are named in a digest; more are counted as
+    "others", so neither the room nor memory grows with an encoder trying a new
+    user name every second. Time is passed in. Not thread-safe (the announcer's
+    lock guards it).
+    """
+
+    def __init__(
+        self, every: timedelta = LIVE_PROBLEMS_EVERY, kept: int = LIVE_PROBLEMS_KEPT
+    ) -> None:
+        self.every = every
+        self.kept = kept
+        self._counts: dict[tuple[str, str], int] = {}  # not told yet, in arrival order
+        self._others = 0
+        self._told: tuple[dict[tuple[str, str], int], int] = ({}, 0)  # the last digest taken
+        self._last_told: datetime | None = None
+        self._held_until: datetime | None = None
+
+    def add(self, who: str, detail: str) -> None:
+        """Count one occurrence of ``detail`` for ``who``."""
+        self._count((who, detail), 1)
+
+    def due(self, now: datetime) -> str | None:
+        """The digest to post at ``now``, or None (nothing to tell, or not yet).
+
+        A returned digest counts as told at ``now``: post it or call :meth:`refused`.
+        """
+        if not self._counts and not self._others:
+            return None
+        if self._slot(now) > now:
+            return None
+        self._told = (self._counts, self._others)
+        self._counts, self._others = {}, 0
+        self._last_told = now
+        counted = [(who, detail, count) for (who, detail), count in self._told[0].items()]
+        return live_problems_alert(counted, self._told[1])
+
+    def next_due(self, now: datetime) -> datetime | None:
+        """When the next digest may go out (``now`` if it may now), or None."""
+        if not self._counts and not self._others:
+            return None
+        return max(self._slot(now), now)
+
+    def refused(self, retry_after: timedelta, now: datetime) -> None:
+        """Discord refused the last digest: count its problems again; retry after ``retry_after``.
+
+        Problems counted since are told in the same digest, after the refused ones.
+        """
+        (told, told_others), self._told = self._told, ({}, 0)
+        newer, self._counts = self._counts, {}
+        for key, count in [*told.items(), *newer.items()]:  # the older problems first
+            self._count(key, count)
+        self._others += told_others
+        self._held_until = now + retry_after
+
+    def _count(self, key: tuple[str, str], count: int) -> None:
+        if key in self._counts or len(self._counts) < self.kept:
+            self._counts[key] = self._counts.get(key, 0) + count
+        else:
+            self._others += count
+
+    def _slot(self, now: datetime) -> datetime:
+        slot = now if self._last_told is None else self._last_told + self.every
+        if self._held_until is not None and self._held_until > slot:
+            slot = self._held_until
+        return slot
+
+
 class Announcer:
     """Station events in, rate-limited Discord actions out.
 
     ``next_up`` asks the station what plays next (for the embed). ``notify`` is
     called (from whatever thread delivered the event) whenever new actions may
     be due, so the client can wake up; it must be thread-safe and quick.
+
+    While a presenter is live (between LiveStarted and LiveEnded) the programme's
+    TrackStarted events are not announced, and :attr:`track` is None; see the
+    module docstring for what going live and coming back announce.
     """
 
     def __init__(
@@ -287,12 +524,19 @@ class Announcer:
         self._notify = notify
         self._lock = threading.Lock()
         self._show: ShowInfo | None = None
+        self._shows: dict[str, ShowInfo] = {}  # show id → its last ShowStarted, for live
         self._track: Track | None = None
-        self._embeds: Coalescer[int, dict[str, Any]] = Coalescer(MESSAGES)
+        self._live: LiveInfo | None = None
+        # A live title that came before its presenter's LiveStarted: (presenter, title).
+        self._early_title: tuple[str, str] | None = None
+        self._back: dict[str, Any] | None = None  # the back-to-the-programme embed, until a track
+        # The embed and how it goes out: a live title edits the live embed even in "post" mode.
+        self._embeds: Coalescer[int, tuple[dict[str, Any], NowPlayingMode]] = Coalescer(MESSAGES)
         self._presence: Coalescer[str, str | None] = Coalescer(PRESENCE)
         self._topics: Coalescer[int, str] = Coalescer(CHANNEL_EDITS)
         self._statuses: Coalescer[int, str] = Coalescer(CHANNEL_EDITS)
         self._alerts: Coalescer[tuple[int, AlertKind], str] = Coalescer(ALERTS)
+        self._live_problems: dict[int, ProblemDigest] = {}
 
     @property
     def show(self) -> ShowInfo | None:
@@ -301,8 +545,13 @@ class Announcer:
 
     @property
     def track(self) -> Track | None:
-        """The track on air, as last announced."""
+        """The track on air, as last announced (None while live)."""
         return self._track
+
+    @property
+    def live(self) -> LiveInfo | None:
+        """The live session on air, as last announced; None when the programme is."""
+        return self._live
 
     def handle(self, event: Event) -> None:
         """Take one station event (an :data:`~radio.events.EventSink`). Never raises."""
@@ -338,12 +587,17 @@ class Announcer:
         """Take the actions that may be sent at ``now``, in a stable order."""
         with self._lock:
             actions: list[Action] = [
-                NowPlaying(channel, embed, self.mode) for channel, embed in self._embeds.due(now)
+                NowPlaying(channel, embed, mode) for channel, (embed, mode) in self._embeds.due(now)
             ]
             actions += [SetPresence(text) for _, text in self._presence.due(now)]
             actions += [SetStageTopic(channel, topic) for channel, topic in self._topics.due(now)]
             actions += [SetVoiceStatus(channel, text) for channel, text in self._statuses.due(now)]
             actions += [Alert(room, kind, text) for (room, kind), text in self._alerts.due(now)]
+            actions += [
+                Alert(room, "live", text)
+                for room, digest in self._live_problems.items()
+                if (text := digest.due(now)) is not None
+            ]
         return actions
 
     def next_due(self, now: datetime) -> datetime | None:
@@ -360,6 +614,11 @@ class Announcer:
                 )
                 if (when := coalescer.next_due(now)) is not None
             ]
+            times += [
+                when
+                for digest in self._live_problems.values()
+                if (when := digest.next_due(now)) is not None
+            ]
         return min(times) if times else None
 
     def refused(self, action: Action, retry_after: float, now: datetime) -> None:
@@ -367,34 +626,49 @@ class Announcer:
         delay = timedelta(seconds=retry_after)
         with self._lock:
             match action:
-                case NowPlaying(channel_id, embed, _):
-                    self._embeds.refused(channel_id, embed, delay, now)
+                case NowPlaying(channel_id, embed, mode):
+                    self._embeds.refused(channel_id, (embed, mode), delay, now)
                 case SetPresence(text):
                     self._presence.refused("presence", text, delay, now)
                 case SetStageTopic(channel_id, topic):
                     self._topics.refused(channel_id, topic, delay, now)
                 case SetVoiceStatus(channel_id, text):
                     self._statuses.refused(channel_id, text, delay, now)
+                case Alert(channel_id, "live", _) if channel_id in self._live_problems:
+                    self._live_problems[channel_id].refused(delay, now)
                 case Alert(channel_id, kind, content):
                     self._alerts.refused((channel_id, kind), content, delay, now)
 
     def _apply(self, event: Event) -> bool:
         match event:
             case TrackStarted(track=track):
+                if self._live is not None:
+                    # The programme is not heard while live: nothing to announce.
+                    logger.debug("not announcing %r: live is on air", track.title)
+                    return False
                 self._track = track
                 self._presence.offer("presence", presence_text(track))
                 if self.mode != "off":
                     embed = now_playing_embed(track, self._show, self._ask_next(), self.station)
-                    for channel in self.rooms.announcements:
-                        self._embeds.offer(channel, embed)
+                    self._offer_embed(embed, post=True, carry_back=True)
+                self._back = None
                 return True
             case ShowStarted():
                 self._show = ShowInfo.from_event(event)
-                for channel in self.rooms.stages:
-                    self._topics.offer(channel, stage_topic(self._show))
-                for channel in self.rooms.voices:
-                    self._statuses.offer(channel, voice_status(self._show))
+                self._remember_show(event.show_id, self._show)
+                if self._live is None:  # while live, the topic names the presenter until the end
+                    self._offer_show_states(self._show)
                 return True
+            case LiveStarted():
+                return self._live_started(event)
+            case LiveTitle(presenter=presenter, title=title):
+                return self._live_title(presenter, title)
+            case LiveEnded(presenter=presenter, reason=reason):
+                return self._live_ended(presenter, reason)
+            case LiveProblem(who=who, detail=detail):
+                for room in self.rooms.programmers:
+                    self._live_problems.setdefault(room, ProblemDigest()).add(who, detail)
+                return bool(self.rooms.programmers)
             case DeadAir():
                 self._track = None
                 self._presence.offer("presence", None)
@@ -407,6 +681,92 @@ class Announcer:
                 self._offer_alert("track_failed", track_failed_alert(track, reason))
                 return True
         return False
+
+    def _live_started(self, event: LiveStarted) -> bool:
+        show = self._shows.get(event.show) if event.show else None
+        before = self._live
+        title = ""
+        if before is not None and before.presenter == event.presenter:
+            title = before.title  # a reconnect within the grace: the same session goes on
+        elif self._early_title is not None and self._early_title[0] == event.presenter:
+            title = self._early_title[1]
+        self._early_title = None
+        live = LiveInfo(event.presenter, event.via, show, title)
+        if live == before:
+            return False
+        self._live = live
+        self._track = None
+        self._back = None
+        # A new presenter gets a new post; the same one (via or show changed) an edit.
+        new_presenter = before is None or before.presenter != live.presenter
+        self._offer_embed(live_embed(live, self.station), post=new_presenter)
+        self._presence.offer("presence", live_presence_text(live))
+        # Equal to what a room shows already, an offer costs nothing (the coalescer drops it).
+        for channel in self.rooms.stages:
+            self._topics.offer(channel, live_stage_topic(live))
+        for channel in self.rooms.voices:
+            self._statuses.offer(channel, live_voice_status(live))
+        return True
+
+    def _live_title(self, presenter: str, title: str) -> bool:
+        live = self._live
+        if live is None or live.presenter != presenter:
+            # Metadata before the source holds the air (or the next presenter's, still
+            # in their prebuffer): kept for their LiveStarted.
+            self._early_title = (presenter, title)
+            return False
+        if title == live.title:
+            return False  # encoders repeat their metadata
+        self._live = live = LiveInfo(live.presenter, live.via, live.show, title)
+        self._offer_embed(live_embed(live, self.station), post=False)
+        self._presence.offer("presence", live_presence_text(live))
+        return True
+
+    def _live_ended(self, presenter: str, reason: str) -> bool:
+        if self._live is None:
+            return False
+        self._live = None
+        self._early_title = None
+        line = back_to_programme_line(reason)
+        self._back = back_to_programme_embed(line, presenter, self.station)
+        self._offer_embed(self._back, post=True)
+        self._presence.offer("presence", None)  # until the programme's next track
+        self._offer_show_states(self._show or ShowInfo(self.station))
+        return True
+
+    def _offer_embed(self, embed: dict[str, Any], *, post: bool, carry_back: bool = False) -> None:
+        """Offer ``embed`` to every announcement room (nothing when now-playing is off).
+
+        In "post" mode ``post=False`` edits the last post (a live title on the
+        live embed), unless a post is still waiting: then the newer embed takes
+        its place and is still posted. With ``carry_back``, a room whose
+        back-to-the-programme embed has not gone out yet gets ``embed`` with that
+        line on top instead (latest wins, the line is not lost).
+        """
+        if self.mode == "off":
+            return
+        for channel in self.rooms.announcements:
+            waiting = self._embeds.pending(channel)
+            mode: NowPlayingMode = "edit" if self.mode == "edit" else "post"
+            if not post and mode == "post":
+                mode = "post" if waiting is not None and waiting[1] == "post" else "edit"
+            shown = embed
+            back = self._back
+            if carry_back and back is not None and waiting is not None and waiting[0] is back:
+                shown = with_note(embed, str(back["description"]))
+            self._embeds.offer(channel, (shown, mode))
+
+    def _offer_show_states(self, show: ShowInfo) -> None:
+        for channel in self.rooms.stages:
+            self._topics.offer(channel, stage_topic(show))
+        for channel in self.rooms.voices:
+            self._statuses.offer(channel, voice_status(show))
+
+    def _remember_show(self, show_id: str, show: ShowInfo) -> None:
+        self._shows.pop(show_id, None)
+        self._shows[show_id] = show  # the newest last
+        while len(self._shows) > SHOWS_KEPT:
+            del self._shows[next(iter(self._shows))]
 
     def _ask_next(self) -> Track | None:
         try:
