@@ -358,6 +358,7 @@ class LiveDesk:
         live_input = LiveInput(
             buffer=buffer, presenter=presenter.name, via=via, show=slot.show_id if slot else ""
         )
+        recorder = await self._recorder(presenter, slot, now) if slot and slot.record else None
         try:
             store_id = await asyncio.to_thread(
                 self._sessions.start,
@@ -367,9 +368,12 @@ class LiveDesk:
                 via="relay" if via == "relay" else "encoder",
                 source=source,
                 at=_utc(now),
+                recording=str(recorder.path) if recorder is not None else None,
             )
         except RadioError:
             feed.close()
+            if recorder is not None:
+                await asyncio.to_thread(recorder.close)
             raise
         session = _Session(
             presenter=presenter,
@@ -384,30 +388,33 @@ class LiveDesk:
             grid=grid,
         )
         self._session = session
-        if slot is not None and slot.record:
-            await self._arm_recording(session)
+        if recorder is not None and self._tap is not None:
+            self._tap.arm(recorder)
         self.live.attach(live_input)
         logger.info("live: %s connected via %s (%s)", presenter.name, via, source)
         return session
 
-    async def _arm_recording(self, session: _Session) -> None:
+    async def _recorder(
+        self, presenter: Presenter, slot: LiveSlot, started: datetime
+    ) -> Recorder | None:
+        """The session's recording file, opened (None: recordings are off, or the file
+        cannot be made: the presenter goes on air anyway, the programmers are told)."""
         root = self.options.recordings
-        if self._tap is None or root is None or session.show is None:
-            return
+        if self._tap is None or root is None:
+            return None
         try:
-            recorder = await asyncio.to_thread(
+            return await asyncio.to_thread(
                 Recorder,
                 root,
-                show_id=session.show.show_id,
-                presenter=session.presenter.name,
-                started=session.started.astimezone(self.options.tz),
-                title=session.show.title,
+                show_id=slot.show_id,
+                presenter=presenter.name,
+                started=started.astimezone(self.options.tz),
+                title=slot.title,
             )
         except OutputError as exc:
-            logger.error("live: cannot record %s: %s", session.presenter.name, exc)
-            self._problem(session.presenter.name, f"recording could not start: {exc}")
-            return
-        self._tap.arm(recorder)
+            logger.error("live: cannot record %s: %s", presenter.name, exc)
+            self._problem(presenter.name, f"recording could not start: {exc}")
+            return None
 
     def _armed_recording(self) -> Recorder | None:
         return self._tap.armed if self._tap is not None else None
