@@ -79,6 +79,7 @@ class DeskOptions:
     recordings: Path | None = None  # None: never record
     relay_connect_timeout: float = 10.0
     relay_stall_timeout: float = 10.0
+    grid_retry: float = GRID_RELAY_RETRY_S  # seconds between a grid relay's attempts
 
 
 @dataclass(eq=False)
@@ -517,7 +518,7 @@ class LiveDesk:
         try:
             while not self._closed:
                 await self._grid_relay_step()
-                await asyncio.sleep(GRID_RELAY_RETRY_S)
+                await asyncio.sleep(self.options.grid_retry)
         except asyncio.CancelledError:
             raise
         except Exception:
