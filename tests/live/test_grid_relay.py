@@ -117,9 +117,10 @@ async def test_the_grid_relay_is_retried_runs_and_ends_with_its_slot(
         hits = server.hits
         # the slot ends: the relay ends with it
         slots.clear()
-        await until(lambda: live.current is None)
+        sessions = LiveSessions(database)
+        await until(lambda: live.current is None and not sessions.open_sessions())
         assert server.hits == hits  # while it ran, the follower never opened it again
-        [row] = LiveSessions(database).recent(5)
+        [row] = sessions.recent(5)
         assert (row.via, row.source, row.end_reason) == ("relay", url, "its slot ended")
     finally:
         await desk.close()
