@@ -1,7 +1,9 @@
 """The emulated Discord REST API (``/api/v10``) for the routes a radio bot uses.
 
 Every JSON answer carries ``Content-Type: application/json`` exactly (discord.py
-treats anything else, even with ``; charset=utf-8``, as text). Message creation
+treats anything else, even with ``; charset=utf-8``, as text). A message over
+one of Discord's length limits is refused with Discord's 400 "Invalid Form Body"
+(radio.sandbox.form_limits) on every route that carries one. Message creation
 and channel edits are rate limited the way Discord answers: X-RateLimit-*
 headers on every answer, and a 429 with ``retry_after`` and a ``Via`` header
 (without ``Via`` discord.py takes a 429 for a Cloudflare ban).
@@ -17,6 +19,7 @@ from typing import Any
 from aiohttp import web
 
 from radio.clock import Clock
+from radio.sandbox.form_limits import INVALID_FORM_BODY, message_errors
 from radio.sandbox.gateway import Gateway
 from radio.sandbox.ratelimits import Bucket, Decision, RateLimits
 from radio.sandbox.state import (
@@ -45,11 +48,23 @@ _EPHEMERAL = 1 << 6
 class HTTPError(Exception):
     """A Discord error answer: status, JSON message and code."""
 
-    def __init__(self, status: int, message: str, code: int = 0) -> None:
+    def __init__(
+        self, status: int, message: str, code: int = 0, errors: JSON | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.code = code
+        self.errors = errors  # Discord's field-by-field tree (Invalid Form Body)
+
+
+def check_message(body: JSON, prefix: tuple[str, ...] = ()) -> None:
+    """Refuse a message body over one of Discord's length limits the way Discord does:
+    400, code 50035, the errors tree (radio.sandbox.form_limits). Raises HTTPError."""
+    errors = message_errors(body, prefix)
+    if errors:
+        logger.info("refused a message over Discord's limits: %s", errors)
+        raise HTTPError(400, "Invalid Form Body", INVALID_FORM_BODY, errors)
 
 
 def json_response(
@@ -132,7 +147,10 @@ class Rest:
             except RateLimitedError as exc:
                 return rate_limited_response(exc.decision)
             except HTTPError as exc:
-                return json_response({"message": exc.message, "code": exc.code}, exc.status)
+                answer: JSON = {"message": exc.message, "code": exc.code}
+                if exc.errors is not None:
+                    answer["errors"] = exc.errors
+                return json_response(answer, exc.status)
 
         return run
 
@@ -286,6 +304,7 @@ class Rest:
         cid = self._channel(request)
         decision = self._limit(self.limits.message_create, str(cid))
         body = await self._body(request)
+        check_message(body)
         message = await self.post_message(
             cid,
             self._world.bot.id,
@@ -339,6 +358,7 @@ class Rest:
         return json_response(await self._apply_edit(message, body))
 
     async def _apply_edit(self, message: Message, body: JSON) -> JSON:
+        check_message(body)
         if "content" in body:
             message.content = str(body["content"] or "")
         if "embeds" in body:
@@ -532,8 +552,9 @@ class Rest:
             raise HTTPError(400, "Interaction has already been acknowledged.", 40060)
         body = await self._body(request)
         kind = int(body.get("type", 0))
-        interaction.response_type = kind
         data: JSON = dict(body.get("data") or {})
+        check_message(data, ("data",))
+        interaction.response_type = kind
         resource: JSON = {"type": kind}
         if kind in _MESSAGE_CALLBACKS or kind in _DEFERRED_CALLBACKS:
             message = await self.post_message(
@@ -564,6 +585,7 @@ class Rest:
     async def _followup(self, request: web.Request) -> web.Response:
         interaction = self._interaction(None, request.match_info["token"])
         body = await self._body(request)
+        check_message(body)
         message = await self.post_message(
             interaction.channel_id,
             self._world.bot.id,
