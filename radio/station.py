@@ -114,6 +114,7 @@ class Station:
         self._grid = grid
         self._requests: TrackProvider | None = None
         self._returned: list[Track] = []  # requests a sequence handed back: they go first
+        self._wanted: Callable[[Track], bool] = _always  # requests still to play (release_requests)
         self._closing = False
         self._opening: TrackSequence | None = None  # a hard start's new slot, while it changes
         self._playing: TrackSequence | None = None  # the station sequence that started last
@@ -196,6 +197,28 @@ class Station:
         if taker is not None:
             taker.replace_next(keep=_always if taker is opening else is_request)
 
+    def release_requests(self, wanted: Callable[[Track], bool]) -> None:
+        """Requests the station has opened but not started that are no longer
+        ``wanted`` (cancelled, removed or moved while up next) are let go of and
+        dropped; the next request, or the rotation, is opened in their place.
+
+        ``wanted`` must be cheap (it may run on the player thread) and is kept: a
+        request let go of later (its preparation still in flight) is judged by it.
+        A request that has already started plays on. Any thread.
+        """
+        with self._lock:
+            self._wanted = wanted
+            self._returned = [track for track in self._returned if wanted(track)]
+            playing = self._playing
+        taker = self._taker()
+
+        def keep(track: Track) -> bool:
+            return not is_request(track) or wanted(track)
+
+        for sequence in {taker, playing} - {None}:
+            if sequence is not None:
+                sequence.release_next(keep=keep)
+
     def close(self) -> None:
         """Stop every decoder. Requests that were open stay taken (the queue puts
         them back at its head on the next start)."""
@@ -252,7 +275,10 @@ class Station:
             self._emit(TrackEnded(frame=self._position(), track=track, skipped=True))
         elif is_request(track):
             with self._lock:
-                self._returned.append(track)
+                wanted = self._wanted
+            if wanted(track):  # else withdrawn (release_requests): dropped
+                with self._lock:
+                    self._returned.append(track)
             self.offer_requests()
 
     def _slot_changed(self, old: Source | None, new: Source, soft: bool) -> None:

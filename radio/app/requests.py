@@ -13,11 +13,17 @@ and ``played`` when its track ends (``failed`` when it could not be played).
 Because every change is a committed SQLite transaction, the queue survives a
 crash: a request that was taken (open or playing) goes back to the head on the
 next start.
+
+The request up next can still be cancelled, removed or moved away from the head
+until it starts: the queue then tells (``withdrawn``) and the station lets go of
+the track it had opened (:meth:`~radio.station.Station.release_requests`) and
+opens the new head of the queue, or the rotation's pick, in its place.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -32,10 +38,13 @@ logger = logging.getLogger(__name__)
 
 
 class NotifyingQueue(RequestQueue):
-    """A :class:`RequestQueue` that calls ``on_added`` after each accepted request.
+    """A :class:`RequestQueue` that calls ``on_added`` after each accepted request,
+    and ``on_withdrawn`` after a request up next left the head of the queue.
 
     The station asks the queue only when it needs a next track; being told at
-    once lets it open the request while the current track still plays.
+    once lets it open the request while the current track still plays, or let go
+    of one that is no longer wanted (:meth:`wanted` says which, from memory: it
+    may be asked on the player thread).
     """
 
     def __init__(
@@ -46,14 +55,38 @@ class NotifyingQueue(RequestQueue):
         cooldown: timedelta = timedelta(seconds=30),
         on_added: Callable[[], None] = lambda: None,
     ) -> None:
+        self._lock = threading.Lock()
+        self._withdrawn: set[int] = set()  # up next once, then cancelled/removed/moved
         super().__init__(db, quota=quota, cooldown=cooldown)
         self.on_added = on_added
+        self.on_withdrawn: Callable[[], None] = lambda: None
 
     def add(self, user_id: int, user_name: str, track: Track, now: datetime) -> Request:
         """Queue ``track`` (see :meth:`RequestQueue.add`), then notify. Raises RequestRefused."""
         request = super().add(user_id, user_name, track, now)
         self.on_added()
         return request
+
+    def open_next(self) -> Track | None:
+        """See :meth:`RequestQueue.open_next`; the request opened is wanted again."""
+        track = super().open_next()
+        number = request_id(track) if track is not None else None
+        if number is not None:
+            with self._lock:
+                self._withdrawn.discard(number)
+        return track
+
+    def withdrawn(self, request_id: int) -> None:
+        """A request up next left the head of the queue: remember it, tell the station."""
+        with self._lock:
+            self._withdrawn.add(request_id)
+        self.on_withdrawn()
+
+    def wanted(self, track: Track) -> bool:
+        """False for a request the station opened that has since been withdrawn."""
+        number = request_id(track)
+        with self._lock:
+            return number is None or number not in self._withdrawn
 
 
 def request_id(track: Track) -> int | None:
@@ -78,7 +111,9 @@ class RequestPlayer:
 
     :meth:`on_event` must be subscribed to the station's events (off the player
     thread) to mark requests finished. ``queue.on_added`` is set to offer the
-    requests to the station at once (the application may wrap it to run later).
+    requests to the station at once (the application may wrap it to run later),
+    ``queue.on_withdrawn`` to make the station let go of a request withdrawn while
+    up next.
     Call :meth:`close` to stop handing requests to the station.
     """
 
@@ -87,6 +122,7 @@ class RequestPlayer:
         self._station = station
         self._clock = clock
         queue.on_added = station.offer_requests
+        queue.on_withdrawn = lambda: station.release_requests(queue.wanted)
         station.set_requests(_UpNext(queue))
 
     def on_event(self, event: Event) -> None:

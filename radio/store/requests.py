@@ -1,8 +1,13 @@
 """The listeners' request queue, in the station's SQLite file.
 
 A request is a track a listener asked for. It is ``queued`` until the station
-takes it (``taken``), then ``played`` or ``failed``; while queued, its requester
-may ``cancel`` it and a DJ may ``remove`` or ``move`` it. The station takes a
+takes it (``taken``), then ``played`` or ``failed``. The queue as listed
+(:meth:`RequestQueue.pending`: up next first, then the queued ones) is what
+:meth:`~RequestQueue.cancel`, :meth:`~RequestQueue.remove`, :meth:`~RequestQueue.move`
+and :meth:`~RequestQueue.clear` act on: until it starts, the request up next can be
+cancelled by its requester, removed or moved by a DJ, like any queued one. It then
+goes back to ``queued`` (moved) or leaves the queue, and :meth:`RequestQueue.withdrawn`
+is told its number, so that the station lets go of the track it had opened. The station takes a
 request when it opens it as its next track (:meth:`RequestQueue.open_next`:
 *up next*, still listed by :meth:`RequestQueue.pending`, first) and says when it
 starts (:meth:`RequestQueue.started`: *playing*, :meth:`RequestQueue.playing`);
@@ -120,7 +125,8 @@ class RequestQueue:
 
         Durable on return. Raises RequestRefused when the track is already
         waiting, the member's quota is full, or their last request is more
-        recent than the cooldown.
+        recent than the cooldown (a last request stamped after ``now``, by a
+        concurrent call, counts as made at ``now``).
         """
         stamp = _stamp(now)
         with self._db.transaction() as conn:
@@ -146,7 +152,12 @@ class RequestQueue:
                 "SELECT MAX(requested_at) AS last FROM requests WHERE user_id = ?", (user_id,)
             ).fetchone()["last"]
             if last is not None:
-                wait = datetime.fromisoformat(last) + self.cooldown - now
+                # ``now`` was read before this transaction began: a request by the same
+                # member that committed first may carry a later time. Counted as
+                # made at the same instant, it never leaves a wait beyond the cooldown
+                # (none at all when there is no cooldown).
+                elapsed = max(timedelta(0), now - datetime.fromisoformat(last))
+                wait = self.cooldown - elapsed
                 if wait > timedelta(0):
                     raise RequestRefused(
                         f"Please wait {_seconds(wait)} s before your next request."
@@ -200,53 +211,85 @@ class RequestQueue:
         return _request(rows[0]) if rows else None
 
     def cancel(self, request_id: int, user_id: int, now: datetime) -> Request:
-        """Cancel a queued request on behalf of its own requester.
+        """Cancel a waiting request (queued, or up next but not started) on behalf of its
+        own requester.
 
-        Raises RequestRefused when it does not exist, is not theirs, or already left the queue.
+        Raises RequestRefused when it does not exist, is not theirs, or already left the
+        queue (playing, played, cancelled, removed).
         """
         return self._drop(request_id, "cancelled", now, owner=user_id)
 
     def remove(self, request_id: int, now: datetime) -> Request:
-        """Remove a queued request (a DJ's action). Raises RequestRefused when not queued."""
+        """Remove a waiting request, up next included (a DJ's action). Raises
+        RequestRefused when it is not waiting."""
         return self._drop(request_id, "removed", now, owner=None)
 
     def clear(self, now: datetime) -> int:
-        """Remove every queued request (a DJ's action); return how many."""
+        """Remove every waiting request, up next included (a DJ's action); return how
+        many. The one playing plays on."""
         with self._db.transaction() as conn:
+            up_next = [
+                int(row["id"])
+                for row in conn.execute(
+                    "SELECT id FROM requests WHERE state = 'taken' AND started = 0"
+                )
+            ]
             cursor = conn.execute(
-                "UPDATE requests SET state = 'removed', finished_at = ? WHERE state = 'queued'",
+                "UPDATE requests SET state = 'removed', finished_at = ?"
+                " WHERE state = 'queued' OR (state = 'taken' AND started = 0)",
                 (_stamp(now),),
             )
             count = cursor.rowcount
         logger.info("request queue cleared: %d removed", count)
+        for request_id in up_next:
+            self.withdrawn(request_id)
         return count
 
     def move(self, request_id: int, place: int) -> list[Request]:
-        """Move a queued request to ``place`` (1 = next to play); return the new queue.
+        """Move a waiting request to ``place`` in the queue as :meth:`pending` lists it
+        (1 = next to play); return the new queue.
 
-        A place past the end moves it to the end. Raises RequestRefused when
-        the request is not queued or ``place`` is below 1.
+        A place past the end moves it to the end. A request up next that is no
+        longer at the head goes back to ``queued`` (and :meth:`withdrawn` is told), so
+        the station opens the new head instead. Raises RequestRefused when the
+        request is not waiting or ``place`` is below 1.
         """
         if place < 1:
             raise RequestRefused("Places in the queue start at 1.")
         with self._db.transaction() as conn:
-            ids = [
-                int(row["id"])
-                for row in conn.execute(
-                    "SELECT id FROM requests WHERE state = 'queued' ORDER BY position, id"
-                )
-            ]
+            rows = conn.execute(
+                "SELECT id, state, started FROM requests"
+                " WHERE state = 'queued' OR state = 'taken'"
+                " ORDER BY state = 'queued', taken_seq, position, id"
+            ).fetchall()
+            playing = {int(r["id"]) for r in rows if r["started"]}
+            taken = [int(r["id"]) for r in rows if r["state"] == "taken" and not r["started"]]
+            ids = [int(r["id"]) for r in rows if not r["started"]]
+            if request_id in playing:
+                raise RequestRefused(f"Request {request_id} is playing now: it cannot move.")
             if request_id not in ids:
-                raise RequestRefused(f"Request {request_id} is not in the queue.")
+                raise RequestRefused(f"There is no request number {request_id} in the queue.")
             ids.remove(request_id)
             ids.insert(min(place, len(ids) + 1) - 1, request_id)
+            # The requests up next that are still at the head keep their place.
+            kept = 0
+            while kept < len(taken) and ids[kept] == taken[kept]:
+                kept += 1
+            withdrawn = taken[kept:]
             base = conn.execute(
-                "SELECT COALESCE(MIN(position), 1) AS low FROM requests WHERE state = 'queued'"
+                "SELECT COALESCE(MIN(position), 1) AS low FROM requests"
+                " WHERE state = 'queued' OR state = 'taken'"
             ).fetchone()["low"]
             conn.executemany(
                 "UPDATE requests SET position = ? WHERE id = ?",
                 [(base + offset, rid) for offset, rid in enumerate(ids)],
             )
+            conn.executemany(
+                "UPDATE requests SET state = 'queued', taken_seq = NULL WHERE id = ?",
+                [(rid,) for rid in withdrawn],
+            )
+        for rid in withdrawn:
+            self.withdrawn(rid)
         return self.pending()
 
     def take(self) -> Request | None:
@@ -261,11 +304,23 @@ class RequestQueue:
         return request.as_track() if request is not None else None
 
     def started(self, request_id: int) -> None:
-        """Record that a taken request went on air. Idempotent."""
+        """Record that a taken request went on air. Idempotent.
+
+        A request moved back into the queue in the instant it started (the station
+        could no longer let go of it) is playing all the same: it is taken again.
+        """
         with self._db.transaction() as conn:
             conn.execute(
-                "UPDATE requests SET started = 1 WHERE id = ? AND state = 'taken'", (request_id,)
+                "UPDATE requests SET started = 1, state = 'taken', taken_seq = COALESCE("
+                "taken_seq, (SELECT COALESCE(MAX(taken_seq), 0) + 1 FROM requests))"
+                " WHERE id = ? AND state IN ('taken', 'queued')",
+                (request_id,),
             )
+
+    def withdrawn(self, request_id: int) -> None:
+        """Told after request ``request_id``, up next (opened by the station, not
+        started), left the head of the queue: cancelled, removed, cleared or moved.
+        Nothing here; the application overrides it to make the station let go."""
 
     def _take(self, *, started: bool) -> Request | None:
         with self._db.transaction() as conn:
@@ -307,16 +362,17 @@ class RequestQueue:
             if row is None or (owner is not None and row["user_id"] != owner):
                 # Someone else's request reads as unknown: no need to say whose it is.
                 raise RequestRefused(f"You have no request number {request_id}.")
-            if row["state"] != "queued":
-                why = row["state"]
-                if why == "taken":
-                    why = "playing now" if row["started"] else "up next: the station has opened it"
+            up_next = row["state"] == "taken" and not row["started"]
+            if row["state"] != "queued" and not up_next:
+                why = "playing now" if row["state"] == "taken" else row["state"]
                 raise RequestRefused(f"Request {request_id} is no longer in the queue ({why}).")
             conn.execute(
                 "UPDATE requests SET state = ?, finished_at = ? WHERE id = ?",
                 (state, _stamp(now), request_id),
             )
-        logger.info("request %d %s", request_id, state)
+        logger.info("request %d %s%s", request_id, state, " (it was up next)" if up_next else "")
+        if up_next:
+            self.withdrawn(request_id)
         return _request(row, state=state)
 
     def _requeue_taken(self) -> None:

@@ -114,11 +114,71 @@ def test_dj_move_remove_clear(db: Database) -> None:
     assert [r.id for r in queue.pending()] == [ids[1], ids[0], ids[3], ids[4]]
     taken = queue.take()
     assert taken is not None and taken.id == ids[1]
-    with pytest.raises(RequestRefused, match="not in the queue"):
+    with pytest.raises(RequestRefused, match="playing now"):
         queue.move(ids[1], 1)
     assert queue.clear(T0) == 3
     assert queue.pending() == []
     assert queue.playing() is not None  # clearing the queue does not stop the current one
+
+
+class Watched(RequestQueue):
+    """The queue with its withdrawn() hook recorded (what the application overrides)."""
+
+    def __init__(self, db: Database) -> None:
+        super().__init__(db, quota=10, cooldown=timedelta(0))
+        self.let_go: list[int] = []
+
+    def withdrawn(self, request_id: int) -> None:
+        self.let_go.append(request_id)
+
+
+def test_up_next_is_cancelled_removed_and_cleared_as_the_queue_shows_it(db: Database) -> None:
+    queue = Watched(db)
+    a, b, c, d = (queue.add(n, f"u{n}", track(n), T0) for n in range(1, 5))
+    assert queue.open_next() is not None  # a is up next: listed first, not started
+    assert (queue.pending()[0].id, queue.pending()[0].state) == (a.id, "taken")
+    assert queue.cancel(a.id, user_id=1, now=T0).state == "cancelled"
+    assert (queue.let_go, [r.id for r in queue.pending()]) == ([a.id], [b.id, c.id, d.id])
+    assert queue.open_next() is not None  # b up next
+    assert queue.remove(b.id, T0).state == "removed"
+    assert queue.let_go == [a.id, b.id]
+    assert queue.open_next() is not None  # c up next
+    queue.started(c.id)  # c plays: no longer in the queue
+    with pytest.raises(RequestRefused, match=r"no longer in the queue \(playing now\)"):
+        queue.cancel(c.id, user_id=3, now=T0)
+    assert queue.open_next() is not None  # d up next
+    assert queue.clear(T0) == 1
+    assert (queue.let_go, queue.pending()) == ([a.id, b.id, d.id], [])
+    assert queue.playing() is not None and queue.playing().id == c.id  # type: ignore[union-attr]
+
+
+def test_move_acts_on_the_places_shown(db: Database) -> None:
+    queue = Watched(db)
+    a, b, c = (queue.add(n, f"u{n}", track(n), T0) for n in range(1, 4))
+    assert queue.open_next() is not None  # shown: 1. a (up next), 2. b, 3. c
+    # c to 1: a is no longer at the head, so it goes back to the queue (let go of)
+    assert [r.id for r in queue.move(c.id, 1)] == [c.id, a.id, b.id]
+    assert queue.let_go == [a.id]
+    assert [r.state for r in queue.pending()] == ["queued"] * 3
+    opened = queue.open_next()
+    assert opened is not None and opened.tags["request_id"] == str(c.id)
+    # b to 2: c stays up next, nothing let go of
+    assert [r.id for r in queue.move(b.id, 2)] == [c.id, b.id, a.id]
+    assert queue.let_go == [a.id]
+    # the one up next moves down past the end: it is let go of, the order is kept
+    assert [r.id for r in queue.move(c.id, 99)] == [b.id, a.id, c.id]
+    assert queue.let_go == [a.id, c.id]
+
+
+def test_a_request_moved_back_as_it_started_is_playing(db: Database) -> None:
+    queue = Watched(db)
+    a, b = (queue.add(n, f"u{n}", track(n), T0) for n in range(1, 3))
+    assert queue.open_next() is not None
+    queue.move(b.id, 1)  # a back in the queue, but the station had just started it
+    queue.started(a.id)
+    playing = queue.playing()
+    assert playing is not None and playing.id == a.id
+    assert [r.id for r in queue.pending()] == [b.id]
 
 
 def test_restart_keeps_queue_and_requeues_the_interrupted_one(tmp_path: Path) -> None:
