@@ -62,7 +62,7 @@ from radio.store.db import Database
 from radio.store.live_sessions import LiveSessions
 from radio.store.loudness import SQLiteLoudnessCache
 from radio.store.presenters import PresenterCredentials
-from radio.tasks import cancel_all
+from radio.tasks import Supervisor, cancel_all
 
 logger = logging.getLogger(__name__)
 
@@ -138,6 +138,7 @@ class StationApp:
             self.db.close()
             raise
         self._tasks: list[asyncio.Task[None]] = []
+        self._closing = False
 
     def _build(
         self,
@@ -147,6 +148,9 @@ class StationApp:
         monotonic: Callable[[], float],
         options: AppOptions,
     ) -> None:
+        # One supervisor for the application's, the bot's and the desk's tasks, so that
+        # ``diag`` shows every failure in one place.
+        self.supervisor = Supervisor(delay=options.backoff.delay, monotonic=monotonic)
         self.history = DeferredHistory(self.db)
         loudness = LoudnessLevels(cache=SQLiteLoudnessCache(self.db)) if options.normalize else None
         self.events = ThreadedEventBus()
@@ -203,6 +207,7 @@ class StationApp:
             poll_interval=options.poll_interval,
             monotonic=monotonic,
             realtime=options.realtime_sender,
+            supervisor=self.supervisor,
             **options.bot_options,
         )
         self.bot = bot
@@ -226,6 +231,7 @@ class StationApp:
         )
         self._build_live(config, clock, monotonic, options, bot)
         self.services.live = self.desk
+        self.events.subscribe(self.desk.on_event)
         self.bot_cogs = [RadioCommands(self.services)]
 
     def _build_live(
@@ -289,6 +295,7 @@ class StationApp:
             f" to {sent.rooms} room(s)",
             f"Opus encodes {feed.encoded}, station faults {feed.station_faults}",
             f"dead air: {root.dead_air_frames} frames in all" + (" (now)" if root.dead_air else ""),
+            self.supervisor.summary(),
         ]
         for room in self.bot.rooms.values():
             lines.append(
@@ -335,12 +342,10 @@ class StationApp:
             await asyncio.to_thread(self.onair.root.wait_buffered, FIRST_TRACK_TIMEOUT_S)
             loop = asyncio.get_running_loop()
             await self._open_live()
-            self._tasks.append(
-                loop.create_task(self._watch(), name="grid-watch"),
-            )
-            self._tasks.append(loop.create_task(self._prune_recordings(), name="recordings"))
-            self._tasks.append(loop.create_task(self._mirror(), name="schedule-mirror"))
-            bot_task = loop.create_task(self.bot.start(token), name="bot")
+            spawn = self.supervisor.spawn
+            self._tasks.append(spawn("grid-watch", self._watch))
+            self._tasks.append(spawn("recordings", self._prune_recordings))
+            bot_task = loop.create_task(self._start_bot(token), name="bot")
             stopping = loop.create_task(stop.wait(), name="stop")
             done, _ = await asyncio.wait({bot_task, stopping}, return_when=asyncio.FIRST_COMPLETED)
             stopping.cancel()
@@ -354,13 +359,26 @@ class StationApp:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await asyncio.wait_for(bot_task, 10)
 
+    async def _start_bot(self, token: str) -> None:
+        """Log in, start the tasks that talk to Discord, then connect until closed.
+
+        The tasks that wait for the bot (the schedule mirror) start only once it has
+        logged in: before that, discord.py's ``wait_until_ready`` raises "Client has
+        not been properly initialised". Raises what ``login`` and ``connect`` raise.
+        """
+        await self.bot.login(token)
+        if self._closing:  # stopped while logging in: start nothing more
+            return
+        self._tasks.append(self.supervisor.spawn("schedule-mirror", self._mirror))
+        await self.bot.connect()
+
     async def _open_live(self) -> None:
         """Seal the recordings a crash left open, then open the presenters' mount. A
         mount that cannot listen is one message to the admins; the station plays on."""
         sealed = await asyncio.to_thread(finalise_unfinished, self.recordings)
         for path in sealed:
             logger.info("recording finished after a restart: %s", path)
-        self.desk.start()
+        self.desk.start(self.supervisor)
         if self.ingest is None:
             return
         try:
@@ -383,36 +401,34 @@ class StationApp:
         )
 
     async def _prune_recordings(self) -> None:
-        """Keep the recordings within their days and size, at start and daily."""
+        """Keep the recordings within their days and size, at start and daily.
+
+        A failure reaches the supervisor (logged, counted, tried again after a backoff).
+        """
         kept = self.onair.live_settings.recordings
         max_bytes = None if kept.max_gb is None else int(kept.max_gb * 1e9)
         while True:
-            try:
-                gone = await asyncio.to_thread(
-                    prune,
-                    self.recordings,
-                    now=self.clock.now(),
-                    keep_days=kept.keep_days,
-                    max_bytes=max_bytes,
-                )
-            except Exception:
-                logger.exception("pruning the recordings failed; trying again later")
-            else:
-                if gone:
-                    logger.info("recordings pruned: %d file(s)", len(gone))
+            gone = await asyncio.to_thread(
+                prune,
+                self.recordings,
+                now=self.clock.now(),
+                keep_days=kept.keep_days,
+                max_bytes=max_bytes,
+            )
+            if gone:
+                logger.info("recordings pruned: %d file(s)", len(gone))
             await asyncio.sleep(self.options.prune_interval)
 
     async def _watch(self) -> None:
-        try:
-            await self.onair.watch(self.options.watch_interval)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            logger.exception("the grid watcher stopped; edits are not picked up until a restart")
+        """The live reload, until cancelled; a failure reaches the supervisor."""
+        await self.onair.watch(self.options.watch_interval)
 
     async def _mirror(self) -> None:
         """Mirror the week's shows as scheduled events at start, on each grid change
-        and every ``mirror_interval`` seconds."""
+        and every ``mirror_interval`` seconds; return when the bot closes.
+
+        Started once the bot has logged in (:meth:`_start_bot`).
+        """
         await self.bot.wait_until_ready()
         mirrored: object = None
         waited = 0.0
@@ -441,6 +457,7 @@ class StationApp:
         Idempotent. Requests that were playing stay ``taken`` and are played
         again first after the next start.
         """
+        self._closing = True
         await cancel_all(self._tasks)
         if self.ingest is not None:
             await self.ingest.close()

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import math
 import time
@@ -47,7 +48,7 @@ from radio.bot.sender import Broadcaster, VoiceLink
 from radio.bot.sendloop import REALTIME_PRIORITY, SendLoop
 from radio.bot.voiceclose import VoiceCloseLog
 from radio.clock import Clock
-from radio.tasks import cancel_all
+from radio.tasks import Supervisor, cancel_all
 
 logger = logging.getLogger(__name__)
 
@@ -119,6 +120,8 @@ class RadioBot(commands.Bot):
     by several stations of one process (its clock then paces, and ``monotonic``
     is not used); by default the bot runs its own. ``cogs`` are added at start
     (the station's commands, :mod:`radio.bot.commands`).
+    ``supervisor`` restarts the keepers and the announcement pump when they fail
+    (logged, counted); by default the bot has its own, spaced by ``backoff``.
     ``poll_interval`` is how often a keeper checks its connection (seconds);
     after ``stall_after`` seconds without a connection that discord.py still
     holds (default three times ``connect_timeout``: one minute) it drops the
@@ -143,6 +146,7 @@ class RadioBot(commands.Bot):
         monotonic: Callable[[], float] | None = None,
         send_loop: SendLoop | None = None,
         realtime: bool = True,
+        supervisor: Supervisor | None = None,
         **options: Any,
     ) -> None:
         intents = discord.Intents.default()
@@ -195,6 +199,9 @@ class RadioBot(commands.Bot):
         self.rooms: dict[int, Room] = {guild.id: Room(guild) for guild in config.guilds}
         self._wake: dict[int, asyncio.Event] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        self.supervisor = supervisor or Supervisor(
+            delay=backoff.delay, monotonic=monotonic or time.monotonic
+        )
         self._announce_wake = asyncio.Event()
         self._effects = Effects(self)
 
@@ -216,17 +223,26 @@ class RadioBot(commands.Bot):
                 await self.tree.sync(guild=guild)
         self.send_loop.add(self.broadcaster)
         self.send_loop.start()
-        loop = asyncio.get_running_loop()
+        # Started here, after login: their wait_until_ready raises before it.
+        spawn = self.supervisor.spawn
         for guild_id in self.rooms:
             self._wake[guild_id] = asyncio.Event()
-            self._tasks.append(loop.create_task(self._keep(guild_id), name=f"keeper:{guild_id}"))
+            self._tasks.append(spawn(f"keeper:{guild_id}", functools.partial(self._keep, guild_id)))
         if self.announcer is not None:
-            self._tasks.append(loop.create_task(self._pump(), name="announcements"))
+            self._tasks.append(spawn("announcements", self._pump))
 
     def wake_announcements(self) -> None:
-        """Thread-safe: new announcements may be due (give it to Announcer's ``notify``)."""
+        """Thread-safe: new announcements may be due (give it to Announcer's ``notify``).
+
+        Before login there is nothing to wake (discord.py's ``loop`` is still a
+        placeholder whose every attribute raises): the pump reads what is due when
+        it starts.
+        """
+        loop = self.loop
+        if not isinstance(loop, asyncio.AbstractEventLoop):
+            return
         with contextlib.suppress(RuntimeError):  # the loop is closed: nothing to wake
-            self.loop.call_soon_threadsafe(self._announce_wake.set)
+            loop.call_soon_threadsafe(self._announce_wake.set)
 
     async def close(self) -> None:
         """Stop the keepers and the pump, leave every room, then log out."""
@@ -263,19 +279,13 @@ class RadioBot(commands.Bot):
     # -- keeping the room --------------------------------------------------------
 
     async def _keep(self, guild_id: int) -> None:
-        # A bug must not take the station off the air for good: log it, wait, go on.
-        attempt = 0
-        while not self.is_closed():
-            try:
-                await self._keep_room(guild_id)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                delay = self.backoff.delay(attempt)
-                logger.exception("the keeper of guild %d failed; again in %.1f s", guild_id, delay)
-                self.rooms[guild_id].state = RoomState.WAITING
-                await asyncio.sleep(delay)
-                attempt += 1
+        # A bug must not take the station off the air for good: the supervisor logs
+        # it and starts the keeper again after a backoff; the room waits meanwhile.
+        try:
+            await self._keep_room(guild_id)
+        except Exception:
+            self.rooms[guild_id].state = RoomState.WAITING
+            raise
 
     async def _keep_room(self, guild_id: int) -> None:
         room = self.rooms[guild_id]

@@ -1,0 +1,84 @@
+"""What happens before the bot has logged in must wait for it, not kill the start.
+
+An alert raised while the application starts (the presenters' mount cannot
+listen: its port is taken) wakes the announcements of a bot that has no event
+loop yet in discord.py's eyes; the station still goes on air and the admins
+read the alert once the bot is there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from radio.app import AppOptions, StationApp
+from radio.bot.client import Backoff, RoomState
+from radio.bot.config import DiscordConfig
+from radio.clock import SystemClock
+from radio.sandbox import Emulator, point_discord_at
+
+from .conftest import make_station
+
+pytestmark = pytest.mark.e2e
+
+
+async def until(predicate: Callable[[], bool], timeout: float = 60.0) -> None:
+    """Poll on the loop; fail after ``timeout`` (a deadlock guard, not a measure)."""
+    async with asyncio.timeout(timeout):
+        while not predicate():
+            await asyncio.sleep(0.05)
+
+
+async def test_an_alert_before_login_is_posted_once_the_bot_is_on_air(tmp_path: Path) -> None:
+    station = make_station(tmp_path / "station", show_start=None)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        async with Emulator(clock=SystemClock(), monotonic=time.monotonic) as emulator:
+            world = emulator.world
+            room = world.text_channel.id
+            config = DiscordConfig.model_validate(
+                {"guilds": [{"id": world.guild.id, "broadcast": world.voice_channel.id,
+                             "admins": room}]}
+            )  # fmt: skip
+            app = StationApp(
+                station.root,
+                station.data,
+                config,
+                clock=SystemClock(),
+                monotonic=time.monotonic,
+                options=AppOptions(
+                    normalize=False,
+                    connect_timeout=3.0,
+                    poll_interval=0.05,
+                    backoff=Backoff(base=0.1, cap=0.5),
+                    realtime_sender=False,
+                    live_port=port,
+                    bot_options={"guild_ready_timeout": 0.05},
+                ),
+            )
+            stop = asyncio.Event()
+            addresses = emulator.addresses
+            task = asyncio.create_task(
+                app.run(world.token, stop, before_start=lambda b: point_discord_at(b, addresses))
+            )
+            try:
+                guild = world.guild.id
+                await until(lambda: task.done() or app.bot.rooms[guild].state is RoomState.ON_AIR)
+                assert not task.done(), task.exception()
+                await until(lambda: bool(world.messages_in(room)))
+                assert app.ingest is None
+            finally:
+                stop.set()
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(task, 15)
+            (alert,) = world.messages_in(room)
+    text = alert.content + str(alert.embeds)
+    assert "The presenters' mount cannot listen on 127.0.0.1" in text and str(port) in text
