@@ -24,6 +24,10 @@ class Severity(enum.Enum):
 CODES: Final[dict[str, str]] = {
     "E001": "the file is not valid YAML",
     "E002": "the file cannot be read",
+    "E003": "not a regular file (a FIFO, a device, a socket or a directory)",
+    "E004": "the file is too large (256 kB)",
+    "E005": "nested too deeply (20 levels)",
+    "E006": "aliases expand too far (100,000 nodes) or refer to themselves",
     "E100": "unknown key",
     "E101": "bad time of day (HH:MM, 00:00 to 24:00)",
     "E102": "unknown weekday (mon, tue, wed, thu, fri, sat, sun)",
@@ -35,6 +39,7 @@ CODES: Final[dict[str, str]] = {
     "E108": "bad duration (e.g. 90s, 45m, 2h, 1h30m, or HH:MM)",
     "E109": "bad date (YYYY-MM-DD)",
     "E110": "bad value",
+    "E111": "a show starts too often (more than 96 times a day)",
     "E201": "duplicate id",
     "E202": "unknown playlist",
     "E203": "two shows overlap at equal priority",
@@ -46,6 +51,7 @@ CODES: Final[dict[str, str]] = {
     "W401": "gap in the grid: the fallback will play",
     "W402": "a show starts or ends in a daylight-saving gap",
     "W403": "a show starts or ends in a daylight-saving fold",
+    "W404": "a show never fires (a cron for 31 February, a rule that ends before it starts)",
 }
 
 

@@ -12,7 +12,17 @@ from radio.config.yamlfile import YamlDoc
 
 M = TypeVar("M", bound=BaseModel)
 
-_VALUE_ERRORS = ("literal_error", "enum", "greater_than", "less_than", "too_short", "too_long")
+_VALUE_ERRORS = (
+    "literal_error",
+    "enum",
+    "greater_than",
+    "greater_than_equal",
+    "less_than",
+    "less_than_equal",
+    "too_short",
+    "too_long",
+    "finite_number",
+)
 
 
 def _vocabulary(model: type[BaseModel], seen: set[type[BaseModel]] | None = None) -> set[str]:

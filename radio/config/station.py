@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from radio.config.outputs import OutputsModel
+from radio.config.web import WebModel
 from radio.grid.timeparse import Duration, TimeZoneName
 
 
@@ -61,7 +63,7 @@ class StationModel(BaseModel):
     the hour (a show may override it, or switch it off with ``station_id: false``).
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     name: str = "radio"
     timezone: TimeZoneName
@@ -72,6 +74,8 @@ class StationModel(BaseModel):
     fallback: str
     station_id: str | None = None
     live: LiveModel = Field(default_factory=LiveModel)
+    outputs: OutputsModel = Field(default_factory=OutputsModel)  # Icecast mounts: docs/outputs.md
+    web: WebModel = Field(default_factory=WebModel)  # the HTTP face: docs/web.md
     # Guilds, rooms and role IDs for ``radio run``: validated by
     # radio.bot.config.load_discord_config (the grid does not read it).
     discord: dict[str, Any] | None = None

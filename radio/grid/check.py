@@ -19,6 +19,8 @@ from pathlib import Path
 from radio.audio.track import Track
 from radio.config.diagnostics import Diagnostic, Mark
 from radio.errors import SourceError
+from radio.grid import rrulespec
+from radio.grid.cronspec import compile_cron, never_fires
 from radio.grid.dst import WallIssue, describe, resolve
 from radio.grid.expand import occurrences
 from radio.grid.grid import Grid, Occurrence
@@ -81,12 +83,42 @@ def check_station(
 
 
 def check_grid(files: StationFiles, grid: Grid, start: datetime, end: datetime) -> list[Diagnostic]:
-    """Overlaps (E203), gaps (W401) and DST issues (W402/W403) over ``[start, end)``."""
+    """Overlaps (E203), gaps (W401), DST issues (W402/W403) over ``[start, end)``, and
+    shows that never fire (W404)."""
     occs = occurrences(grid, start, end)
-    found: list[Diagnostic] = []
+    found: list[Diagnostic] = _never(files)
     found += _overlaps(files, grid, occs, start, end)
     found += _gaps(files, grid, occs, start, end)
     found += _dst(files, grid, occs)
+    return found
+
+
+def _never(files: StationFiles) -> list[Diagnostic]:
+    """W404 for each show whose recurrence can never fire, at the recurrence."""
+    found: list[Diagnostic] = []
+    for show, origin in files.shows:
+        if show.rrule is not None and show.dtstart is not None:
+            why = rrulespec.never_fires(show.rrule, show.dtstart)
+            if why is not None:
+                found.append(
+                    origin.mark("rrule").diagnostic("W404", f"show '{show.id}' never fires: {why}")
+                )
+        elif show.cron is not None:
+            spec = compile_cron(show.cron)
+            if spec is not None and never_fires(spec):
+                found.append(
+                    origin.mark("cron").diagnostic(
+                        "W404", f"show '{show.id}' never fires: no day matches '{show.cron}'"
+                    )
+                )
+        elif show.days is not None and not show.days:
+            found.append(
+                origin.mark("days").diagnostic("W404", f"show '{show.id}' never fires: no days")
+            )
+        elif show.dates is not None and not show.dates:
+            found.append(
+                origin.mark("dates").diagnostic("W404", f"show '{show.id}' never fires: no dates")
+            )
     return found
 
 

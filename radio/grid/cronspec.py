@@ -95,6 +95,41 @@ def _field(text: str, low: int, high: int, names: tuple[str, ...] = ()) -> froze
     return frozenset(result)
 
 
+_MONTH_DAYS: Final = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def starts_per_day(expr: str) -> int | None:
+    """How many times a five-field line fires in a day it fires (minutes × hours).
+
+    None when the minute or hour field is not one of the simple forms.
+    """
+    fields = expr.split()
+    if len(fields) != 5:
+        return None
+    try:
+        minutes = _field(fields[0], 0, 59) or frozenset()
+        hours = _field(fields[1], 0, 23) or frozenset()
+    except ValueError:
+        return None
+    return len(minutes) * len(hours)
+
+
+def never_fires(spec: CronSpec) -> bool:
+    """True when no calendar day matches ``spec`` (e.g. the 31st of February).
+
+    A day of the month that exists in one of the months matches some year on
+    every weekday (the calendar repeats every 28 years), so only the day and
+    month fields can make a line impossible.
+    """
+    if not spec.minutes or not spec.hours or not spec.months:
+        return True
+    if spec.weekdays is not None and not spec.weekdays:
+        return True
+    if spec.days is None:
+        return False
+    return not any(day <= _MONTH_DAYS[month - 1] for month in spec.months for day in spec.days)
+
+
 def compile_cron(expr: str) -> CronSpec | None:
     """A CronSpec for a validated five-field line, or None when it needs the full trigger."""
     fields = expr.split()

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 
 from apscheduler.triggers.cron import CronTrigger
-from dateutil.rrule import rrulestr
 
+from radio.grid import rrulespec
 from radio.grid.cronspec import compile_cron
 from radio.grid.dst import resolve
 from radio.grid.grid import Grid, Occurrence
@@ -72,8 +72,7 @@ def _show_occurrences(
     hi = datetime.combine(last_day, time())
     if show.rrule is not None:
         assert show.dtstart is not None
-        rule = rrulestr(show.rrule, dtstart=show.dtstart)
-        walls: Iterator[datetime] = iter(rule.between(lo, hi, inc=True))
+        walls: Iterator[datetime] = rrulespec.walls(show.rrule, show.dtstart, lo, hi)
     else:
         assert show.cron is not None
         walls = _cron_walls(show.cron, lo, hi)

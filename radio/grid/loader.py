@@ -62,6 +62,10 @@ class StationFiles:
     playlists: dict[str, LoadedPlaylist] = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
+    # every schedule file that parsed, valid or not: references are checked on
+    # what was written, so a show broken elsewhere still has its playlists checked
+    schedule_docs: list[YamlDoc] = field(default_factory=list)
+    station_doc: YamlDoc | None = None
 
     @property
     def ok(self) -> bool:
@@ -119,6 +123,7 @@ def load_station(path: Path) -> StationFiles:
     doc, problems = load(main)
     files.diagnostics += problems
     if doc is not None:
+        files.station_doc = doc
         files.station, problems = validate(doc, StationModel)
         files.station_origin = Origin(doc, ())
         files.diagnostics += problems
@@ -135,10 +140,13 @@ def _yaml_files(folder: Path) -> list[Path]:
     return sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])
 
 
-def _valid_files(files: StationFiles, folder: str, model: type[M]) -> Iterator[tuple[YamlDoc, M]]:
+def _valid_files(
+    files: StationFiles, folder: str, model: type[M], parsed: list[YamlDoc] | None = None
+) -> Iterator[tuple[YamlDoc, M]]:
     """Each YAML file of ``folder`` that loads and validates as ``model``, in name order.
 
-    Every file is recorded (for live reload) and every problem goes to the diagnostics.
+    Every file is recorded (for live reload) and every problem goes to the
+    diagnostics; every document that parsed is added to ``parsed``.
     """
     for path in _yaml_files(files.folder(folder)):
         files.files.append(path)
@@ -146,6 +154,8 @@ def _valid_files(files: StationFiles, folder: str, model: type[M]) -> Iterator[t
         files.diagnostics += problems
         if doc is None:
             continue
+        if parsed is not None:
+            parsed.append(doc)
         valid, problems = validate(doc, model)
         files.diagnostics += problems
         if valid is not None:
@@ -195,7 +205,7 @@ def _load_schedules(files: StationFiles) -> None:
         files.shows.append((show, origin))
         return True
 
-    for doc, schedule in _valid_files(files, "schedules", ScheduleFile):
+    for doc, schedule in _valid_files(files, "schedules", ScheduleFile, files.schedule_docs):
         for i, show in enumerate(schedule.shows):
             add(show, Origin(doc, ("shows", i)))
         for i, exception in enumerate(schedule.exceptions):
@@ -233,31 +243,54 @@ def _check_references(files: StationFiles) -> None:
                 )
             )
 
-    for show, origin in files.shows:
-        for i, entry in enumerate(show.rotation):
-            ref(entry.playlist, origin, "rotation", i, "playlist")
-        if show.jingles is not None:
-            ref(show.jingles.playlist, origin, "jingles", "playlist")
-        if isinstance(show.station_id, str):
-            ref(show.station_id, origin, "station_id")
+    for origin, raw in _written_shows(files):
+        rotation = raw.get("rotation")
+        for i, entry in enumerate(rotation if isinstance(rotation, list) else []):
+            if isinstance(entry, dict) and isinstance(entry.get("playlist"), str):
+                ref(entry["playlist"], origin, "rotation", i, "playlist")
+        jingles = raw.get("jingles")
+        if isinstance(jingles, dict) and isinstance(jingles.get("playlist"), str):
+            ref(jingles["playlist"], origin, "jingles", "playlist")
+        station_id = raw.get("station_id")
+        if isinstance(station_id, str):
+            ref(station_id, origin, "station_id")
     show_ids = {show.id for show, _ in files.shows}
     for show_id, origin in files.cancel_origins:
         if show_id not in show_ids:
             files.diagnostics.append(
                 origin.mark().diagnostic("E204", f"cancels unknown show '{show_id}'")
             )
-    if files.station is not None and files.station_origin is not None:
-        origin = files.station_origin
-        if files.station.fallback not in known:
+    if files.station_doc is not None and isinstance(files.station_doc.data, dict):
+        origin = Origin(files.station_doc, ())
+        raw = files.station_doc.data
+        fallback = raw.get("fallback")
+        if isinstance(fallback, str) and fallback not in known:
             files.diagnostics.append(
                 origin.mark("fallback").diagnostic(
-                    "E304",
-                    f"the fallback playlist '{files.station.fallback}' does not exist"
-                    + _hint(files),
+                    "E304", f"the fallback playlist '{fallback}' does not exist" + _hint(files)
                 )
             )
-        if files.station.station_id is not None:
-            ref(files.station.station_id, origin, "station_id")
+        station_id = raw.get("station_id")
+        if isinstance(station_id, str):
+            ref(station_id, origin, "station_id")
+
+
+def _written_shows(files: StationFiles) -> Iterator[tuple[Origin, dict[str, object]]]:
+    """Every show as written (valid or not): ``shows[i]`` and ``exceptions[i].add[j]``."""
+    for doc in files.schedule_docs:
+        data = doc.data
+        if not isinstance(data, dict):
+            continue
+        shows = data.get("shows")
+        for i, show in enumerate(shows if isinstance(shows, list) else []):
+            if isinstance(show, dict):
+                yield Origin(doc, ("shows", i)), show
+        exceptions = data.get("exceptions")
+        for i, exception in enumerate(exceptions if isinstance(exceptions, list) else []):
+            added = exception.get("add") if isinstance(exception, dict) else None
+            for j, show in enumerate(added if isinstance(added, list) else []):
+                if isinstance(show, dict):
+                    yield Origin(doc, ("exceptions", i, "add", j)), show
 
 
 def _hint(files: StationFiles) -> str:

@@ -36,7 +36,7 @@ _ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 class Strict(BaseModel):
     """Base of every file model: unknown keys are errors (E100), values are frozen."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 def check_id(value: str) -> str:
@@ -52,7 +52,7 @@ class RotationEntry(Strict):
     """One playlist of a show's rotation; ``weight`` overrides the playlist's own."""
 
     playlist: str
-    weight: float | None = Field(default=None, gt=0)
+    weight: float | None = Field(default=None, gt=0, le=1_000_000)
 
 
 class Jingles(Strict):

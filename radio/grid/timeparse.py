@@ -7,6 +7,7 @@ and their position in the YAML file.
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, Final
@@ -17,11 +18,19 @@ from dateutil.rrule import rrulestr
 from pydantic import BeforeValidator
 from pydantic_core import PydanticCustomError
 
+from radio.grid import cronspec, rrulespec
+
 WEEKDAYS: Final = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
 _DURATION_PART = re.compile(r"(\d+)\s*([hms])")
 _DURATION = re.compile(r"^(?:\d+\s*[hms]\s*)+$")
-_UNITS: Final = {"h": timedelta(hours=1), "m": timedelta(minutes=1), "s": timedelta(seconds=1)}
+_UNITS: Final = {"h": 3600, "m": 60, "s": 1}
+#: The longest duration or wait the files may give (a show itself lasts at most a week).
+MAX_DURATION: Final = timedelta(days=366)
+#: Dates and dtstart are limited to these years (datetime arithmetic near year 9999
+#: would overflow, and no station plans further).
+FIRST_YEAR: Final = 1970
+LAST_YEAR: Final = 2999
 _DAY_NAMES: Final = {
     name: day
     for day, full in zip(
@@ -55,26 +64,40 @@ def parse_time(value: Any) -> time:
 
 
 def parse_duration(value: Any) -> timedelta:
-    """``90s``, ``45m``, ``2h``, ``1h30m``, ``HH:MM`` or a number of seconds → timedelta > 0."""
+    """``90s``, ``45m``, ``2h``, ``1h30m``, ``HH:MM`` or a number of seconds → timedelta.
+
+    The result is longer than zero and at most :data:`MAX_DURATION`; anything
+    else (infinity, NaN, a number too large for a timedelta) raises E108.
+    """
     if isinstance(value, timedelta):
-        result = value
+        seconds: float = value.total_seconds()
     elif isinstance(value, bool):
         raise _fail("E108", f"bad duration {value!r}")
     elif isinstance(value, int | float):
-        result = timedelta(seconds=value)
+        seconds = value
     elif isinstance(value, str) and _TIME.match(value.strip()):
         match = _TIME.match(value.strip())
         assert match is not None
-        result = timedelta(hours=int(match[1]), minutes=int(match[2]))
-    elif isinstance(value, str) and _DURATION.match(value.strip().lower()):
-        result = timedelta()
-        for amount, unit in _DURATION_PART.findall(value.lower()):
-            result += int(amount) * _UNITS[unit]
+        seconds = int(match[1]) * 3600 + int(match[2]) * 60
+    elif isinstance(value, str) and len(value) <= 100 and _DURATION.match(value.strip().lower()):
+        seconds = sum(
+            int(amount) * _UNITS[unit] for amount, unit in _DURATION_PART.findall(value.lower())
+        )
     else:
-        raise _fail("E108", f"bad duration {value!r}: write e.g. 90s, 45m, 2h or 1h30m")
-    if result <= timedelta(0):
-        raise _fail("E108", f"bad duration {value!r}: it must be longer than zero")
-    return result
+        raise _fail("E108", f"bad duration {_short(value)}: write e.g. 90s, 45m, 2h or 1h30m")
+    if isinstance(seconds, float) and not math.isfinite(seconds):
+        raise _fail("E108", f"bad duration {value!r}: it must be a finite number")
+    if seconds <= 0:
+        raise _fail("E108", f"bad duration {_short(value)}: it must be longer than zero")
+    if seconds > MAX_DURATION.total_seconds():
+        raise _fail("E108", f"bad duration {_short(value)}: at most {MAX_DURATION.days} days")
+    return timedelta(seconds=seconds)
+
+
+def _short(value: Any) -> str:
+    # A hostile value can be long: quote the start of it only.
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def parse_weekday(value: Any) -> str:
@@ -90,11 +113,15 @@ def parse_date(value: Any) -> date:
     if isinstance(value, datetime):
         raise _fail("E109", f"bad date {value!r}: write YYYY-MM-DD without a time")
     if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value).strip())
-    except ValueError:
-        raise _fail("E109", f"bad date {value!r}: write YYYY-MM-DD") from None
+        result = value
+    else:
+        try:
+            result = date.fromisoformat(str(value).strip())
+        except ValueError:
+            raise _fail("E109", f"bad date {_short(value)}: write YYYY-MM-DD") from None
+    if not FIRST_YEAR <= result.year <= LAST_YEAR:
+        raise _fail("E109", f"bad date {_short(value)}: the year must be {FIRST_YEAR}-{LAST_YEAR}")
+    return result
 
 
 def parse_local_datetime(value: Any) -> datetime:
@@ -106,10 +133,12 @@ def parse_local_datetime(value: Any) -> datetime:
             result = datetime.fromisoformat(str(value).strip())
         except ValueError:
             raise _fail(
-                "E104", f"bad dtstart {value!r}: write YYYY-MM-DDTHH:MM in station time"
+                "E104", f"bad dtstart {_short(value)}: write YYYY-MM-DDTHH:MM in station time"
             ) from None
     if result.tzinfo is not None:
         raise _fail("E104", f"bad dtstart {value!r}: give station wall time, without an offset")
+    if not FIRST_YEAR <= result.year <= LAST_YEAR:
+        raise _fail("E104", f"bad dtstart {value!r}: the year must be {FIRST_YEAR}-{LAST_YEAR}")
     return result
 
 
@@ -122,9 +151,23 @@ def parse_rrule(value: Any) -> str:
         raise _fail("E104", "put the start in 'dtstart', not inside the rrule")
     try:
         rrulestr(text, dtstart=datetime(2000, 1, 1))
-    except (ValueError, TypeError) as exc:
-        raise _fail("E104", f"bad rrule {value!r}: {exc}") from None
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise _fail("E104", f"bad rrule {_short(value)}: {exc}") from None
+    count = rrulespec.parts(text).get("COUNT")
+    if count is not None and not count.isdigit():
+        raise _fail("E104", f"bad rrule {_short(value)}: COUNT must be a whole number")
+    per_day = rrulespec.starts_per_day(text)
+    if per_day > rrulespec.MAX_STARTS_PER_DAY:
+        raise _too_often(value, per_day)
     return text
+
+
+def _too_often(value: Any, per_day: int) -> PydanticCustomError:
+    return _fail(
+        "E111",
+        f"{_short(value)} starts up to {per_day} times a day: a show may start at most"
+        f" {rrulespec.MAX_STARTS_PER_DAY} times a day (every 15 minutes)",
+    )
 
 
 def parse_cron(value: Any) -> str:
@@ -143,7 +186,10 @@ def parse_cron(value: Any) -> str:
     try:
         CronTrigger.from_crontab(value, timezone=UTC)
     except ValueError as exc:
-        raise _fail("E105", f"bad cron line {value!r}: {exc}") from None
+        raise _fail("E105", f"bad cron line {_short(value)}: {exc}") from None
+    per_day = cronspec.starts_per_day(value)
+    if per_day is not None and per_day > rrulespec.MAX_STARTS_PER_DAY:
+        raise _too_often(value, per_day)
     return value
 
 

@@ -14,7 +14,7 @@ from radio.grid.timeparse import Duration
 class Separation(BaseModel):
     """Minimum time between two plays of the same artist / the same title."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     artist: Duration | None = None
     title: Duration | None = None
@@ -29,13 +29,13 @@ class PlaylistModel(BaseModel):
     ``sequential`` plays the sources in order and loops.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     id: str | None = None
     title: str | None = None
     sources: list[str] = Field(default_factory=list)
     order: Literal["shuffle", "random", "sequential"] = "shuffle"
-    weight: float = Field(default=1.0, gt=0)
+    weight: float = Field(default=1.0, gt=0, le=1_000_000)
     separation: Separation = Field(default_factory=Separation)
     requestable: bool = False
 

@@ -68,7 +68,30 @@ CASES: list[tuple[str, str, str, str, set[str]]] = [
         "9:11",
         {"E109"},
     ),
+    (
+        "E005",
+        "schedules/week.yaml",
+        WEEK + "    title: " + "[" * 30 + "]" * 30 + "\n",
+        "8:29",
+        {"E005"},
+    ),
+    (
+        "E006",
+        "schedules/week.yaml",
+        WEEK
+        + "x0: &a0 [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\n"
+        + "".join(f"x{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]\n" for i in range(1, 6)),
+        "12:45",
+        {"E006"},
+    ),
     ("E110", "schedules/week.yaml", WEEK + "    start_mode: sometimes\n", "8:17", {"E110"}),
+    (
+        "E111",
+        "schedules/week.yaml",
+        SHOW.format(recurrence='    cron: "*/5 0-9 * * mon"\n    duration: 5m'),
+        "3:11",
+        {"E111"},
+    ),
     (
         "E201",
         "schedules/week.yaml",
@@ -128,11 +151,21 @@ CASES: list[tuple[str, str, str, str, set[str]]] = [
         "11:10",
         set(),
     ),
+    (
+        "W404",
+        "schedules/week.yaml",
+        WEEK
+        + '  - id: never\n    cron: "0 7 31 feb *"\n    duration: 1h\n    priority: 5\n'
+        + "    rotation:\n      - playlist: music\n",
+        "9:11",
+        set(),
+    ),
 ]
 
 
 def test_every_code_has_a_case() -> None:
-    tested = {case[0] for case in CASES} | {"E002"}
+    # E002-E004 need files that cannot be written as text: tests/grid/test_hostile_files.py
+    tested = {case[0] for case in CASES} | {"E002", "E003", "E004"}
     assert tested == set(CODES)
 
 
@@ -160,8 +193,8 @@ def test_unreadable_file_is_e002(station: Station) -> None:
     (station.root / "schedules/week.yaml").write_bytes(b"shows: \xff\xfe\n")
     result = check_station(station.root, NOW)
     assert [str(d) for d in result.errors] == [
-        f"{station.root / 'schedules/week.yaml'}:1:1 E002 cannot read the file: "
-        "'utf-8' codec can't decode byte 0xff in position 7: invalid start byte"
+        f"{station.root / 'schedules/week.yaml'}:1:8 E002 cannot read the file: "
+        "not UTF-8 (byte 0xff)"
     ]
 
 
