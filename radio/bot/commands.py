@@ -37,6 +37,8 @@ from radio.bot.announcements import Announcer, now_playing_embed
 from radio.bot.catalogue import Catalogue
 from radio.bot.config import DiscordConfig
 from radio.bot.gridreport import format_check, format_reload
+from radio.bot.help import find, format_details, format_help, usage
+from radio.bot.limits import MESSAGE, fit, fit_embed, quote
 from radio.bot.permissions import (
     Decision,
     Level,
@@ -119,7 +121,8 @@ class ForceFlag(commands.Converter[bool], app_commands.Transformer):
 
 REFUSAL_SECONDS = 20.0  # how long a public private answer stays when a DM is impossible
 LIST_MAX = 10
-MESSAGE_MAX = 2000  # Discord's limit on a message's content
+MESSAGE_MAX = MESSAGE  # Discord's limit on a message's content (radio.bot.limits)
+QUERY_MAX = 200  # characters of a request's words searched for
 LIVE_NOT_CONFIGURED = "Live is not configured on this station."
 
 
@@ -226,17 +229,48 @@ def _line(request: Request) -> str:
     return f"{discord.utils.escape_markdown(request.track.display)} · {who} · #{request.id}"
 
 
-def format_history(plays: Sequence[tuple[str, str]]) -> str:
-    """Recent plays, newest first: (HH:MM, "Artist – Title") pairs."""
+def format_history(plays: Sequence[tuple[str, str]], zone: str) -> str:
+    """Recent plays, newest first: (HH:MM in the station's time zone ``zone``,
+    "Artist – Title") pairs."""
     if not plays:
         return "Nothing has played in the last hour."
-    return "\n".join(f"`{at}` {discord.utils.escape_markdown(what)}" for at, what in plays)
+    lines = [f"**The last hour** ({zone})"]
+    lines += [f"`{at}` {discord.utils.escape_markdown(what)}" for at, what in plays]
+    return fit("\n".join(lines))
+
+
+def format_move(
+    request_id: int, asked: int, before: Sequence[Request], after: Sequence[Request]
+) -> str:
+    """Where a moved request ended up in the queue as listed, and why when that is not
+    the place asked for (past the end, or the queue changed meanwhile); says so when
+    the request that was up next had to give way."""
+    ids = [r.id for r in after]
+    if request_id not in ids:
+        return f"Request {request_id} started playing meanwhile."
+    place = ids.index(request_id) + 1
+    if place != asked:
+        why = (
+            f"the end of the queue ({len(ids)})"
+            if asked > len(ids)
+            else "the queue changed meanwhile"
+        )
+        return f"Moved request {request_id} to number {place}: {why}."
+    text = f"Moved request {request_id} to number {place}"
+    if place == 1:
+        text += ": it plays after the current track"
+    head = before[0] if before else None
+    if head is not None and head.state == "taken" and head.id != request_id and head.id in ids:
+        text += (
+            f"; request {head.id}, which was up next, goes back to number {ids.index(head.id) + 1}"
+        )
+    return text + "."
 
 
 def format_choices(query: str, tracks: Sequence[Track]) -> str:
     """The answer when a request matches several tracks: the first is queued, the rest listed."""
     others = "\n".join(f"• {discord.utils.escape_markdown(t.display)}" for t in tracks[1:])
-    return f"Other matches for “{query}” (be more specific to pick one):\n{others}"
+    return f"Other matches for {quote(query)} (be more specific to pick one):\n{others}"
 
 
 def format_live_status(status: LiveStatus | None, now: datetime, tz: tzinfo) -> str:
@@ -296,7 +330,21 @@ def _host(url: str) -> str:
 
 
 def _fit(text: str) -> str:
-    return text if len(text) <= MESSAGE_MAX else text[: MESSAGE_MAX - 1] + "…"
+    return fit(text)
+
+
+def _valid_id(number: int) -> bool:
+    """A number that can be a request's id (SQLite's integers stop at 2**63 - 1)."""
+    return 0 < number < 2**63
+
+
+def _quoted(problem: Exception, words: str) -> str:
+    """An argument error's message with the member's words quoted short."""
+    return str(problem).replace(f"“{words}”", quote(words))
+
+
+def _zone(tz: tzinfo) -> str:
+    return getattr(tz, "key", None) or datetime.now(tz).tzname() or "UTC"
 
 
 def _duration(delta: timedelta) -> str:
@@ -322,6 +370,20 @@ class RadioCommands(commands.Cog):
     def __init__(self, services: Services) -> None:
         self.s = services
 
+    @_hybrid(name="help", description="The commands you may use, or one in detail")
+    async def help(self, ctx: Ctx, *, command: str | None = None) -> None:
+        prefix = self._prefix(ctx)
+        if command is None:
+            await self._answer(ctx, format_help(self._levels(ctx), prefix))
+            return
+        found = find(command)
+        if found is None:
+            await self._refuse(
+                ctx, f"There is no command {quote(command, 40)}; `{prefix}help` lists them."
+            )
+            return
+        await self._answer(ctx, format_details(found, prefix))
+
     # everyone
 
     @_hybrid(name="np", description="What is playing now")
@@ -331,29 +393,29 @@ class RadioCommands(commands.Cog):
         announcer = self.s.announcer
         track = announcer.track if announcer is not None else None
         if track is None:
-            await ctx.send("Nothing is playing right now.", ephemeral=True)
+            await self._answer(ctx, "Nothing is playing right now.")
             return
         show = announcer.show if announcer is not None else None
         embed = now_playing_embed(track, show, self.s.controls.next_up(), self.s.station_name)
-        await ctx.send(embed=discord.Embed.from_dict(embed), ephemeral=True)
+        await ctx.send(embed=discord.Embed.from_dict(fit_embed(embed)), ephemeral=True)
 
     @_hybrid(name="request", description="Request a track by title or artist")
     async def request(self, ctx: Ctx, *, query: str) -> None:
         if not await self._allowed(ctx, Level.LISTENER):
             return
-        matches = self.s.catalogue.search(query)
+        matches = self.s.catalogue.search(query[:QUERY_MAX])
         if not matches:
-            await ctx.send(f"No requestable track matches “{query}”.", ephemeral=True)
+            await self._refuse(ctx, f"No requestable track matches {quote(query)}.")
             return
         now = self.s.clock.now()
         refusal = self.s.request_check(matches[0], now)
         if refusal is not None:
-            await ctx.send(refusal, ephemeral=True)
+            await self._refuse(ctx, refusal)
             return
         try:
             request = self.s.queue.add(ctx.author.id, ctx.author.display_name, matches[0], now)
-        except RequestRefused as refusal:
-            await ctx.send(str(refusal), ephemeral=True)
+        except RequestRefused as refused:
+            await self._refuse(ctx, str(refused))
             return
         # The station may have taken the request between add() and this look-up.
         pending = [r.id for r in self.s.queue.pending()]
@@ -361,36 +423,43 @@ class RadioCommands(commands.Cog):
         text = format_request(request, place)
         if len(matches) > 1:
             text += "\n" + format_choices(query, matches)
-        await ctx.send(text, allowed_mentions=discord.AllowedMentions.none())
+        await ctx.send(fit(text), allowed_mentions=discord.AllowedMentions.none())
 
     @_hybrid(name="queue", description="The request queue")
     async def queue(self, ctx: Ctx) -> None:
         if not await self._allowed(ctx, Level.LISTENER):
             return
-        text = format_queue(self.s.queue.playing(), self.s.queue.pending())
-        await ctx.send(text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none())
+        await self._answer(ctx, format_queue(self.s.queue.playing(), self.s.queue.pending()))
 
-    @_hybrid(name="cancel", description="Cancel one of your requests")
+    @_hybrid(name="cancel", description="Cancel one of your requests (its # in the queue)")
     async def cancel(self, ctx: Ctx, request_id: int) -> None:
         if not await self._allowed(ctx, Level.LISTENER):
             return
+        if not _valid_id(request_id):
+            await self._refuse(ctx, f"You have no request number {quote(str(request_id), 24)}.")
+            return
         try:
             request = self.s.queue.cancel(request_id, ctx.author.id, self.s.clock.now())
-        except RequestRefused as refusal:
-            await ctx.send(str(refusal), ephemeral=True)
+        except RequestRefused as refused:
+            await self._refuse(ctx, str(refused))
             return
-        await ctx.send(f"Cancelled {request.track.display}.", ephemeral=True)
+        what = discord.utils.escape_markdown(request.track.display)
+        await self._answer(ctx, f"Cancelled {what} (request {request.id}).")
 
     @_hybrid(name="history", description="What played in the last hour")
     async def history(self, ctx: Ctx) -> None:
         if not await self._allowed(ctx, Level.LISTENER):
             return
         if self.s.history is None:
-            await ctx.send("The play history is not kept on this station.", ephemeral=True)
+            await self._answer(ctx, "The play history is not kept on this station.")
             return
+        tz = self._tz()
         plays = self.s.history.since(self.s.clock.now() - timedelta(hours=1))
-        rows = [(p.played_at.strftime("%H:%M"), _display(p.artist, p.title)) for p in plays]
-        await ctx.send(format_history(rows[::-1][:LIST_MAX]), ephemeral=True)
+        rows = [
+            (p.played_at.astimezone(tz).strftime("%H:%M"), _display(p.artist, p.title))
+            for p in plays
+        ]
+        await self._answer(ctx, format_history(rows[::-1][:LIST_MAX], _zone(tz)))
 
     @_hybrid(name="schedule", description="The programme of a day (today, tomorrow, mon…sun)")
     async def schedule(self, ctx: Ctx, day: str = "today") -> None:
@@ -398,15 +467,15 @@ class RadioCommands(commands.Cog):
             return
         grid = self.s.grid() if self.s.grid is not None else None
         if grid is None:
-            await ctx.send("The programme is not available.", ephemeral=True)
+            await self._answer(ctx, "The programme is not available.")
             return
         now = self.s.clock.now()
         try:
             wanted = parse_day(day, now.astimezone(grid.tz).date())
         except ArgumentError as problem:
-            await ctx.send(str(problem), ephemeral=True)
+            await self._refuse(ctx, _quoted(problem, day))
             return
-        await ctx.send(format_day(grid, wanted, now), ephemeral=True)
+        await self._answer(ctx, format_day(grid, wanted, now))
 
     # DJ
 
@@ -425,24 +494,36 @@ class RadioCommands(commands.Cog):
     async def remove(self, ctx: Ctx, request_id: int) -> None:
         if not await self._allowed(ctx, Level.DJ):
             return
+        if not _valid_id(request_id):
+            await self._refuse(ctx, f"There is no request number {quote(str(request_id), 24)}.")
+            return
         try:
             request = self.s.queue.remove(request_id, self.s.clock.now())
-        except RequestRefused as refusal:
-            await ctx.send(str(refusal), ephemeral=True)
+        except RequestRefused as refused:
+            await self._refuse(ctx, str(refused))
             return
-        await ctx.send(f"Removed {request.track.display} (request {request.id}).")
+        what = discord.utils.escape_markdown(request.track.display)
+        await ctx.send(fit(f"Removed {what} (request {request.id})."))
 
-    @_hybrid(name="move", description="Move a request in the queue (DJ)")
+    @_hybrid(name="move", description="Move a request to a place in the queue (DJ)")
     async def move(self, ctx: Ctx, request_id: int, place: int) -> None:
         if not await self._allowed(ctx, Level.DJ):
             return
+        if not _valid_id(request_id):
+            await self._refuse(ctx, f"There is no request number {quote(str(request_id), 24)}.")
+            return
+        if place < 1:
+            await self._refuse(ctx, f"Places in the queue start at 1, not {quote(str(place), 24)}.")
+            return
+        before = self.s.queue.pending()
         try:
             pending = self.s.queue.move(request_id, place)
-        except RequestRefused as refusal:
-            await ctx.send(str(refusal), ephemeral=True)
+        except RequestRefused as refused:
+            await self._refuse(ctx, str(refused))
             return
-        text = format_queue(self.s.queue.playing(), pending)
-        await ctx.send(text, allowed_mentions=discord.AllowedMentions.none())
+        text = format_move(request_id, place, before, pending) + "\n"
+        text += format_queue(self.s.queue.playing(), pending)
+        await ctx.send(fit(text), allowed_mentions=discord.AllowedMentions.none())
 
     @_hybrid(name="clear", description="Clear the request queue (DJ)")
     async def clear(self, ctx: Ctx) -> None:
@@ -566,22 +647,22 @@ class RadioCommands(commands.Cog):
             return
         grid = self.s.grid() if self.s.grid is not None else None
         if grid is None:
-            await ctx.send("The programme is not available.", ephemeral=True)
+            await self._answer(ctx, "The programme is not available.")
             return
         try:
             instant = parse_instant(when, grid, self.s.clock.now())
-        except ArgumentError as problem:
-            await ctx.send(str(problem), ephemeral=True)
+        except (ArgumentError, OverflowError, ValueError) as problem:
+            await self._refuse(ctx, _quoted(problem, when))
             return
-        await ctx.send(format_at(grid, instant), ephemeral=True)
+        await self._answer(ctx, format_at(grid, instant))
 
     @_hybrid_group(name="grid", description="Check or reload the grid files (programmers)")
     async def grid_group(self, ctx: Ctx) -> None:
         # Only a prefix invocation without a subcommand lands here.
         if not await self._allowed(ctx, Level.PROGRAMMER):
             return
-        prefix = self.s.config.prefix
-        await self._private(
+        prefix = self._prefix(ctx)
+        await self._answer(
             ctx,
             f"Use `{prefix}grid check` (check the files, change nothing) or"
             f" `{prefix}grid reload` (put the files on air now).",
@@ -593,12 +674,12 @@ class RadioCommands(commands.Cog):
             return
         files = self.s.grid_files
         if files is None:
-            await ctx.send("The grid files cannot be checked on this station.", ephemeral=True)
+            await self._answer(ctx, "The grid files cannot be checked on this station.")
             return
         result = await self._off_loop(ctx, "check", files.check)
         if result is None:
             return
-        await self._private(ctx, format_check(result, self.s.clock.now(), files.station_dir))
+        await self._answer(ctx, format_check(result, self.s.clock.now(), files.station_dir))
 
     @_subcommand(grid_group, name="reload", description="Put the grid files on air (programmers)")
     async def grid_reload(self, ctx: Ctx) -> None:
@@ -607,7 +688,7 @@ class RadioCommands(commands.Cog):
         files = self.s.grid_files
         before = self.s.grid() if self.s.grid is not None else None
         if files is None or before is None:
-            await ctx.send("The grid cannot be reloaded on this station.", ephemeral=True)
+            await self._answer(ctx, "The grid cannot be reloaded on this station.")
             return
         outcome = await self._off_loop(ctx, "reload", files.reload)
         if outcome is None:
@@ -616,7 +697,7 @@ class RadioCommands(commands.Cog):
             "grid reload by %s: %s", ctx.author, "applied" if outcome.applied else "refused"
         )
         text = format_reload(before, outcome, self.s.clock.now(), files.station_dir)
-        await self._private(ctx, text)
+        await self._answer(ctx, text)
 
     # admin
 
@@ -628,7 +709,7 @@ class RadioCommands(commands.Cog):
         deployment = self.s.deployment
         grid = self.s.grid() if self.s.grid is not None else None
         if guild is None or deployment is None:
-            await ctx.send("The settings are not available on this station.", ephemeral=True)
+            await self._answer(ctx, "The settings are not available on this station.")
             return
         embed = settings_embed(
             self.s.config,
@@ -637,21 +718,21 @@ class RadioCommands(commands.Cog):
             timezone=grid.tz.key if grid is not None else "unknown time zone",
             deployment=deployment(),
         )
-        await self._private(ctx, embed=discord.Embed.from_dict(embed))
+        await ctx.send(embed=discord.Embed.from_dict(fit_embed(embed)), ephemeral=True)
 
     @_hybrid(name="join", description="Join the broadcast room (admin)")
     async def join(self, ctx: Ctx) -> None:
         if not await self._allowed(ctx, Level.ADMIN) or ctx.guild is None:
             return
         self.s.rooms.join(ctx.guild.id)
-        await ctx.send("Joining the broadcast room.", ephemeral=True)
+        await self._answer(ctx, "Joining the broadcast room.")
 
     @_hybrid(name="leave", description="Leave the broadcast room (admin)")
     async def leave(self, ctx: Ctx) -> None:
         if not await self._allowed(ctx, Level.ADMIN) or ctx.guild is None:
             return
         await self.s.rooms.leave(ctx.guild.id)
-        await ctx.send("Left the broadcast room; `join` brings the station back.", ephemeral=True)
+        await self._answer(ctx, "Left the broadcast room; `join` brings the station back.")
 
     # owner
 
@@ -663,7 +744,8 @@ class RadioCommands(commands.Cog):
         # The checks run FFmpeg and libopus for real: off the event loop.
         lines += [str(result) for result in await asyncio.to_thread(run_checks)]
         lines += self.s.diagnostics()
-        await ctx.send("```\n" + "\n".join(lines) + "\n```", ephemeral=True)
+        body = "\n".join(lines)[: MESSAGE - 8]  # room for the code fences
+        await self._answer(ctx, "```\n" + body + "\n```")
 
     # checks
 
@@ -761,28 +843,97 @@ class RadioCommands(commands.Cog):
         grid = self.s.grid() if self.s.grid is not None else None
         tz: tzinfo = grid.tz if grid is not None else UTC
         text = format_live_status(live.status(), self.s.clock.now(), tz)
-        await ctx.send(text, allowed_mentions=discord.AllowedMentions.none())
+        await ctx.send(fit(text), allowed_mentions=discord.AllowedMentions.none())
 
     async def cog_command_error(self, ctx: commands.Context[Any], error: Exception) -> None:
-        """A wrong or missing argument gets a short private usage line; anything else
-        is logged with its traceback and the member told it failed."""
-        if isinstance(error, commands.UserInputError):
-            command = ctx.command
-            usage = ""
-            if command is not None:
-                args = command.usage if command.usage is not None else command.signature
-                usage = f" Use `{self.s.config.prefix}{command.qualified_name} {args}`".rstrip()
-                usage += "."
-            if isinstance(error, commands.MissingRequiredArgument):
-                problem = f"Missing `{error.param.name}`."
-            else:
-                problem = str(error) if len(str(error)) <= 300 else "That argument is not valid."
+        """Bad input (a missing or wrong argument) gets a short private line saying what
+        was wrong, with the member's words quoted short, and how to write the command;
+        never a traceback. Anything else is a failure of ours: logged with its
+        traceback, and the member told it failed."""
+        if isinstance(error, commands.HybridCommandError):
+            error = error.original  # the slash form's own error
+        if isinstance(error, commands.UserInputError | app_commands.TransformerError):
+            logger.info("bad input to %s by %s: %s", ctx.command, ctx.author, error)
             with contextlib.suppress(discord.HTTPException):
-                await self._private(ctx, f"{problem}{usage}")
+                await self._private(ctx, self._input_problem(ctx, error))
+            return
+        if isinstance(error, commands.CheckFailure | app_commands.CheckFailure):
+            with contextlib.suppress(discord.HTTPException):
+                await self._refuse(ctx, "You cannot use this command here.")
             return
         logger.error("command %s by %s failed", ctx.command, ctx.author, exc_info=error)
         with contextlib.suppress(discord.HTTPException):
             await self._private(ctx, "That command failed on the station's side; see the log.")
+
+    @commands.Cog.listener()
+    async def on_command_error(self, ctx: commands.Context[Any], error: Exception) -> None:
+        """The bot-wide error event: an unknown word after the prefix is not an error
+        (other bots share prefixes): logged at debug, no answer. Errors of this cog's
+        commands are answered by :meth:`cog_command_error`; any other command's error
+        is logged (this listener replaces discord.py's default report)."""
+        if isinstance(error, commands.CommandNotFound):
+            logger.debug("not a command of ours: %r", ctx.invoked_with)
+            return
+        if ctx.cog is self:
+            return
+        logger.error("command %s by %s failed", ctx.command, ctx.author, exc_info=error)
+
+    def _input_problem(self, ctx: commands.Context[Any], error: Exception) -> str:
+        """What was wrong with the member's input, and how to write the command."""
+        command = ctx.command
+        how = ""
+        if command is not None:
+            found = find(command.qualified_name)
+            prefix = self._prefix(ctx)
+            if found is not None and found.name == command.qualified_name:
+                written = usage(found, prefix)
+            else:
+                args = command.usage if command.usage is not None else command.signature
+                written = f"{prefix}{command.qualified_name} {args}".rstrip()
+            how = f" Use `{written}`; `{prefix}help {command.qualified_name}` tells more."
+        if isinstance(error, commands.MissingRequiredArgument):
+            return f"Missing `{_argument(error.param.name)}`.{how}"
+        raw = getattr(ctx, "current_argument", None)
+        if isinstance(error, commands.BadArgument | app_commands.TransformerError) and raw:
+            if isinstance(error, commands.RangeError | commands.BadLiteralArgument):
+                return f"{quote(raw, 30)} is out of range.{how}"
+            param = getattr(ctx, "current_parameter", None)
+            if param is not None and param.annotation is int:
+                return f"{quote(raw, 30)} is not a whole number.{how}"
+            if isinstance(error, commands.BadArgument) and len(str(error)) <= 200:
+                return f"{error}{how}".replace(f"“{raw}”", quote(raw, 30))
+            return f"{quote(raw, 30)} is not valid here.{how}"
+        if isinstance(error, commands.TooManyArguments):
+            return f"Too many words.{how}"
+        if isinstance(
+            error, commands.ExpectedClosingQuoteError | commands.InvalidEndOfQuotedStringError
+        ):
+            return f"A quotation mark is not closed.{how}"
+        return f"That is not how this command is written.{how}"
+
+    def _prefix(self, ctx: commands.Context[Any]) -> str:
+        """How the member writes commands here: ``/`` for a slash command, else the
+        prefix they used (``!``, or ``@Radio ``)."""
+        if ctx.interaction is not None:
+            return "/"
+        return ctx.clean_prefix or self.s.config.prefix
+
+    def _levels(self, ctx: commands.Context[Any]) -> frozenset[Level]:
+        member = self._member(ctx)
+        guild = self.s.config.guild(ctx.guild.id) if ctx.guild is not None else None
+        if member is None or guild is None:
+            return frozenset({Level.LISTENER})
+        return levels_of(member, guild.roles, self.s.config.owners)
+
+    def _tz(self) -> tzinfo:
+        """The station's time zone (UTC when the grid is not known)."""
+        grid = self.s.grid() if self.s.grid is not None else None
+        return grid.tz if grid is not None else UTC
+
+    async def _answer(self, ctx: commands.Context[Any], text: str) -> None:
+        """An answer to the member's question, within Discord's limit: ephemeral for a
+        slash command, in the room where a prefix command was written."""
+        await ctx.send(fit(text), ephemeral=True, allowed_mentions=discord.AllowedMentions.none())
 
     async def _off_loop(self, ctx: Ctx, what: str, work: Callable[[], _T]) -> _T | None:
         """Run the grid's ``work`` off the event loop; None (the programmer told) if it failed.
@@ -816,7 +967,8 @@ class RadioCommands(commands.Cog):
         # discord.py's overloads take either an embed or none: pass it only when given.
         extra: dict[str, Any] = {"allowed_mentions": discord.AllowedMentions.none()}
         if embed is not None:
-            extra["embed"] = embed
+            extra["embed"] = discord.Embed.from_dict(fit_embed(embed.to_dict()))  # type: ignore[arg-type]
+        content = fit(content) if content is not None else None
         if ctx.interaction is not None:
             await ctx.send(content, ephemeral=True, **extra)
             return
@@ -824,6 +976,10 @@ class RadioCommands(commands.Cog):
             await ctx.author.send(content, **extra)
         except discord.HTTPException:
             await ctx.reply(content, delete_after=REFUSAL_SECONDS, **extra)
+
+
+def _argument(name: str) -> str:
+    return {"request_id": "id", "query": "words"}.get(name, name)
 
 
 def _display(artist: str, title: str) -> str:

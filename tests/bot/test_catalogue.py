@@ -74,8 +74,11 @@ def test_replies() -> None:
     long = format_queue(None, [request(n, NAIMA, 1) for n in range(1, 14)])
     assert long.splitlines()[-1] == "… and 3 more"
     assert len(long.splitlines()) == 11
-    assert format_history([]) == "Nothing has played in the last hour."
-    assert format_history([("20:01", "A – *B*")]) == r"`20:01` A – \*B\*"
+    assert format_history([], "Europe/Paris") == "Nothing has played in the last hour."
+    assert format_history([("20:01", "A – *B*")], "Europe/Paris").splitlines() == [
+        "**The last hour** (Europe/Paris)",
+        r"`20:01` A – \*B\*",
+    ]
     assert format_choices("miles", [SO_WHAT, BLUE]) == (
         "Other matches for “miles” (be more specific to pick one):\n• Miles Davis – Blue in Green"
     )

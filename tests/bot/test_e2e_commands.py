@@ -127,7 +127,10 @@ async def test_commands_by_allowed_and_refused_members(emulator: Emulator, tmp_p
             f"2. John Coltrane – Naima · <@{bob}> · #2",
         ]
         moved = await answer(emulator, "bob", "move", request_id=2, place=1)
-        assert moved.content.splitlines()[0].startswith("1. John Coltrane – Naima")
+        assert moved.content.splitlines()[:2] == [
+            "Moved request 2 to number 1: it plays after the current track.",
+            f"1. John Coltrane – Naima · <@{bob}> · #2",
+        ]
 
         not_yours = await answer(emulator, "bob", "cancel", request_id=1)
         assert (not_yours.content, not_yours.flags & EPHEMERAL) == (

@@ -312,9 +312,9 @@ async def test_grid_check_reload_and_settings_by_allowed_and_refused_members(
         assert checked_by_prefix.content.startswith(
             "OK: 1 show, 2 playlists, 3 tracks, 0 warnings."
         )
-        assert usage.content == (
-            "Use `!grid check` (check the files, change nothing) or"
-            " `!grid reload` (put the files on air now)."
+        assert usage.content == (  # the way the member wrote the command: a mention
+            "Use `@radio-bot grid check` (check the files, change nothing) or"
+            " `@radio-bot grid reload` (put the files on air now)."
         )
         assert card.embeds[0]["title"] == "Settings of Tiny FM"
         assert [s.id for s in app.onair.station.grid.shows] == ["allday"]

@@ -333,7 +333,10 @@ async def test_live_commands_by_presenters_djs_and_listeners(
         shown = await prefix(emulator, "alice", "live")
         assert (shown.content, shown.deleted) == ("Nobody is live.", False)
         missing = await prefix(emulator, "alice", "live relay")
-        assert missing.content == "Missing `url`. Use `!live relay <url> [force]`."
+        assert missing.content == (
+            "Missing `url`. Use `@radio-bot live relay <url> [force]`;"
+            " `@radio-bot help live relay` tells more."
+        )
         bad_word = await prefix(emulator, "bob", "live relay https://example.org/c.mp3 now")
         assert bad_word.content.startswith("“now”: write `force` after the URL, or nothing.")
         relays = len(live.named("start_relay"))
