@@ -38,6 +38,7 @@ from radio.app.controls import StationControls
 from radio.app.offthread import DeferredHistory, ThreadedEventBus
 from radio.app.requests import NotifyingQueue, RequestPlayer
 from radio.app.stamps import FrameStamps
+from radio.app.webview import open_web, web_face
 from radio.audio.loudness import LoudnessLevels
 from radio.bot.announcements import Announcer, Rooms
 from radio.bot.audio import SimulcastFeed
@@ -89,6 +90,8 @@ class AppOptions:
     realtime_sender: bool = True  # the sender thread asks for SCHED_FIFO (RADIO_REALTIME_SENDER)
     live: bool = True  # open the presenters' mount (station.yaml's live.enabled must agree)
     live_port: int | None = None  # overrides station.yaml's live.port (0: any free port)
+    web: bool = True  # serve the page, JSON, /metrics, /healthz (station.yaml's web.enabled too)
+    web_port: int | None = None  # overrides station.yaml's web.port (0: any free port)
     prune_interval: float = 86400.0  # seconds between prunings of the recordings
     bot_options: dict[str, Any] = field(default_factory=dict)  # passed to discord.Client
 
@@ -233,6 +236,12 @@ class StationApp:
         self.services.live = self.desk
         self.events.subscribe(self.desk.on_event)
         self.bot_cogs = [RadioCommands(self.services)]
+        # The HTTP face (docs/web.md): page, now-playing JSON, /metrics, /healthz.
+        self.web = (
+            web_face(self, clock=clock, monotonic=monotonic, port=options.web_port)
+            if options.web
+            else None
+        )
 
     def _build_live(
         self,
@@ -342,6 +351,8 @@ class StationApp:
             await asyncio.to_thread(self.onair.root.wait_buffered, FIRST_TRACK_TIMEOUT_S)
             loop = asyncio.get_running_loop()
             await self._open_live()
+            if self.web is not None and not await open_web(self.web, self.announcer):
+                self.web = None  # told to the admins; the station plays on
             spawn = self.supervisor.spawn
             self._tasks.append(spawn("grid-watch", self._watch))
             self._tasks.append(spawn("recordings", self._prune_recordings))
@@ -462,6 +473,8 @@ class StationApp:
         if self.ingest is not None:
             await self.ingest.close()
         await self.desk.close()
+        if self.web is not None:
+            await self.web.close()
         if not self.bot.is_closed():
             with contextlib.suppress(Exception):
                 await self.bot.close()

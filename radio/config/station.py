@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from radio.config.outputs import OutputsModel
 from radio.config.web import WebModel
+from radio.config.web import WebModel
 from radio.grid.timeparse import Duration, TimeZoneName
 
 
@@ -74,6 +75,7 @@ class StationModel(BaseModel):
     fallback: str
     station_id: str | None = None
     live: LiveModel = Field(default_factory=LiveModel)
+    web: WebModel = Field(default_factory=WebModel)  # the HTTP face: docs/web.md
     outputs: OutputsModel = Field(default_factory=OutputsModel)  # Icecast mounts: docs/outputs.md
     web: WebModel = Field(default_factory=WebModel)  # the HTTP face: docs/web.md
     # Guilds, rooms and role IDs for ``radio run``: validated by
