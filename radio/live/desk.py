@@ -306,6 +306,7 @@ class LiveDesk:
         session = self._session
         if session is not None:
             await self._end(session, "the station stopped", drain=False)
+            session.feed.close()  # one that ended draining may still be backed up
         if self._tap is not None:
             await asyncio.to_thread(self._tap.disarm)
         if self._http is not None:
@@ -357,6 +358,8 @@ class LiveDesk:
                 else f"handed over to {presenter.name}"
             )
             await self._end(previous, reason, drain=False)
+        elif previous is not None:
+            previous.feed.close()  # it ended draining; its input is no longer read
         buffer = PcmBuffer()
         feed = LiveFeed(content_type, buffer, name=f"live-{presenter.name}")
         now = self._clock.now()

@@ -905,3 +905,74 @@ async def test_closing_leaves_no_ffmpeg_behind(tmp_path: Path, desk_first: bool)
         assert session_of(rig).end_reason == (
             "the station stopped" if desk_first else "server closing"
         )
+
+
+@pytest.fixture(scope="module")
+def long_mp3() -> bytes:
+    """Fifteen seconds of a 660 Hz sine as MP3: more than a live buffer holds."""
+    done = subprocess.run(
+        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi",
+         "-i", "sine=frequency=660:duration=15", "-c:a", "libmp3lame", "-b:a", "64k",
+         "-f", "mp3", "pipe:"],
+        capture_output=True, check=True, timeout=60,
+    )  # fmt: skip
+    return done.stdout
+
+
+async def test_closing_while_the_station_no_longer_reads_leaves_no_ffmpeg(
+    tmp_path: Path, long_mp3: bytes
+) -> None:
+    # The player stops first at shutdown: nobody reads the live source, so a burst
+    # fills the session's buffer and its decoder backs up, blocked on its output.
+    async with open_rig(tmp_path) as rig:
+        rig.puller.hold_when(lambda r: True)
+        await until(rig.puller.held.is_set, "the puller to hold")
+        reader, writer = await asyncio.open_connection("127.0.0.1", rig.port)
+        writer.write(put_head(basic(rig.logins[ALICE])).encode())
+        await writer.drain()
+        await asyncio.wait_for(reader.readuntil(b"HTTP/1.0 200 OK\r\n\r\n"), WAIT)
+        writer.write(long_mp3)
+        await until(
+            lambda: (c := rig.live.current) is not None and c.buffer.frames >= 450,
+            "the session's buffer to fill",
+        )
+        await asyncio.wait_for(rig.server.close(), WAIT)
+        await asyncio.wait_for(rig.desk.close(), WAIT)
+        writer.close()
+        await until(lambda: not ffmpeg_children(), "the decoder to be gone")
+
+
+async def burst(rig: Rig, who: int, audio: bytes) -> asyncio.StreamWriter:
+    """Connect as ``who`` and send ``audio`` at once (no pacing); the connection stays open."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", rig.port)
+    writer.write(put_head(basic(rig.logins[who])).encode())
+    await writer.drain()
+    await asyncio.wait_for(reader.readuntil(b"HTTP/1.0 200 OK\r\n\r\n"), WAIT)
+    writer.write(audio)
+    return writer
+
+
+async def test_the_next_presenter_ends_a_drained_decoder_that_is_backed_up(
+    tmp_path: Path, long_mp3: bytes
+) -> None:
+    # Alice's burst outgrows her buffer while the puller holds, then she hangs up:
+    # when Bob takes over, her input is no longer read, so her decoder must go.
+    async with open_rig(tmp_path) as rig:
+        rig.puller.hold_when(lambda r: True)
+        await until(rig.puller.held.is_set, "the puller to hold")
+        alice = await burst(rig, ALICE, long_mp3)
+        await until(
+            lambda: (c := rig.live.current) is not None and c.buffer.frames >= 450,
+            "Alice's buffer to fill",
+        )
+        alice.close()
+        await until(lambda: session_of(rig).ended_at, "Alice's session to end")
+        assert len(ffmpeg_children()) == 1  # her decoder, blocked on its output
+
+        bob = await burst(rig, BOB, long_mp3[: len(long_mp3) // 4])
+        await until(lambda: len(rig.sessions.recent()) == 2, "Bob's session")
+        await until(lambda: len(ffmpeg_children()) == 1, "Alice's decoder to be gone")
+        rig.puller.release()
+        await until(lambda: rig.of(LiveStarted), "Bob on air")
+        assert rig.story()[0] == LiveStarted(0, "Bob", "encoder", "morning")
+        bob.close()
