@@ -1,4 +1,4 @@
-"""Media generation with FFmpeg's lavfi sources: tones, chords and noise.
+"""Media generation with FFmpeg's lavfi sources (tones, chords, noise) and from numpy samples.
 
 Used by the tests, the demo and the grid helper to make audio files locally
 (nothing is ever downloaded, nothing generated is committed).
@@ -34,8 +34,10 @@ from pathlib import Path
 from typing import Any
 
 import ffmpeg
+import numpy as np
+import numpy.typing as npt
 
-from radio.audio.ffmpeg_cli import run_to_end
+from radio.audio.ffmpeg_cli import quiet, run_to_end
 from radio.audio.frames import SAMPLE_RATE
 from radio.errors import SourceError
 
@@ -198,3 +200,55 @@ def _encoders() -> frozenset[str]:
         if len(parts) >= 2 and len(parts[0]) == 6 and parts[0][0] in "AVS":
             names.add(parts[1])
     return frozenset(names)
+
+
+def write_samples(
+    path: Path,
+    samples: npt.NDArray[np.floating[Any]] | npt.NDArray[np.int16],
+    *,
+    title: str | None = None,
+    artist: str | None = None,
+    album: str | None = None,
+    codec: str | None = None,
+) -> Path:
+    """Write ``samples`` (48 kHz; shape ``(n,)`` mono or ``(n, 2)`` stereo) as a stereo file.
+
+    Float samples are full scale at 1.0 and clipped to [-1, 1]; int16 samples are
+    written as they are. Mono is copied into both channels at unity gain. The
+    container and codec follow the suffix as for :func:`tone` (FLAC is written at
+    its fastest compression level: the files are generated, not archived).
+    Returns ``path``. Raises ValueError for an empty or wrongly shaped array,
+    SourceError when the suffix is unknown, the encoder is missing, or FFmpeg fails.
+    """
+    data = np.asarray(samples)
+    if data.ndim == 1:
+        data = np.repeat(data[:, None], 2, axis=1)
+    if data.ndim != 2 or data.shape[1] != 2 or data.shape[0] == 0:
+        raise ValueError(f"samples must be (n,) or (n, 2) with n > 0, got shape {data.shape}")
+    if data.dtype != np.int16:
+        data = np.round(np.clip(data, -1.0, 1.0) * 32767.0).astype(np.int16)
+    path = Path(path)
+    suffix = path.suffix.lower()
+    acodec = _codec_for(suffix, codec)
+    args = ["ffmpeg", "-f", "s16le", "-ar", str(SAMPLE_RATE), "-ac", "2", "-i", "pipe:0"]
+    args += ["-c:a", acodec, "-ar", str(SAMPLE_RATE), "-ac", "2"]
+    if acodec == "flac":
+        args += ["-compression_level", "0"]
+    if suffix in (".ogg", ".opus"):
+        args += ["-f", "ogg"]
+    for key, value in (("title", title), ("artist", artist), ("album", album)):
+        if value is not None:
+            args += ["-metadata", f"{key}={value}"]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    args += ["-y", str(path)]
+    try:
+        result = subprocess.run(
+            quiet(args), input=data.astype("<i2").tobytes(), capture_output=True, check=False
+        )
+    except OSError as exc:
+        raise SourceError(f"cannot run ffmpeg to write {path}: {exc}") from exc
+    if result.returncode != 0:
+        message = result.stderr.decode(errors="replace").strip()
+        raise SourceError(f"ffmpeg could not write {path}: {message}")
+    logger.debug("wrote %s (%d samples, %s)", path, data.shape[0], acodec)
+    return path

@@ -1,11 +1,18 @@
-"""The demo's listening page on 127.0.0.1: hear what the listener hears, see what plays.
+"""The demo's control room page on 127.0.0.1: hear the listener, see what plays, act.
 
-- ``GET /``           the page: an ``<audio>`` element on the live stream, now playing,
-                      the request queue and the room's latest messages (polled every second)
+- ``GET /``           the page: an ``<audio>`` element on the live stream; now playing,
+                      next up, the request queue, the day's schedule, who is live (and
+                      how to go live); the studio room as the chosen member sees it in
+                      Discord; a member picker, a command box and buttons (polled every
+                      second; plain HTML, CSS and JavaScript)
 - ``GET /live.wav``   the listener's decoded audio as one endless WAV stream (48 kHz
                       stereo 16-bit; the header announces the largest size a WAV allows),
                       starting at the live edge
-- ``GET /now.json``   what the station is playing, as JSON (see :func:`now_playing`)
+- ``GET /now.json``   ``?member=NAME``: what the station is playing and the room as
+                      that member sees it, as JSON (the demo's ``now``)
+- ``POST /act``       ``{"member": "alice", "text": "/request sunrise"}``: the member
+                      posts that (the demo's ``act``); ``{"ok": true}`` or
+                      ``{"ok": false, "error": "..."}`` with a 4xx/5xx status
 
 The stream is cut from the emulator's listener record: exactly the packets the
 listener decoded in the broadcast room, in arrival order.
@@ -18,11 +25,12 @@ import bisect
 import json
 import logging
 import struct
-from collections.abc import Callable
-from typing import Any, Final
+from collections.abc import Awaitable, Callable
+from typing import Any, Final, Protocol
 
 from aiohttp import web
 
+from radio.demo.page_html import PAGE
 from radio.sandbox.record import CHANNELS, SAMPLE_RATE, ListenerRecord
 
 logger = logging.getLogger(__name__)
@@ -87,12 +95,31 @@ class ListenerTap:
         return len(self._mine())
 
 
-class ListeningPage:
-    """The HTTP server of the page. ``now`` returns the JSON of ``/now.json``."""
+class Answer(Protocol):
+    """What an action answers: an HTTP status and a JSON body."""
 
-    def __init__(self, tap: ListenerTap, now: Callable[[], dict[str, Any]]) -> None:
+    @property
+    def status(self) -> int: ...
+    @property
+    def body(self) -> dict[str, Any]: ...
+
+
+MAX_BODY: Final = 16_384  # an action is a member's name and one message
+
+
+class ListeningPage:
+    """The HTTP server of the page. ``now(member)`` returns the JSON of ``/now.json``;
+    ``act(member, text)`` carries out ``POST /act``."""
+
+    def __init__(
+        self,
+        tap: ListenerTap,
+        now: Callable[[str | None], dict[str, Any]],
+        act: Callable[[str, str], Awaitable[Answer]],
+    ) -> None:
         self._tap = tap
         self._now = now
+        self._act = act
         self._runner: web.AppRunner | None = None
         self._streams: set[web.StreamResponse] = set()
         self._closing = asyncio.Event()
@@ -100,9 +127,10 @@ class ListeningPage:
 
     def app(self) -> web.Application:
         """The aiohttp application (routes above)."""
-        app = web.Application()
+        app = web.Application(client_max_size=MAX_BODY)
         app.router.add_get("/", self._index)
         app.router.add_get("/now.json", self._now_json)
+        app.router.add_post("/act", self._act_json)
         app.router.add_get("/live.wav", self._live)
         return app
 
@@ -139,11 +167,21 @@ class ListeningPage:
         return web.Response(text=PAGE, content_type="text/html", charset="utf-8")
 
     async def _now_json(self, request: web.Request) -> web.Response:
-        return web.Response(
-            text=json.dumps(self._now()),
-            content_type="application/json",
-            headers={"Cache-Control": "no-store"},
-        )
+        return _json(200, self._now(request.query.get("member")))
+
+    async def _act_json(self, request: web.Request) -> web.Response:
+        try:
+            body = await request.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return _json(400, {"ok": False, "error": "The body is not JSON."})
+        except web.HTTPRequestEntityTooLarge:
+            return _json(413, {"ok": False, "error": "That is too long for one message."})
+        if not isinstance(body, dict) or not all(
+            isinstance(body.get(key), str) for key in ("member", "text")
+        ):
+            return _json(400, {"ok": False, "error": 'Send {"member": "...", "text": "..."}.'})
+        answer = await self._act(body["member"], body["text"])
+        return _json(answer.status, answer.body)
 
     async def _live(self, request: web.Request) -> web.StreamResponse:
         response = web.StreamResponse(
@@ -163,47 +201,10 @@ class ListeningPage:
         return response
 
 
-PAGE: Final = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<title>radio demo</title>
-<style>
- body { font: 16px/1.4 system-ui, sans-serif; max-width: 46rem; margin: 2rem auto; }
- h1 { font-size: 1.4rem; } .muted { color: #666; } #track { font-size: 1.3rem; font-weight: 600; }
- audio { width: 100%; margin: 1rem 0; } li { margin: .2rem 0; }
- pre { background: #f4f4f4; padding: .6rem; white-space: pre-wrap; font-size: .85rem; }
-</style></head>
-<body>
-<h1 id="station">radio demo</h1>
-<p class="muted">What the listener in the local Discord's voice room hears, live.
-Press play (browsers wait for a click before sound).</p>
-<audio id="player" controls preload="none" src="live.wav"></audio>
-<p><span class="muted">Show:</span> <span id="show">…</span></p>
-<p id="track">…</p>
-<p><span class="muted">Requested by:</span> <span id="requester">nobody</span> ·
-<span class="muted">Next up:</span> <span id="next">…</span></p>
-<h2>Request queue</h2><ol id="queue"></ol>
-<h2>#studio</h2><pre id="messages"></pre>
-<script>
-async function refresh() {
-  try {
-    const now = await (await fetch('now.json', {cache: 'no-store'})).json();
-    document.getElementById('station').textContent = now.station;
-    document.getElementById('show').textContent = now.show || 'the fallback playlist';
-    const t = now.track;
-    document.getElementById('track').textContent =
-      t ? (t.artist ? t.artist + ' – ' : '') + t.title : 'nothing (dead air)';
-    document.getElementById('requester').textContent = (t && t.requested_by) || 'nobody';
-    document.getElementById('next').textContent = now.next_up || 'not known yet';
-    const queue = document.getElementById('queue');
-    queue.replaceChildren(...now.queue.map(r => {
-      const li = document.createElement('li');
-      li.textContent = r.title + ' (' + r.requested_by + ')';
-      return li;
-    }));
-    document.getElementById('messages').textContent = now.messages.join('\\n');
-  } catch (e) { /* the demo stopped */ }
-}
-refresh(); setInterval(refresh, 1000);
-</script>
-</body></html>
-"""
+def _json(status: int, body: dict[str, Any]) -> web.Response:
+    return web.Response(
+        status=status,
+        text=json.dumps(body),
+        content_type="application/json",
+        headers={"Cache-Control": "no-store"},
+    )

@@ -22,15 +22,17 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from radio.app import AppOptions, StationApp
-from radio.audio import synth
 from radio.bot.client import RoomState
+from radio.bot.programme import day_programme
 from radio.clock import SystemClock
+from radio.demo import media as media_library
+from radio.demo.media import DemoFile
+from radio.demo.members import MemberDesk, Outcome
 from radio.demo.page import ListenerTap, ListeningPage
-from radio.demo.room import RoomWatcher, line_for
+from radio.demo.room import RoomWatcher, line_for, transcript
 from radio.demo.world import demo_config
 from radio.errors import ConfigError
 from radio.events import Event
-from radio.grid.demo_media import DEMO_LIBRARY
 from radio.grid.loader import load_station
 from radio.live.contracts import Credentials
 from radio.sandbox import Emulator, ListenerRecord, point_discord_at
@@ -41,6 +43,10 @@ logger = logging.getLogger(__name__)
 ROOM_POLL_S = 0.25
 PACKETS_PER_MINUTE = 50 * 60
 DEMO_PASSWORD = "demo-live"  # the demo DJ's encoder password (the demo is local only)
+# The local Discord's ids are stamped with this instant on every start, so that
+# alice keeps her id across demo restarts as a Discord member does (requests kept
+# in the data folder still name her).
+WORLD_EPOCH = datetime(2025, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -82,26 +88,17 @@ class DemoResult:
 
 
 def generate_media(media: Path, out: TextIO) -> int:
-    """Write the example library's missing files under ``media``, saying so on ``out``.
+    """Write the example library's missing files under ``media``, saying so on ``out``
+    (one line per file, in order, as each is written).
 
     Returns how many were written. Raises SourceError when FFmpeg fails.
     """
-    missing = [item for item in DEMO_LIBRARY if not (media / item.path).exists()]
-    for number, item in enumerate(missing, start=1):
-        path = media / item.path
-        out.write(f"generating the demo's music ({number}/{len(missing)}): {item.path}\n")
+
+    def say(number: int, total: int, item: DemoFile) -> None:
+        out.write(f"generating the demo's music ({number}/{total}): {item.path}\n")
         out.flush()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        synth.tone(
-            path,
-            item.freq_hz,
-            item.seconds,
-            level_dbfs=-18.0,
-            title=item.title,
-            artist=item.artist,
-            album=item.album,
-        )
-    return len(missing)
+
+    return len(media_library.generate(media, progress=say))
 
 
 class Demo:
@@ -115,6 +112,7 @@ class Demo:
             clock=self.clock,
             monotonic=time.monotonic,
             record_limit=max(1, round(options.record_minutes * PACKETS_PER_MINUTE)),
+            world_epoch=WORLD_EPOCH,
         )
         self.room_id = (
             self.emulator.world.stage_channel.id
@@ -122,7 +120,11 @@ class Demo:
             else self.emulator.world.voice_channel.id
         )
         self.app: StationApp | None = None
-        self.page = ListeningPage(ListenerTap(self.emulator.record, self.room_id), self.now)
+        self.page = ListeningPage(
+            ListenerTap(self.emulator.record, self.room_id), self.now, self.act
+        )
+        self.members = MemberDesk(self.emulator.world, self._bot_ready)
+        self.encoder: dict[str, str] | None = None  # the mount and a one-line encoder
         self.events: list[tuple[Event, datetime | None]] = []
         self.lines: list[str] = []
         self._events_lock = threading.Lock()
@@ -152,6 +154,7 @@ class Demo:
             if written:
                 self.say(f"generated {written} demo tracks under {media}")
         await self.emulator.start()
+        self.members.control_url = self.emulator.addresses.control_url
         try:
             self.app = StationApp(
                 options.station_dir,
@@ -185,9 +188,9 @@ class Demo:
             await self.emulator.stop()
             raise
         self.say(f"{self.app.onair.name} is on the local Discord ({addresses.api_base})")
-        self.say(f"listen and see what plays: {url}")
+        self.say(f"listen, see what plays and act as a member: {url}")
         self.say(
-            "act as a member: POST "
+            "or from a script: POST "
             f"{addresses.control_url}/messages"
             ' {"author": "alice", "content": "!request sunrise"}'
         )
@@ -214,11 +217,13 @@ class Demo:
         user, password = self.presenter.user, self.presenter.password
         path = app.onair.live_settings.mount
         mount = f"icecast://{user}:{password}@127.0.0.1:{app.ingest.port}{path}"
-        self.say(f"go live from an encoder (BUTT, Mixxx, ffmpeg): {mount}")
-        self.say(
-            "  e.g. ffmpeg -re -f lavfi -i sine=frequency=660:duration=30 -c:a libmp3lame"
+        command = (
+            "ffmpeg -re -f lavfi -i sine=frequency=660:duration=30 -c:a libmp3lame"
             f" -b:a 128k -content_type audio/mpeg -f mp3 {mount}"
         )
+        self.encoder = {"mount": mount, "ffmpeg": command}
+        self.say(f"go live from an encoder (BUTT, Mixxx, ffmpeg): {mount}")
+        self.say(f"  e.g. {command}")
 
     def _keep_event(self, event: Event) -> None:
         app = self.app
@@ -262,17 +267,70 @@ class Demo:
                 self.say(line)
             await asyncio.sleep(ROOM_POLL_S)
 
-    def now(self) -> dict[str, Any]:
-        """The JSON of ``/now.json``: station, show, track, next up, queue, room, messages."""
+    def names(self) -> dict[int, str]:
+        """Every member's and the bot's name by id (requests kept from an older world too)."""
+        world = self.emulator.world
+        names: dict[int, str] = {}
         app = self.app
+        if app is not None:
+            names |= {r.user_id: r.user_name for r in app.queue.pending() if r.user_name}
+        names |= {user.id: name for name, user in world.people.items()}
+        names[world.bot.id] = world.bot.username
+        return names
+
+    async def _bot_ready(self, timeout: float) -> bool:
+        """True once the bot is connected and its slash commands are registered;
+        False when that has not happened within ``timeout`` seconds or the station stopped."""
+        try:
+            async with asyncio.timeout(timeout):
+                while True:
+                    if self.app_task is not None and self.app_task.done():
+                        return False
+                    app = self.app
+                    if app is not None and app.bot.is_ready() and self.emulator.world.commands:
+                        return True
+                    await asyncio.sleep(0.05)
+        except TimeoutError:
+            return False
+
+    async def act(self, member: str, text: str) -> Outcome:
+        """The page's member action (see :class:`~radio.demo.members.MemberDesk`)."""
+        outcome = await self.members.act(member, text)
+        if outcome.status == 200:
+            logger.info("%s on the page: %s", member, text[:80])
+        return outcome
+
+    def now(self, member: str | None = None) -> dict[str, Any]:
+        """The JSON of ``/now.json``: station, show, track, next up, queue, room, the
+        day's schedule, live, the room's messages (as lines, and as ``member`` sees
+        them in Discord: ``studio``)."""
+        app = self.app
+        world = self.emulator.world
+        base: dict[str, Any] = {
+            "station": "radio demo",
+            "members": sorted(world.people),
+            "track": None,
+            "queue": [],
+            "messages": [],
+            "studio": [],
+            "schedule": [],
+            "live": None,
+            "encoder": self.encoder,
+        }
         if app is None:
-            return {"station": "radio demo", "track": None, "queue": [], "messages": []}
+            return base
+        names = self.names()
         announcer = app.announcer
         track = announcer.track
         show = announcer.show
         next_up = app.controls.next_up()
         rooms = list(app.bot.rooms.values())
-        return {
+        grid = app.onair.station.grid
+        instant = self.clock.now()
+        today = instant.astimezone(grid.tz).date()
+        viewer = world.people[member].id if member in world.people else None
+        status = app.desk.status()
+        return base | {
             "station": app.onair.name,
             "show": show.title if show is not None else None,
             "track": None
@@ -288,14 +346,36 @@ class Demo:
                 {
                     "id": r.id,
                     "title": r.track.display,
-                    "requested_by": r.user_name or str(r.user_id),
+                    "requested_by": names.get(r.user_id) or r.user_name or "unknown member",
                 }
                 for r in app.queue.pending()
             ],
             "room": str(rooms[0].state) if rooms else None,
+            "ready": app.bot.is_ready(),
             "on_air_seconds": round(app.onair.root.position / 50, 2),
             "heard_packets": len(self.emulator.record.packets),
             "messages": self.lines[-15:],
+            "studio": transcript(world, world.text_channel.id, viewer, names, grid.tz),
+            "timezone": grid.tz.key,
+            "schedule": [
+                {
+                    "start": airing.start.strftime("%H:%M"),
+                    "end": "24:00" if airing.end.date() > today else airing.end.strftime("%H:%M"),
+                    "title": airing.title,
+                    "now": airing.start <= instant < airing.end,
+                }
+                for airing in day_programme(grid, today)
+            ],
+            "live": None
+            if status is None
+            else {
+                "presenter": status.presenter,
+                "show": status.show,
+                "via": status.via,
+                "since": status.since,
+                "title": status.title,
+                "on_air": status.on_air,
+            },
         }
 
     async def stop(self) -> DemoResult:
@@ -332,6 +412,7 @@ class Demo:
                 await task
         self._tasks.clear()
         await self.page.stop()
+        await self.members.close()
 
 
 async def run_demo(

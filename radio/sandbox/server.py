@@ -15,6 +15,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from aiohttp import web
@@ -113,11 +114,15 @@ class Emulator:
         decode: bool = True,
         record_limit: int | None = None,
         guilds: int = 1,
+        world_epoch: datetime | None = None,
     ) -> None:
         self.clock = clock
         self._monotonic = monotonic
         self.snowflakes = SnowflakeFactory()
-        self.world: World = build_world(clock.now(), self.snowflakes, token, guilds=guilds)
+        # A fixed epoch gives the guild, its rooms and people the same ids on every
+        # start, as Discord keeps them (the demo's data folder outlives a run).
+        epoch = clock.now() if world_epoch is None else world_epoch
+        self.world: World = build_world(epoch, self.snowflakes, token, guilds=guilds)
         self.record = ListenerRecord(limit=record_limit)
         self.gateway = Gateway(self.world, clock, allowed_intents=allowed_intents)
         self.voice = VoiceServer(self.world, self._udp_port, lambda ssrc: self.listener.nudge(ssrc))

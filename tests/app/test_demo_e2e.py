@@ -191,7 +191,7 @@ async def test_demo_plays_the_grid_hard_start_and_a_request(tmp_path: Path) -> N
     (alert,) = [line for line in result.lines if "was not applied" in line]
     assert "week.yaml:6:" in alert and "E108" in alert
     printed = out.getvalue()
-    assert f"listen and see what plays: {result.page_url}" in printed
+    assert f"listen, see what plays and act as a member: {result.page_url}" in printed
     assert "♪ Request Me" in printed
 
     assert result.wav is not None and result.wav.parent == station.data

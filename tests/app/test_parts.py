@@ -15,11 +15,11 @@ from radio.audio.operators import Sine
 from radio.audio.root import Infallible
 from radio.bot.config import DiscordConfig
 from radio.clock import ManualClock
+from radio.demo.media import DEMO_LIBRARY
 from radio.demo.page import ListenerTap, streaming_wav_header
 from radio.demo.room import RoomWatcher, describe, line_for
 from radio.demo.runner import generate_media
 from radio.demo.world import demo_config
-from radio.grid.demo_media import DEMO_LIBRARY
 from radio.sandbox.record import ListenerRecord, PacketRecord
 from radio.sandbox.state import Message, SnowflakeFactory, build_world
 

@@ -6,8 +6,8 @@ import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
+from radio.demo.media import DEMO_LIBRARY, generate
 from radio.grid.check import check_station
-from radio.grid.demo_media import DEMO_LIBRARY, generate
 from radio.grid.timeline import on_air
 
 REPO = Path(__file__).resolve().parents[2]
