@@ -21,6 +21,7 @@ class LiveSlot:
     allowed: bool
     record: bool
     start: datetime | None = None  # the occurrence's start (UTC)
+    end: datetime | None = None  # and its end
     early: timedelta | None = None  # how long before it presenters may connect (None: station's)
     relay: str | None = None  # a stream relayed for the whole slot
 
@@ -37,6 +38,7 @@ def live_slot_of(grid: Grid, occurrence: Occurrence | None) -> LiveSlot | None:
         allowed=show.live.allowed,
         record=show.live.record,
         start=occurrence.start,
+        end=occurrence.end,
         early=show.live.early,
         relay=show.live.relay,
     )

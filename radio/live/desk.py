@@ -16,8 +16,9 @@ in reaches the station's live source.
 Rules:
 
 * One session at a time. A second presenter is refused ("Mountpoint in use")
-  while the first one's source is connected; once it has disconnected (its
-  grace running), the next presenter takes over with no programme in between.
+  while the first one's source is connected, until the first one's show has
+  ended; once it has disconnected (its grace running), the next presenter
+  takes over with no programme in between.
   The same presenter reconnecting replaces their own session.
 * A DJ or admin may force a hand-over (``/live relay … force``) or stop any
   session; a presenter stopped by someone else is kept out until they run
@@ -219,7 +220,7 @@ class LiveDesk:
             title=session.title,
             bytes_in=session.feed.bytes_in,
             frames_in=session.live_input.buffer.frames_out,
-            recording=str(armed.path) if (armed := self._armed_recording()) else None,
+            recording=self._recording_path(),
             on_air=holder is session.live_input and session.ended is None,
         )
 
@@ -272,8 +273,8 @@ class LiveDesk:
                     403, f"Only {session.presenter.name} or a DJ can stop this live session."
                 )
             self._locked[session.presenter.user_id] = who.name
+        self.live.stop("stopped")  # first: the air is let go at the next frame, whatever follows
         await self._end(session, f"stopped by {who.name}", drain=False)
-        self.live.stop("stopped")
         return f"Live stopped ({session.presenter.name}); the programme is back."
 
     # -- life cycle ---------------------------------------------------------------
@@ -334,6 +335,9 @@ class LiveDesk:
             return  # nobody connected: the next presenter may take over within the grace
         if session.presenter.user_id == presenter.user_id or force or session.grid:
             return  # a reconnect replaces its own session; a forced or grid relay gives way
+        show = session.show
+        if show is not None and show.end is not None and show.end <= self._clock.now():
+            return  # their show is over: the next presenter may take over
         raise LiveRefused(
             403,
             f"Mountpoint in use: {session.presenter.name} is live now;"
@@ -396,8 +400,8 @@ class LiveDesk:
             grid=grid,
         )
         self._session = session
-        if recorder is not None and self._tap is not None:
-            self._tap.arm(recorder)
+        if recorder is not None and self._tap is not None and slot is not None:
+            self._tap.arm(recorder, again=self._next_recording(presenter, slot))
         self.live.attach(live_input)
         logger.info("live: %s connected via %s (%s)", presenter.name, via, source)
         return session
@@ -424,8 +428,26 @@ class LiveDesk:
             self._problem(presenter.name, f"recording could not start: {exc}")
             return None
 
-    def _armed_recording(self) -> Recorder | None:
-        return self._tap.armed if self._tap is not None else None
+    def _next_recording(self, presenter: Presenter, slot: LiveSlot) -> Callable[[], Recorder]:
+        """The session's next file, when its audio takes the air again (called by the
+        recording worker: it opens a file)."""
+        root = self.options.recordings
+        assert root is not None
+
+        def make() -> Recorder:
+            return Recorder(
+                root,
+                show_id=slot.show_id,
+                presenter=presenter.name,
+                started=self._clock.now().astimezone(self.options.tz),
+                title=slot.title,
+            )
+
+        return make
+
+    def _recording_path(self) -> str | None:
+        path = self._tap.recording if self._tap is not None else None
+        return str(path) if path is not None else None
 
     async def _write(self, session: _Session, data: bytes) -> None:
         if session.ended is not None:
@@ -472,7 +494,7 @@ class LiveDesk:
                 reason=reason,
                 bytes_in=session.feed.bytes_in,
                 frames_in=session.live_input.buffer.frames_out,
-                recording=str(armed.path) if (armed := self._armed_recording()) else None,
+                recording=self._recording_path(),
             )
         except RadioError as exc:
             logger.error("live: cannot log the end of session %d: %s", session.store_id, exc)
@@ -528,14 +550,21 @@ class LiveDesk:
             await asyncio.sleep(self.options.grid_retry)
 
     async def _grid_relay_step(self) -> None:
-        slots = self._slots(self._clock.now())
-        on_air = slots[0] if slots and slots[0].relay else None
+        now = self._clock.now()
+        slots = self._slots(now)
+        # only the show on air relays (the first slot may be the next show, within
+        # its early margin, when the fallback plays now)
+        on_air = (
+            slots[0]
+            if slots and slots[0].relay and (slots[0].start is None or slots[0].start <= now)
+            else None
+        )
         session = self._session
         running = session is not None and session.ended is None
         if session is not None and running and session.grid:
             if on_air is None or on_air.relay != session.source:
-                await self._end(session, "its slot ended", drain=False)
                 self.live.stop("ended")
+                await self._end(session, "its slot ended", drain=False)
             return
         if on_air is None or running or on_air.relay is None:
             return

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import subprocess
 import threading
 from collections import deque
@@ -91,9 +92,9 @@ def ffmpeg_args(demuxer: str) -> list[str]:
 class LiveFeed:
     """One FFmpeg process decoding a pushed stream of ``content_type`` into ``buffer``.
 
-    :meth:`write` and :meth:`end` are for the event loop (the blocking pipe write
-    runs in a worker thread, so a decoder that is behind slows the encoder down
-    instead of the loop). ``buffer.end()`` is called when FFmpeg's output ends,
+    :meth:`write` and :meth:`end` are for the event loop (the pipe is written
+    without blocking; a decoder that is behind makes :meth:`write` wait, which
+    slows the encoder down, never the loop). ``buffer.end()`` is called when FFmpeg's output ends,
     whatever the reason; :attr:`error` then says why if it failed.
 
     Raises LiveRefused(403) for an unsupported content type and DecoderError when
@@ -121,6 +122,11 @@ class LiveFeed:
         assert self._process.stdin is not None
         assert self._process.stdout is not None and self._process.stderr is not None
         self._stdin = self._process.stdin
+        # Written from the event loop without a thread hop per chunk: the pipe is
+        # non-blocking, and a full pipe (FFmpeg is behind) waits for the loop's
+        # "writable" callback instead.
+        self._stdin_fd = self._stdin.fileno()
+        os.set_blocking(self._stdin_fd, False)
         self._errors = threading.Thread(
             target=self._drain_stderr, args=(self._process.stderr,), daemon=True
         )
@@ -155,8 +161,13 @@ class LiveFeed:
         async with self._write_lock:
             if self._closed:
                 raise DecoderError("the live decoder was closed")
+            view = memoryview(data)
             try:
-                await asyncio.to_thread(self._write_blocking, data)
+                while view:
+                    try:
+                        view = view[os.write(self._stdin_fd, view) :]
+                    except BlockingIOError:
+                        await self._writable()
             except (BrokenPipeError, ValueError, OSError) as exc:
                 reason = self._error or _last(self._stderr_tail) or str(exc)
                 raise DecoderError(f"the live decoder stopped: {reason}") from None
@@ -166,7 +177,7 @@ class LiveFeed:
         """No more input: FFmpeg decodes what it has, then its output ends."""
         async with self._write_lock:
             with contextlib.suppress(OSError, ValueError):
-                await asyncio.to_thread(self._stdin.close)
+                self._stdin.close()  # nothing is buffered in it: closing never waits
 
     def close(self) -> None:
         """Kill FFmpeg and drop what it decoded. Idempotent; any thread."""
@@ -184,9 +195,24 @@ class LiveFeed:
 
     # -- internals ------------------------------------------------------------
 
-    def _write_blocking(self, data: bytes) -> None:
-        self._stdin.write(data)
-        self._stdin.flush()
+    async def _writable(self) -> None:
+        """Wait until FFmpeg's stdin pipe has room again (or the feed is closed)."""
+        loop = asyncio.get_running_loop()
+        ready: asyncio.Future[None] = loop.create_future()
+
+        def wake() -> None:
+            if not ready.done():
+                ready.set_result(None)
+
+        loop.add_writer(self._stdin_fd, wake)
+        try:
+            # A closed feed's pipe is closed too: the next write says so. The timeout
+            # only guards against a wake-up lost to a close racing the registration.
+            await asyncio.wait_for(ready, 1.0)
+        except TimeoutError:
+            pass
+        finally:
+            loop.remove_writer(self._stdin_fd)
 
     def _read_stdout(self, pipe: IO[bytes]) -> None:
         try:
