@@ -38,7 +38,7 @@ from radio.bot.catalogue import Catalogue
 from radio.bot.config import DiscordConfig
 from radio.bot.gridreport import format_check, format_reload
 from radio.bot.help import find, format_details, format_help, usage
-from radio.bot.limits import MESSAGE, fit, fit_embed, quote
+from radio.bot.limits import MESSAGE, cut, fit, fit_embed, quote
 from radio.bot.permissions import (
     Decision,
     Level,
@@ -436,7 +436,7 @@ class RadioCommands(commands.Cog):
         if not await self._allowed(ctx, Level.LISTENER):
             return
         if not _valid_id(request_id):
-            await self._refuse(ctx, f"You have no request number {quote(str(request_id), 24)}.")
+            await self._refuse(ctx, f"You have no request number {cut(str(request_id), 24)}.")
             return
         try:
             request = self.s.queue.cancel(request_id, ctx.author.id, self.s.clock.now())
@@ -495,7 +495,7 @@ class RadioCommands(commands.Cog):
         if not await self._allowed(ctx, Level.DJ):
             return
         if not _valid_id(request_id):
-            await self._refuse(ctx, f"There is no request number {quote(str(request_id), 24)}.")
+            await self._refuse(ctx, f"There is no request number {cut(str(request_id), 24)}.")
             return
         try:
             request = self.s.queue.remove(request_id, self.s.clock.now())
@@ -510,10 +510,10 @@ class RadioCommands(commands.Cog):
         if not await self._allowed(ctx, Level.DJ):
             return
         if not _valid_id(request_id):
-            await self._refuse(ctx, f"There is no request number {quote(str(request_id), 24)}.")
+            await self._refuse(ctx, f"There is no request number {cut(str(request_id), 24)}.")
             return
         if place < 1:
-            await self._refuse(ctx, f"Places in the queue start at 1, not {quote(str(place), 24)}.")
+            await self._refuse(ctx, f"Places in the queue start at 1, not {cut(str(place), 24)}.")
             return
         before = self.s.queue.pending()
         try:
