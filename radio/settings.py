@@ -9,12 +9,14 @@ lives in the repository's YAML files.
 variable               meaning                                     default
 =====================  ==========================================  ===============
 ``DISCORD_TOKEN``      the bot's token (Developer Portal → Bot)    required
-``RADIO_DATA_DIR``     SQLite database, recordings, caches         ``data``
+``RADIO_DATA_DIR``     SQLite database, recordings, caches         station ``data:``
 ``RADIO_LOG_LEVEL``    DEBUG, INFO, WARNING, ERROR or CRITICAL     ``INFO``
 ``RADIO_STATION_FILE`` the station file (guilds, rooms, roles)     ``station.yaml``
 =====================  ==========================================  ===============
 
-The environment wins over ``.env``. :func:`load_settings` turns every problem
+The environment wins over ``.env``. Without ``RADIO_DATA_DIR``, the data folder
+is the station file's ``data:`` key, relative to the station file's folder
+(``data`` when the key is absent). :func:`load_settings` turns every problem
 into one :class:`~radio.errors.ConfigError` that names each bad variable.
 """
 
@@ -24,9 +26,17 @@ import logging
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from radio.config.yamlfile import load
 from radio.errors import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -55,7 +65,8 @@ class Settings(BaseSettings):
     )
 
     discord_token: SecretStr = Field(validation_alias="DISCORD_TOKEN")
-    data_dir: Path = Field(default=Path("data"), validation_alias="RADIO_DATA_DIR")
+    # None: the station file's data: key (see station_data_dir); read data_dir.
+    data_dir_variable: Path | None = Field(default=None, validation_alias="RADIO_DATA_DIR")
     log_level: LogLevel = Field(default="INFO", validation_alias="RADIO_LOG_LEVEL")
     station_file: Path = Field(default=Path("station.yaml"), validation_alias="RADIO_STATION_FILE")
     # The sender thread asks for real-time scheduling (SCHED_FIFO) unless this is false.
@@ -82,10 +93,12 @@ class Settings(BaseSettings):
     def _upper_level(cls, value: Any) -> Any:
         return value.strip().upper() if isinstance(value, str) else value
 
-    @field_validator("data_dir")
+    _data_dir: Path = PrivateAttr(default=Path("data"))
+
+    @field_validator("data_dir_variable")
     @classmethod
-    def _data_dir_usable(cls, value: Path) -> Path:
-        if value.exists() and not value.is_dir():
+    def _data_dir_usable(cls, value: Path | None) -> Path | None:
+        if value is not None and value.exists() and not value.is_dir():
             raise ValueError(f"{value} exists and is not a folder")
         return value
 
@@ -96,10 +109,37 @@ class Settings(BaseSettings):
             raise ValueError(f"no such file: {value}")
         return value
 
+    @model_validator(mode="after")
+    def _resolve_data_dir(self) -> Settings:
+        self._data_dir = (
+            self.data_dir_variable
+            if self.data_dir_variable is not None
+            else station_data_dir(self.station_file)
+        )
+        return self
+
+    @property
+    def data_dir(self) -> Path:
+        """The data folder: ``RADIO_DATA_DIR`` when set, else the station file's ``data:``."""
+        return self._data_dir
+
     @property
     def database_path(self) -> Path:
         """The station's SQLite file inside the data folder."""
         return self.data_dir / "radio.sqlite3"
+
+
+def station_data_dir(station_file: Path) -> Path:
+    """The data folder the station file names (its ``data:`` key, relative to its
+    folder; ``data`` when absent or not a string: ``radio check`` reports that).
+
+    Never raises: an unreadable file gives the default (the station's own checks
+    report it).
+    """
+    doc, _ = load(station_file)
+    raw = doc.data if doc is not None else None
+    name = raw.get("data") if isinstance(raw, dict) else None
+    return station_file.parent / (name if isinstance(name, str) and name else "data")
 
 
 def load_settings(env_file: Path | None = Path(".env")) -> Settings:

@@ -1,4 +1,10 @@
-"""``radio check [DIR]``: validate a station's files; exit 1 on errors (for CI and hooks)."""
+"""``radio check [DIR]``: validate a station's files; exit 1 on errors (for CI and hooks).
+
+Besides the grid (schedules, playlists, media), the station file's ``discord:``
+section is checked when present, with the same model ``radio run`` loads it
+with, so that a station that passes ``check`` also starts under ``run``. It is
+pure pydantic: checking does not import discord.py.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +15,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict
+
+from radio.bot.config import DiscordConfig
 from radio.config.diagnostics import Diagnostic
-from radio.grid.check import check_station
+from radio.config.schema import validate
+from radio.config.yamlfile import YamlDoc
+from radio.grid.check import CheckResult, check_station
 
 
 def register(subparsers: Any) -> None:
@@ -44,6 +55,33 @@ def show(diagnostic: Diagnostic) -> str:
     return f"{relative(d.path)}:{d.line}:{d.col} {d.code} {d.message}"
 
 
+class _DiscordSection(BaseModel):
+    """The station file seen only for its ``discord:`` section, as ``radio run`` reads it."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    discord: DiscordConfig | None = None
+
+
+def check_discord(doc: YamlDoc | None) -> list[Diagnostic]:
+    """Every problem of the station file's ``discord:`` section, at its place (none
+    when the section is absent or the file could not be read: that is reported)."""
+    if doc is None or not isinstance(doc.data, dict) or doc.data.get("discord") is None:
+        return []
+    _, problems = validate(doc, _DiscordSection)
+    return problems
+
+
+def with_discord(result: CheckResult) -> list[Diagnostic]:
+    """The check's diagnostics and the ``discord:`` section's, each place and code once."""
+    found = list(result.diagnostics)
+    seen = {(d.path, d.line, d.col, d.code) for d in found}
+    for problem in check_discord(result.files.station_doc):
+        if (problem.path, problem.line, problem.col, problem.code) not in seen:
+            found.append(problem)
+    return sorted(found)
+
+
 def run(args: argparse.Namespace) -> int:
     """Print every diagnostic; return 1 when there are errors (or warnings with --strict)."""
     result = check_station(
@@ -52,9 +90,17 @@ def run(args: argparse.Namespace) -> int:
         horizon=timedelta(days=args.days),
         media=not args.no_media,
     )
-    for diagnostic in result.diagnostics:
+    diagnostics = with_discord(result)
+    for diagnostic in diagnostics:
         print(show(diagnostic))
-    errors, warnings = len(result.errors), len(result.warnings)
+    doc = result.files.station_doc
+    if doc is not None and isinstance(doc.data, dict) and doc.data.get("discord") is None:
+        print(
+            f"{args.dir}: no discord: section: radio run needs one (radio demo does not)",
+            file=sys.stderr,
+        )
+    errors = sum(1 for d in diagnostics if d.is_error)
+    warnings = len(diagnostics) - errors
     playlists = len(result.files.playlists)
     shows = len(result.files.shows)
     tracks = sum(len(t) for t in result.tracks.values())

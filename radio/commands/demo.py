@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from radio.demo import DemoOptions, run_demo
+from radio.settings import station_data_dir
 
 
 def register(subparsers: Any) -> None:
@@ -29,7 +30,10 @@ def register(subparsers: Any) -> None:
         "--station", type=Path, default=Path("."), help="station folder (default: .)"
     )
     parser.add_argument(
-        "--data", type=Path, default=None, help="data folder (default: STATION/data)"
+        "--data",
+        type=Path,
+        default=None,
+        help="data folder (default: the station file's data: key, else STATION/data)",
     )
     parser.add_argument(
         "--port", type=int, default=8765, help="port of the listening page (0: any free port)"
@@ -72,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
             handler.setLevel(logging.WARNING)
     options = DemoOptions(
         station_dir=args.station,
-        data_dir=args.data,
+        data_dir=args.data if args.data is not None else station_data_dir(station_file(args)),
         port=args.port,
         stage=args.stage,
         generate_media=not args.no_generate,
@@ -94,6 +98,11 @@ async def _main(options: DemoOptions, seconds: float | None) -> Path | None:
         loop.add_signal_handler(sig, stop.set)
     result = await run_demo(options, sys.stdout, stop, seconds)
     return result.wav
+
+
+def station_file(args: argparse.Namespace) -> Path:
+    """The demo's station file: ``station.yaml`` in ``--station``."""
+    return Path(args.station) / "station.yaml"
 
 
 def quiet_libraries() -> None:

@@ -30,7 +30,9 @@ def register(subparsers: Any) -> None:
             "Read DISCORD_TOKEN, RADIO_DATA_DIR, RADIO_LOG_LEVEL, RADIO_STATION_FILE and"
             " RADIO_REALTIME_SENDER from the"
             " environment or .env, check FFmpeg, libopus and davey, load the station file"
-            " (its discord: section names the guilds, rooms and roles) and broadcast."
+            " (its discord: section names the guilds, rooms and roles) and broadcast. The"
+            " data folder is RADIO_DATA_DIR when set, else the station file's data: key"
+            " (relative to the station file; default data)."
         ),
     )
     parser.add_argument(
