@@ -261,7 +261,7 @@ class StationApp:
                 f"live.recordings.folder {settings.recordings.folder!r} leaves the data folder"
             )
         self.recording_tap = RecordingTap(on_air=lambda: station.takeover.live_on_air)
-        self.feed.tap = self.recording_tap.packet
+        self.feed.taps.add(self.recording_tap.packet)
         port = settings.port if options.live_port is None else options.live_port
 
         async def members(user_id: int) -> MemberInfo | None:

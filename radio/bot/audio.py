@@ -11,6 +11,10 @@ Nothing here waits: the station's ``read()`` never blocks (its contract) and
 the lock is held for one pull and one encode (well under a millisecond). A
 station that breaks its contract (raises, or returns a wrong-sized frame) is
 sent as silence, and the fault is logged and counted.
+
+Every packet encoded is also handed to the feed's :class:`PacketTaps` (the
+recordings, the Icecast mounts): each subscriber takes it in its own bounded
+queue and returns at once, so the sender never waits on a disk or a socket.
 """
 
 from __future__ import annotations
@@ -62,6 +66,57 @@ class FeedStats:
     station_faults: int  # reads that raised or returned a wrong-sized frame
 
 
+class PacketTaps:
+    """The subscribers to every packet the feed encodes: recordings, Icecast mounts.
+
+    Called from the sender thread with the feed's lock held, so a subscriber
+    must return at once (put the packet in its own bounded queue; never wait).
+    A subscriber that raises is logged (once, then every 500 failures) and the
+    others still get the packet. Subscribing and unsubscribing are safe from
+    any thread: the sender reads an immutable tuple.
+
+    A subscriber added with ``every_frame`` needs a continuous stream (a mount
+    that listeners play in real time): while one is subscribed, the feed
+    encodes the frames it would otherwise only pull (no room connected, or the
+    sender skipping ahead), so those packets reach the subscribers too.
+    """
+
+    def __init__(self) -> None:
+        self._taps: tuple[tuple[Callable[[bytes], None], bool], ...] = ()
+        self._lock = threading.Lock()
+        self.failures = 0
+
+    @property
+    def every_frame(self) -> bool:
+        """True while a subscriber that needs every frame is subscribed."""
+        return any(every for _, every in self._taps)
+
+    def __len__(self) -> int:
+        return len(self._taps)
+
+    def add(self, tap: Callable[[bytes], None], *, every_frame: bool = False) -> Callable[[], None]:
+        """Subscribe ``tap``; return a function that unsubscribes it (idempotent)."""
+        entry = (tap, every_frame)
+        with self._lock:
+            self._taps = (*self._taps, entry)
+
+        def remove() -> None:
+            with self._lock:
+                self._taps = tuple(t for t in self._taps if t is not entry)
+
+        return remove
+
+    def __call__(self, packet: bytes) -> None:
+        """Hand ``packet`` to every subscriber, in subscription order. Never raises."""
+        for tap, _ in self._taps:
+            try:
+                tap(packet)
+            except Exception:
+                self.failures += 1
+                if _worth_logging(self.failures):
+                    logger.exception("a packet tap failed (%d times)", self.failures)
+
+
 class SimulcastFeed:
     """One station shared by many voice connections, pulled and encoded once per frame.
 
@@ -77,6 +132,8 @@ class SimulcastFeed:
     first (BENCHMARKS.md, "On Discord"); the price is that the programme is
     pulled up to ``batch - 1`` frames (20 ms each) before it is sent. Raises
     ValueError when ``batch`` is less than 1.
+
+    :attr:`taps` receives every packet encoded (see :class:`PacketTaps`).
     """
 
     def __init__(
@@ -94,8 +151,8 @@ class SimulcastFeed:
         self._read_errors = 0
         self._bad_frames = 0
         self._closed = False
-        # Called with every packet encoded (the recordings' tap): must not wait.
-        self.tap: Callable[[bytes], None] | None = None
+        # Given every packet encoded (recordings, mounts): each must not wait.
+        self.taps = PacketTaps()
 
     @property
     def position(self) -> int:
@@ -153,13 +210,18 @@ class SimulcastFeed:
 
         Keeps the programme in real time when nobody listens or the sender is
         late. Packets already encoded ahead are dropped first (their frames
-        were pulled). Nothing is pulled once the feed is closed.
+        were pulled). While a tap needs every frame (:attr:`PacketTaps.every_frame`:
+        an Icecast mount), the frames are encoded for the taps all the same.
+        Nothing is pulled once the feed is closed.
         """
         pulled = 0
         with self._lock:
+            encode = self.taps.every_frame
             while pulled < frames and not self._closed:
                 if self._ahead:
                     self._ahead.popleft()
+                elif encode:
+                    self._encode()
                 else:
                     self._pull()
                 pulled += 1
@@ -169,9 +231,8 @@ class SimulcastFeed:
         # Called with the lock held: pull the next frame and encode it.
         packet = self._encoder.encode(self._pull(), SAMPLES_PER_FRAME)
         self._encoded += 1
-        tap = self.tap
-        if tap is not None:
-            tap(packet)
+        if self.taps:
+            self.taps(packet)
         return packet
 
     def _pull(self) -> bytes:

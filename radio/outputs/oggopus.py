@@ -28,6 +28,7 @@ import io
 import logging
 import os
 import struct
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import BinaryIO, Final
@@ -52,30 +53,20 @@ _MAX_SEGMENTS: Final = 255
 _MAX_PACKET: Final = 255 * _MAX_SEGMENTS - 1  # the most one page's lacing can describe
 
 
-def _crc_table() -> tuple[int, ...]:
-    # Ogg's CRC-32: polynomial 0x04c11db7, shifted left (no reflection), init 0, no final xor.
-    table = []
-    for byte in range(256):
-        r = byte << 24
-        for _ in range(8):
-            r = ((r << 1) ^ 0x04C11DB7) if r & 0x8000_0000 else r << 1
-        table.append(r & 0xFFFF_FFFF)
-    return tuple(table)
-
-
-_CRC_TABLE: Final = _crc_table()
+# Ogg's CRC-32 (RFC 3533: polynomial 0x04c11db7, unreflected, init 0, no final
+# xor) computed with zlib's CRC-32, which is the same polynomial reflected, with
+# init and final xor 0xffffffff. Reflecting every input byte and the result turns
+# one into the other; CRC is affine in its initial value, so XOR-ing zlib's CRC
+# of as many zero bytes cancels zlib's init and final xor. Both steps run in C:
+# about 30 us for a second of 128 kb/s audio, against 2 ms for a table loop in
+# Python (the Icecast output writes a page every 200 ms, see BENCHMARKS.md).
+_REFLECT_BYTE: Final = bytes(int(f"{byte:08b}"[::-1], 2) for byte in range(256))
 
 
 def ogg_crc(data: bytes | bytearray) -> int:
-    """Return Ogg's CRC-32 of ``data`` (RFC 3533: poly 0x04c11db7, unreflected, init 0).
-
-    Plain Python: about 2 ms for a second of 128 kb/s audio, paid once per page.
-    """
-    crc = 0
-    table = _CRC_TABLE
-    for byte in data:
-        crc = ((crc << 8) & 0xFFFF_FFFF) ^ table[(crc >> 24) ^ byte]
-    return crc
+    """Return Ogg's CRC-32 of ``data`` (RFC 3533: poly 0x04c11db7, unreflected, init 0)."""
+    reflected = zlib.crc32(bytes(data).translate(_REFLECT_BYTE)) ^ zlib.crc32(bytes(len(data)))
+    return int(f"{reflected:032b}"[::-1], 2)
 
 
 def _page(header_type: int, granule: int, serial: int, seq: int, packets: list[bytes]) -> bytes:
