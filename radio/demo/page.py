@@ -11,8 +11,10 @@
 - ``GET /now.json``   ``?member=NAME``: what the station is playing and the room as
                       that member sees it, as JSON (the demo's ``now``)
 - ``POST /act``       ``{"member": "alice", "text": "/request sunrise"}``: the member
-                      posts that (the demo's ``act``); ``{"ok": true}`` or
-                      ``{"ok": false, "error": "..."}`` with a 4xx/5xx status
+                      posts that (the demo's ``act``); ``{"ok": true, ...}``, or
+                      ``{"ok": false, "error": "...", "status": 400|503}`` for a
+                      refused action (HTTP 200: the page shows the sentence); a
+                      malformed body is an HTTP 400
 
 The stream is cut from the emulator's listener record: exactly the packets the
 listener decoded in the broadcast room, in arrival order.
@@ -181,7 +183,9 @@ class ListeningPage:
         ):
             return _json(400, {"ok": False, "error": 'Send {"member": "...", "text": "..."}.'})
         answer = await self._act(body["member"], body["text"])
-        return _json(answer.status, answer.body)
+        # A refused action is an answered request (the page shows the sentence as
+        # Discord's client would); only a malformed request is an HTTP error.
+        return _json(200, answer.body | {"status": answer.status})
 
     async def _live(self, request: web.Request) -> web.StreamResponse:
         response = web.StreamResponse(

@@ -252,6 +252,7 @@ $("request-form").addEventListener("submit", (event) => {
     text("status", "Type a title or an artist first.");
     return;
   }
+  $("query").value = "";
   act("/request " + query);
 });
 $("say-form").addEventListener("submit", (event) => {
