@@ -14,6 +14,12 @@ programmers' room; queued requests → the sequence on air (at the next track
 boundary), marked finished when they end; the week's shows → Discord scheduled
 events, re-mirrored when the grid changes and every hour.
 
+Every long-running task (grid watch, recordings pruning, schedule mirror, and
+through the same :class:`~radio.tasks.Supervisor` the bot's keepers and
+announcements and the desk's grid relays) is restarted with backoff when it
+raises, logged and counted (``diag``). The tasks that talk to Discord start once
+the bot has logged in.
+
 :meth:`StationApp.run` runs until its ``stop`` event is set or the bot fails,
 then closes everything it opened. This is the only layer with the wall clock:
 it is passed in (``clock`` and ``monotonic``), so tests can run the same code.

@@ -125,3 +125,14 @@ def test_the_data_folder_is_the_station_files_unless_radio_data_dir_says(
     assert load_settings(env_file=None).data_dir == station / "state" / "radio"
     monkeypatch.setenv("RADIO_DATA_DIR", str(station / "elsewhere"))
     assert load_settings(env_file=None).data_dir == station / "elsewhere"
+
+
+def test_the_example_stations_commented_template_is_a_valid_section(tmp_path: Path) -> None:
+    example = Path(__file__).resolve().parents[2] / "station.yaml"
+    lines = example.read_text(encoding="utf-8").splitlines()
+    start = lines.index("# discord:")
+    template = [line.removeprefix("# ") for line in lines[start:] if line.startswith("# ")]
+    path = tmp_path / "station.yaml"
+    path.write_text("\n".join(template) + "\n", encoding="utf-8")
+    config = load_discord_config(path)
+    assert [guild.broadcast for guild in config.guilds] == [333333333333333333]
