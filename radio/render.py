@@ -19,7 +19,7 @@ import ffmpeg
 from tqdm import tqdm
 
 from radio.audio.buffering import wait_buffered
-from radio.audio.ffmpeg_cli import quiet
+from radio.audio.ffmpeg_cli import file_url, quiet
 from radio.audio.frames import CHANNELS, FRAME_BYTES, FRAMES_PER_SECOND, SAMPLE_RATE
 from radio.audio.source import Source
 from radio.errors import SourceError
@@ -65,9 +65,13 @@ def render_source(source: Source, frames: int, out: Path, *, progress: bool) -> 
     if frames < 0:
         raise ValueError("frames must not be negative")
     out.parent.mkdir(parents=True, exist_ok=True)
+    # FFmpeg reads only our pipe, and writes ``out`` as a file even when its
+    # name looks like a protocol (``file:`` and the absolute path)
     args = quiet(
-        ffmpeg.input("pipe:", format="s16le", ar=SAMPLE_RATE, ac=CHANNELS)
-        .output(str(out), acodec=codec, ar=SAMPLE_RATE, ac=CHANNELS)
+        ffmpeg.input(
+            "pipe:", format="s16le", ar=SAMPLE_RATE, ac=CHANNELS, protocol_whitelist="pipe"
+        )
+        .output(file_url(out), acodec=codec, ar=SAMPLE_RATE, ac=CHANNELS)
         .compile(overwrite_output=True)
     )
     try:

@@ -1,8 +1,11 @@
 """FFmpeg decoding into a bounded buffer, so the player thread never waits on a pipe.
 
-One :class:`FFmpegDecoder` is one FFmpeg subprocess decoding one file or stream
-to 48 kHz stereo s16le on its stdout. A background reader thread moves the PCM
-into a bounded in-memory buffer; ``read()`` only ever takes from that buffer.
+One :class:`FFmpegDecoder` is one FFmpeg subprocess decoding one regular file
+to 48 kHz stereo s16le on its stdout, confined to ``-protocol_whitelist
+file,pipe`` and given the file as ``file:`` and its absolute path
+(radio.audio.ffmpeg_cli): a file named ``concat:x.flac`` is a file. A
+background reader thread moves the PCM into a bounded in-memory buffer;
+``read()`` only ever takes from that buffer.
 A second small thread drains FFmpeg's stderr (so a chatty FFmpeg can never
 block on a full pipe) and keeps its last lines for the error reason.
 """
@@ -22,7 +25,14 @@ from typing import IO, Any, Final
 import ffmpeg
 
 from radio.audio.bytequeue import ByteQueue
-from radio.audio.ffmpeg_cli import quiet
+from radio.audio.ffmpeg_cli import (
+    MEDIA_PROTOCOLS,
+    PROBE_TIMEOUT,
+    file_url,
+    probe_json,
+    quiet,
+    require_regular_file,
+)
 from radio.audio.frames import CHANNELS, FRAME_BYTES, SAMPLE_RATE, SAMPLES_PER_FRAME, SILENCE
 from radio.errors import DecoderError
 
@@ -42,19 +52,16 @@ class ProbeInfo:
     tags: dict[str, str] = field(default_factory=dict)
 
 
-def probe(location: str) -> ProbeInfo:
-    """Probe ``location`` with ffprobe (through ffmpeg-python).
+def probe(location: str, *, timeout: float = PROBE_TIMEOUT) -> ProbeInfo:
+    """Probe the file ``location`` with ffprobe (confined, at most ``timeout`` seconds).
 
     Blocks for as long as ffprobe runs: call it off the player thread.
-    Raises DecoderError when the file is missing or unreadable, is not a media
-    file FFmpeg understands, or has no audio stream.
+    Raises DecoderError when the file is missing, unreadable or not a regular
+    file (a FIFO is refused before ffprobe runs), is not a media file FFmpeg
+    understands, has no audio stream, or ffprobe does not answer in time (it is
+    killed and reaped).
     """
-    try:
-        info: dict[str, Any] = ffmpeg.probe(location, v="error")
-    except ffmpeg.Error as exc:
-        raise DecoderError(_last_line(exc.stderr) or "ffprobe failed") from None
-    except (OSError, ValueError) as exc:
-        raise DecoderError(f"cannot probe: {exc}") from exc
+    info: dict[str, Any] = probe_json(location, error=DecoderError, timeout=timeout)
     streams = [s for s in info.get("streams", []) if s.get("codec_type") == "audio"]
     if not streams:
         raise DecoderError("no audio stream")
@@ -76,7 +83,8 @@ class FFmpegDecoder:
     ``buffer_frames`` frames; once full, the reader waits until half of it has
     been played, then refills it in big reads (fewer wake-ups than one per frame).
 
-    Raises DecoderError when the probe fails (missing, unreadable, non-media or
+    Raises DecoderError when ``location`` is not a regular file (checked before
+    anything opens it), when the probe fails (missing, unreadable, non-media or
     audio-less file) or FFmpeg cannot be started. A failure *after* start (FFmpeg
     exits non-zero, is killed, or decodes no audio at all) does not raise: it sets
     :attr:`failed` and :attr:`error` once the reader sees the end of the pipe,
@@ -98,6 +106,7 @@ class FFmpegDecoder:
     ) -> None:
         if buffer_frames < 1:
             raise ValueError("buffer_frames must be at least 1")
+        require_regular_file(location, DecoderError)
         self.location = location
         self.gain_db = gain_db
         self.info = info if info is not None else probe(location)
@@ -116,7 +125,10 @@ class FFmpegDecoder:
             if self.info.duration is not None
             else None
         )
-        stream = ffmpeg.input(location, ss=seek) if seek > 0 else ffmpeg.input(location)
+        options: dict[str, Any] = {"protocol_whitelist": MEDIA_PROTOCOLS}
+        if seek > 0:
+            options["ss"] = seek
+        stream = ffmpeg.input(file_url(location), **options)
         if gain_db:
             stream = stream.filter("volume", f"{gain_db:.4f}dB")
         args = quiet(
@@ -355,12 +367,6 @@ def _enlarge_pipe(pipe: IO[bytes]) -> None:
     # Best effort: not every system allows it (pipe-max-size), and it is only speed.
     with contextlib.suppress(OSError, AttributeError):
         fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
-
-
-def _last_line(stderr: bytes | None) -> str:
-    lines = [ln.strip() for ln in (stderr or b"").decode(errors="replace").splitlines()]
-    lines = [ln for ln in lines if ln]
-    return lines[-1] if lines else ""
 
 
 def _float_or_none(value: object) -> float | None:

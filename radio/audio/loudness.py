@@ -20,12 +20,12 @@ import logging
 import math
 import os
 import re
-import subprocess
 from dataclasses import dataclass
 from typing import Final, Protocol
 
 import ffmpeg
 
+from radio.audio.ffmpeg_cli import MEDIA_PROTOCOLS, file_url, require_regular_file, run_capture
 from radio.errors import DecoderError
 
 logger = logging.getLogger(__name__)
@@ -33,6 +33,8 @@ logger = logging.getLogger(__name__)
 DEFAULT_TARGET_LUFS: Final = -16.0
 DEFAULT_MAX_TRUE_PEAK_DBTP: Final = -1.0
 _GATE_LUFS: Final = -70.0
+#: How long measuring one file may take (a three-hour file takes about a minute).
+MEASURE_TIMEOUT: Final = 900.0
 
 _INTEGRATED = re.compile(r"Integrated loudness:\s*\n\s*I:\s*(-?[\d.]+|-?inf|nan)\s*LUFS")
 _TRUE_PEAK = re.compile(r"True peak:\s*\n\s*Peak:\s*(-?[\d.]+|-?inf|nan)\s*dBFS")
@@ -62,25 +64,28 @@ class LoudnessCache(Protocol):
         ...
 
 
-def measure(location: str) -> Measurement:
-    """Measure ``location`` with FFmpeg's ebur128 filter (true peak on).
+def measure(location: str, *, timeout: float = MEASURE_TIMEOUT) -> Measurement:
+    """Measure the file ``location`` with FFmpeg's ebur128 filter (true peak on).
 
-    Blocks while FFmpeg decodes the whole file. Raises DecoderError when FFmpeg
-    fails or prints no summary.
+    Blocks while FFmpeg decodes the whole file (confined to files and pipes, at
+    most ``timeout`` seconds). Raises DecoderError when ``location`` is not a
+    regular file, FFmpeg fails, times out (killed and reaped) or prints no summary.
     """
-    stream = ffmpeg.input(location).filter("ebur128", peak="true", framelog="verbose")
+    require_regular_file(location, DecoderError)
+    stream = ffmpeg.input(file_url(location), protocol_whitelist=MEDIA_PROTOCOLS).filter(
+        "ebur128", peak="true", framelog="verbose"
+    )
     args: list[str] = ffmpeg.output(stream, "-", format="null").compile()
     args[1:1] = ["-hide_banner", "-nostdin", "-nostats", "-loglevel", "info"]
-    try:
-        result = subprocess.run(args, capture_output=True, check=False)
-    except OSError as exc:
-        raise DecoderError(f"cannot run ffmpeg to measure {location}: {exc}") from exc
-    text = result.stderr.decode(errors="replace")
+    _, stderr = run_capture(
+        args, action=f"measure the loudness of {location}", error=DecoderError, timeout=timeout
+    )
+    text = stderr.decode(errors="replace")
     # FFmpeg may print an empty summary first (a filter instance torn down while the
     # graph is configured): the last one is the measurement
     integrated = _INTEGRATED.findall(text)
     peak = _TRUE_PEAK.findall(text)
-    if result.returncode != 0 or not integrated or not peak:
+    if not integrated or not peak:
         last = text.strip().splitlines()[-1] if text.strip() else "no output"
         raise DecoderError(f"cannot measure loudness of {location}: {last}")
     lufs = _number(integrated[-1])

@@ -11,7 +11,7 @@ import ffmpeg
 import numpy as np
 import numpy.typing as npt
 
-from radio.audio.ffmpeg_cli import run_to_end
+from radio.audio.ffmpeg_cli import MEDIA_PROTOCOLS, file_url, require_regular_file, run_to_end
 from radio.audio.frames import CHANNELS, SAMPLE_RATE
 from radio.errors import DecoderError
 
@@ -42,9 +42,10 @@ def decode_file(location: str, *, gain_db: float = 0.0) -> Int16Array:
 
     The same conversion the decoder uses, in one blocking call: for tests,
     benchmarks and tools, never for the player thread. Raises DecoderError when
-    FFmpeg fails.
+    ``location`` is not a regular file or FFmpeg fails (confined to files and pipes).
     """
-    stream = ffmpeg.input(location)
+    require_regular_file(location, DecoderError)
+    stream = ffmpeg.input(file_url(location), protocol_whitelist=MEDIA_PROTOCOLS)
     if gain_db:
         stream = stream.filter("volume", f"{gain_db}dB")
     args = ffmpeg.output(

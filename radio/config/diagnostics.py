@@ -48,10 +48,13 @@ CODES: Final[dict[str, str]] = {
     "E302": "unreadable media (FFmpeg cannot read an audio stream)",
     "E303": "empty playlist",
     "E304": "the fallback playlist cannot play (fatal: the station would go silent)",
+    "E305": "media outside the media roots (the station's media folder and media_roots)",
+    "E306": "a source walks through too many files (100,000 entries)",
     "W401": "gap in the grid: the fallback will play",
     "W402": "a show starts or ends in a daylight-saving gap",
     "W403": "a show starts or ends in a daylight-saving fold",
     "W404": "a show never fires (a cron for 31 February, a rule that ends before it starts)",
+    "W405": "a special file (FIFO, device, socket) or unreadable entry skipped in the media",
 }
 
 

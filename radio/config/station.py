@@ -9,7 +9,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from radio.config.outputs import OutputsModel
 from radio.config.web import WebModel
-from radio.config.web import WebModel
 from radio.grid.timeparse import Duration, TimeZoneName
 
 
@@ -58,6 +57,10 @@ class LiveModel(BaseModel):
 class StationModel(BaseModel):
     """The station file. Folders are relative to the file's directory.
 
+    ``media_roots`` are further folders (absolute, or relative to the station
+    folder) that playlists may take media from, besides ``media``: a source or
+    symlink that resolves outside all of them is refused (E305).
+
     ``fallback`` is the playlist that plays whenever no show covers the time (and
     whenever a show's own rotation cannot play); ``station_id`` is a playlist of
     station identifications played at the first track change after each top of
@@ -71,11 +74,11 @@ class StationModel(BaseModel):
     schedules: str = "schedules"
     playlists: str = "playlists"
     media: str = "media"
+    media_roots: list[str] = Field(default_factory=list, max_length=64)
     data: str = "data"
     fallback: str
     station_id: str | None = None
     live: LiveModel = Field(default_factory=LiveModel)
-    web: WebModel = Field(default_factory=WebModel)  # the HTTP face: docs/web.md
     outputs: OutputsModel = Field(default_factory=OutputsModel)  # Icecast mounts: docs/outputs.md
     web: WebModel = Field(default_factory=WebModel)  # the HTTP face: docs/web.md
     # Guilds, rooms and role IDs for ``radio run``: validated by

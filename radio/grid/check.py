@@ -26,7 +26,7 @@ from radio.grid.expand import occurrences
 from radio.grid.grid import Grid, Occurrence
 from radio.grid.loader import LoadedPlaylist, Origin, StationFiles, load_station
 from radio.grid.timeline import overlaps, segments
-from radio.playlists.library import Library, Resolution
+from radio.playlists.library import MAX_FILES, Library, Resolution
 
 logger = logging.getLogger(__name__)
 
@@ -230,10 +230,15 @@ def _dst(files: StationFiles, grid: Grid, occs: list[Occurrence]) -> list[Diagno
 def check_media(
     files: StationFiles, library: Library
 ) -> tuple[dict[str, list[Track]], list[Diagnostic]]:
-    """Resolve and probe every playlist; return the playable tracks and the problems."""
+    """Resolve and probe every playlist; return the playable tracks and the problems.
+
+    Sources are confined to the station's media roots (E305); special files are
+    skipped unopened (W405); a source walking too many entries is E306.
+    """
     found: list[Diagnostic] = []
+    roots = files.media_roots()
     resolutions = {
-        pid: [library.resolve(source) for source in playlist.model.sources]
+        pid: [library.resolve(source, roots) for source in playlist.model.sources]
         for pid, playlist in files.playlists.items()
     }
     probed = library.tracks(path for rs in resolutions.values() for r in rs for path in r.files)
@@ -263,6 +268,25 @@ def _playlist_tracks(
     origin = playlist.origin
     result: list[Track] = []
     for i, resolution in enumerate(resolutions):
+        where = origin.mark("sources", i)
+        for refused in resolution.refused:
+            if refused.outside:
+                roots = ", ".join(str(r) for r in files.media_roots())
+                found.append(
+                    where.diagnostic("E305", f"{refused.path} {refused.reason} ({roots}): refused")
+                )
+            else:
+                found.append(where.diagnostic("W405", f"skipped {refused.path}: {refused.reason}"))
+        if resolution.truncated:
+            found.append(
+                where.diagnostic(
+                    "E306",
+                    f"'{resolution.source}' walks through more than {MAX_FILES} entries:"
+                    " name a smaller folder",
+                )
+            )
+        if not resolution.files and resolution.refused:
+            continue
         if not resolution.files:
             found.append(
                 origin.mark("sources", i).diagnostic(

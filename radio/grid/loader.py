@@ -78,6 +78,11 @@ class StationFiles:
         relative = getattr(self.station, name) if self.station else default.get(name, name)
         return self.root / relative
 
+    def media_roots(self) -> list[Path]:
+        """The folders media may come from: ``media`` and station.yaml's ``media_roots``."""
+        extra = self.station.media_roots if self.station is not None else []
+        return [self.folder("media"), *(self.root / Path(r).expanduser() for r in extra)]
+
     def grid(self) -> Grid | None:
         """The runtime grid, or None when the station file itself is unusable."""
         if self.station is None:

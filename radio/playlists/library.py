@@ -5,21 +5,31 @@ pattern, relative to the station directory. Metadata (title, artist, album,
 duration) comes from the file's tags, falling back to the file name
 (``Artist - Title.flac`` or just ``Title.flac``). Probes are cached by path, size
 and modification time, so a reload only probes what changed.
+
+The scan is bounded and never opens what it should not: folders are walked
+with symlinks followed but each real folder visited once (a symlink loop ends
+there), at most :data:`MAX_FILES` entries per source; special files (FIFOs,
+devices, sockets) are skipped from ``os.stat`` without being opened; with
+``roots`` given, a file whose real path (symlinks resolved) lies outside them
+is refused. Each of these is in :attr:`Resolution.refused` with its reason.
+ffprobe runs confined and bounded (radio.audio.ffmpeg_cli.probe_json).
 """
 
 from __future__ import annotations
 
 import glob
 import logging
+import os
+import re
+import stat
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-import ffmpeg
-
+from radio.audio.ffmpeg_cli import probe_json, special_kind
 from radio.audio.track import Track
 from radio.errors import SourceError
 
@@ -28,14 +38,31 @@ logger = logging.getLogger(__name__)
 AUDIO_SUFFIXES: Final = frozenset(
     {".flac", ".wav", ".ogg", ".oga", ".opus", ".mp3", ".m4a", ".aac", ".wma", ".aiff", ".aif"}
 )
+#: The most directory entries one source may walk through (a whole disk named by
+#: mistake, or a folder tree a symlink multiplies, ends here with an error).
+MAX_FILES: Final = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """A file a source reached but will not play, and why."""
+
+    path: Path
+    reason: str
+    outside: bool = False  # True: outside the media roots (an error, not a skip)
 
 
 @dataclass(frozen=True, slots=True)
 class Resolution:
-    """What one playlist source resolved to: files, or the reason it matched nothing."""
+    """What one playlist source resolved to: playable files and the ones refused.
+
+    ``truncated`` is True when the walk stopped at :data:`MAX_FILES` entries.
+    """
 
     source: str
     files: tuple[Path, ...]
+    refused: tuple[Refused, ...] = ()
+    truncated: bool = False
 
 
 class Library:
@@ -47,21 +74,39 @@ class Library:
         self._cache: dict[Path, tuple[int, int, Track]] = {}
         self._lock = threading.Lock()
 
-    def resolve(self, source: str) -> Resolution:
-        """The audio files ``source`` names, sorted; empty when it matches nothing."""
+    def resolve(self, source: str, roots: Sequence[Path] | None = None) -> Resolution:
+        """The audio files ``source`` names, sorted, and those refused (see the module).
+
+        With ``roots``, only files whose real path lies under one of them are
+        returned; the others are refused as outside. Never opens a file.
+        """
         path = Path(source).expanduser()
         if not path.is_absolute():
             path = self.root / path
+        real_roots = [os.path.realpath(r) for r in roots] if roots is not None else None
+        walk = _Walk()
         if glob.has_magic(source):
-            matches = [Path(p) for p in glob.glob(str(path), recursive=True)]
-            files = sorted(p for p in matches if p.is_file() and _is_audio(p))
-        elif path.is_dir():
-            files = sorted(p for p in path.rglob("*") if p.is_file() and _is_audio(p))
-        elif path.exists():
-            files = [path]
+            candidates: Iterable[Path] = walk.matching(path)
+        elif _isdir(path):
+            candidates = walk.below(path)
+        elif os.path.lexists(path):
+            candidates = [path]
         else:
-            files = []
-        return Resolution(source, tuple(files))
+            candidates = []
+        explicit = not glob.has_magic(source) and not _isdir(path)
+        files: list[Path] = []
+        refused: list[Refused] = []
+        for candidate in candidates:
+            if not explicit and not _is_audio(candidate):
+                continue
+            problem = _refusal(candidate, real_roots)
+            if problem is None:
+                files.append(candidate)
+            else:
+                refused.append(problem)
+        return Resolution(
+            source, tuple(sorted(files)), tuple(sorted(refused, key=str)), walk.truncated
+        )
 
     def track(self, path: Path) -> Track:
         """The track at ``path`` with its metadata.
@@ -101,16 +146,129 @@ def _is_audio(path: Path) -> bool:
     return path.suffix.lower() in AUDIO_SUFFIXES
 
 
-def probe(path: Path) -> Track:
-    """Read ``path``'s metadata with ffprobe; raises SourceError when it is not audio."""
+def _isdir(path: Path) -> bool:
     try:
-        info: dict[str, Any] = ffmpeg.probe(str(path))
-    except ffmpeg.Error as exc:
-        stderr = (exc.stderr or b"").decode("utf-8", "replace").strip().splitlines()
-        reason = stderr[-1] if stderr else "ffprobe failed"
-        raise SourceError(f"{path}: FFmpeg cannot read it: {reason}") from None
-    except OSError as exc:  # ffprobe itself missing
-        raise SourceError(f"cannot run ffprobe: {exc}") from exc
+        return stat.S_ISDIR(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _inside(real: str, roots: Sequence[str]) -> bool:
+    return any(real == root or real.startswith(root.rstrip(os.sep) + os.sep) for root in roots)
+
+
+def _refusal(path: Path, real_roots: Sequence[str] | None) -> Refused | None:
+    """Why ``path`` will not be played (from ``os.stat``, never opened), or None."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        return Refused(path, f"cannot read it: {exc.strerror or exc}")
+    if not stat.S_ISREG(mode):
+        return Refused(path, f"not a regular file ({special_kind(mode)})")
+    if real_roots is not None:
+        real = os.path.realpath(path)
+        if not _inside(real, real_roots):
+            return Refused(path, f"resolves to {real}, outside the media roots", outside=True)
+    return None
+
+
+def _translate(pattern: str) -> re.Pattern[str]:
+    """A glob pattern (``*``, ``?``, ``[...]``, ``**`` for any folders) as a regex on
+    ``/``-separated relative paths."""
+    out: list[str] = []
+    parts = pattern.split("/")
+    for index, part in enumerate(parts):
+        last = index == len(parts) - 1
+        if part == "**":
+            out.append(".*" if last else "(?:[^/]*/)*")
+            continue
+        i = 0
+        while i < len(part):
+            char = part[i]
+            if char == "*":
+                out.append("[^/]*")
+            elif char == "?":
+                out.append("[^/]")
+            elif char == "[" and "]" in part[i + 2 :]:
+                end = part.index("]", i + 2)
+                body = part[i + 1 : end]
+                if body.startswith("!"):
+                    body = "^" + body[1:]
+                out.append("[" + body.replace("\\", "\\\\") + "]")
+                i = end
+            else:
+                out.append(re.escape(char))
+            i += 1
+        if not last:
+            out.append("/")
+    return re.compile("".join(out) + r"\Z")
+
+
+class _Walk:
+    """One bounded walk through folders: symlinks followed, each real folder once."""
+
+    def __init__(self) -> None:
+        self.truncated = False
+        self._entries = 0
+        self._seen: set[tuple[int, int]] = set()
+
+    def below(self, folder: Path) -> Iterator[Path]:
+        """Every non-folder entry below ``folder`` (unsorted), at most MAX_FILES entries."""
+        stack = [folder]
+        while stack:
+            current = stack.pop()
+            try:
+                info = os.stat(current)
+            except OSError:
+                continue
+            key = (info.st_dev, info.st_ino)
+            if key in self._seen:
+                continue  # a symlink back to a folder already walked: a loop ends here
+            self._seen.add(key)
+            try:
+                entries = list(os.scandir(current))
+            except OSError:
+                continue
+            for entry in entries:
+                self._entries += 1
+                if self._entries > MAX_FILES:
+                    self.truncated = True
+                    return
+                path = Path(entry.path)
+                try:
+                    is_dir = entry.is_dir()  # follows symlinks; False for a loop
+                except OSError:
+                    is_dir = False
+                if is_dir:
+                    stack.append(path)
+                else:
+                    yield path
+
+    def matching(self, pattern: Path) -> Iterator[Path]:
+        """Entries below the pattern's fixed folder whose path matches the pattern."""
+        parts = pattern.parts
+        fixed = 0
+        while fixed < len(parts) - 1 and not glob.has_magic(parts[fixed]):
+            fixed += 1
+        base = Path(*parts[:fixed]) if fixed else Path(".")
+        regex = _translate("/".join(parts[fixed:]))
+        if not _isdir(base):
+            return
+        for path in self.below(base):
+            if regex.match(path.relative_to(base).as_posix()):
+                yield path
+
+
+def probe(path: Path) -> Track:
+    """Read ``path``'s metadata with ffprobe (confined, bounded).
+
+    Raises SourceError when it is not a regular file, ffprobe fails or times out,
+    or it is not audio.
+    """
+    try:
+        info: dict[str, Any] = probe_json(path, error=SourceError)
+    except SourceError as exc:
+        raise SourceError(f"{path}: FFmpeg cannot read it: {exc}") from None
     streams = info.get("streams", [])
     audio = [s for s in streams if s.get("codec_type") == "audio"]
     if not audio:
