@@ -93,6 +93,11 @@ def format_check(result: CheckResult, now: datetime, root: Path) -> str:
 def format_reload(before: Grid, outcome: Reload, now: datetime, root: Path) -> str:
     """The reply of ``grid reload``: what changed on air, or why the last good grid stays."""
     result = outcome.result
+    if outcome.busy or result is None:
+        return (
+            "Still checking the files (a check was already running); the previous grid"
+            " stays on air. Ask again in a moment."
+        )
     if not outcome.applied or result.grid is None:
         head = (
             f"Not reloaded: the files have {_plural(len(result.errors), 'error')};"

@@ -11,10 +11,16 @@ file again, or asking for a reload, does not repeat the alert), and ``fixed``
 is called when a valid edit follows a rejected one.
 
 :meth:`GridWatcher.reload` loads the files now, changed or not (the programmers'
-``grid reload`` command); :meth:`GridWatcher.check` only checks them. Both share
-one lock with :meth:`scan`, so a command and the polling thread never load the
-files at the same time. :meth:`GridWatcher.run` is the asyncio polling loop;
-tests call :meth:`scan` directly.
+``grid reload`` command); :meth:`GridWatcher.check` only checks them.
+
+Nothing wedges: a load is bounded by the limits of the loader and the library
+(file sizes, nesting, walks, probe timeouts), and only one load that may apply
+runs at a time, under a lock that nothing else needs. The polling thread skips a
+poll while a reload holds it; :meth:`~GridWatcher.reload` waits for it at most
+``wait`` seconds and then answers ``busy`` (still checking, the previous grid
+stays on air) instead of blocking; :meth:`~GridWatcher.check` applies nothing
+and takes no lock. :meth:`GridWatcher.run` is the asyncio polling loop; tests
+call :meth:`scan` directly.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Final
 
 from radio.config.diagnostics import Diagnostic
 from radio.grid.check import CheckResult
@@ -33,6 +40,9 @@ from radio.grid.loader import station_file
 logger = logging.getLogger(__name__)
 
 Signature = tuple[tuple[str, int, int], ...]
+
+#: How long ``grid reload`` waits for a check already running before it answers.
+RELOAD_WAIT: Final = 5.0
 
 
 def signature(
@@ -56,10 +66,15 @@ def signature(
 
 @dataclass(frozen=True, slots=True)
 class Reload:
-    """What a load of the files did: ``applied`` (on air now) or refused, with the check."""
+    """What a load of the files did: ``applied`` (on air now) or refused, with the check.
 
-    result: CheckResult
+    ``busy``: another load was still running, nothing was checked (``result`` is
+    None) and the previous grid stays on air.
+    """
+
+    result: CheckResult | None
     applied: bool
+    busy: bool = False
 
 
 class GridWatcher:
@@ -93,28 +108,42 @@ class GridWatcher:
         return self._broken
 
     def scan(self) -> bool | None:
-        """Check the files once: None when unchanged, True when applied, False when rejected."""
-        with self._lock:
+        """Check the files once: None when unchanged (or a reload is running: the
+        next poll sees the change), True when applied, False when rejected."""
+        if not self._lock.acquire(blocking=False):
+            return None
+        try:
             current = signature(self.station_dir)
             if current == self._seen:
                 return None
             self._seen = current
             return self._take(self._load()).applied
+        finally:
+            self._lock.release()
 
-    def reload(self) -> Reload:
+    def reload(self, wait: float = RELOAD_WAIT) -> Reload:
         """Load the files now, changed or not; apply them when valid.
 
         A refused load keeps the last good grid on air and is reported like a
-        refused edit (once per distinct broken state).
+        refused edit (once per distinct broken state). When another load is
+        still running after ``wait`` seconds, returns at once with ``busy`` set
+        (nothing checked, the previous grid on air).
         """
-        with self._lock:
+        if not self._lock.acquire(timeout=wait):
+            logger.info("grid reload asked while a check of %s is running", self.station_dir)
+            return Reload(None, applied=False, busy=True)
+        try:
             self._seen = signature(self.station_dir)
             return self._take(self._load())
+        finally:
+            self._lock.release()
 
     def check(self) -> CheckResult:
-        """Check the files now without applying them or reporting anything."""
-        with self._lock:
-            return self._load()
+        """Check the files now without applying them or reporting anything.
+
+        Takes no lock: a check changes nothing, and is bounded on its own.
+        """
+        return self._load()
 
     def _take(self, result: CheckResult) -> Reload:
         if not result.ok:
