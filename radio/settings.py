@@ -14,6 +14,10 @@ variable               meaning                                     default
 ``RADIO_STATION_FILE`` the station file (guilds, rooms, roles)     ``station.yaml``
 =====================  ==========================================  ===============
 
+Each Icecast mount in station.yaml names the variable holding its source
+password (``password_env``: ``RADIO_ICECAST_PASSWORD`` unless told otherwise);
+:func:`secret_from_env` reads it, from the environment or ``.env`` as above.
+
 The environment wins over ``.env``. Without ``RADIO_DATA_DIR``, the data folder
 is the station file's ``data:`` key, relative to the station file's folder
 (``data`` when the key is absent). :func:`load_settings` turns every problem
@@ -23,9 +27,11 @@ into one :class:`~radio.errors.ConfigError` that names each bad variable.
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any, Literal
 
+from dotenv import dotenv_values
 from pydantic import (
     Field,
     PrivateAttr,
@@ -154,6 +160,22 @@ def load_settings(env_file: Path | None = Path(".env")) -> Settings:
         return Settings(_env_file=env_file)  # type: ignore[call-arg]
     except ValidationError as exc:
         raise ConfigError(_describe(exc, env_file)) from None
+
+
+def secret_from_env(name: str, env_file: Path | None = Path(".env")) -> SecretStr:
+    """The secret in the variable ``name``: the environment first, then ``env_file``.
+
+    For secrets station.yaml names rather than holds (an Icecast mount's
+    ``password_env``). Raises :class:`ConfigError` naming the variable (never
+    its value) when it is missing or empty.
+    """
+    value = os.environ.get(name)
+    if value is None and env_file is not None and env_file.is_file():
+        value = dotenv_values(env_file).get(name)
+    if value is None or not value.strip():
+        where = f"the environment or {env_file}" if env_file is not None else "the environment"
+        raise ConfigError(f"{name}: missing or empty (read from {where}); set it to the secret")
+    return SecretStr(value.strip())
 
 
 def _describe(exc: ValidationError, env_file: Path | None) -> str:

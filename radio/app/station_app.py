@@ -42,6 +42,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from radio.app.catalogue import LiveCatalogue, request_check
 from radio.app.controls import StationControls
 from radio.app.offthread import DeferredHistory, ThreadedEventBus
+from radio.app.outputs import StationOutputs
 from radio.app.requests import NotifyingQueue, RequestPlayer
 from radio.app.stamps import FrameStamps
 from radio.app.webview import open_web, web_face
@@ -248,6 +249,16 @@ class StationApp:
             if options.web
             else None
         )
+        # The Icecast mounts (docs/outputs.md): the station's own packets, not re-encoded.
+        station_file = self.onair.setup.files.station
+        self.outputs = StationOutputs(
+            station_file.outputs.icecast if station_file is not None else (),
+            taps=self.feed.taps,
+            events=self.events,
+            announcer=self.announcer,
+            clock=clock,
+            monotonic=monotonic,
+        )
 
     def _build_live(
         self,
@@ -311,6 +322,7 @@ class StationApp:
             f"Opus encodes {feed.encoded}, station faults {feed.station_faults}",
             f"dead air: {root.dead_air_frames} frames in all" + (" (now)" if root.dead_air else ""),
             self.supervisor.summary(),
+            *self.outputs.diagnostics(),
         ]
         for room in self.bot.rooms.values():
             lines.append(
@@ -359,6 +371,7 @@ class StationApp:
             await self._open_live()
             if self.web is not None and not await open_web(self.web, self.announcer):
                 self.web = None  # told to the admins; the station plays on
+            self.outputs.start()
             spawn = self.supervisor.spawn
             self._tasks.append(spawn("grid-watch", self._watch))
             self._tasks.append(spawn("recordings", self._prune_recordings))
@@ -484,6 +497,7 @@ class StationApp:
         if not self.bot.is_closed():
             with contextlib.suppress(Exception):
                 await self.bot.close()
+        await self.outputs.close()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         self.feed.close()

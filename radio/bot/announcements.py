@@ -84,7 +84,7 @@ LIVE_PROBLEMS_KEPT: Final = 20  # distinct who+detail counted by name in one dig
 SHOWS_KEPT: Final = 256  # show titles remembered by show id (for the live embed)
 
 NowPlayingMode = Literal["post", "edit", "off"]
-AlertKind = Literal["dead_air", "track_failed", "grid", "voice", "live", "web"]
+AlertKind = Literal["dead_air", "track_failed", "grid", "voice", "live", "web", "outputs"]
 
 
 @dataclass(frozen=True, slots=True)

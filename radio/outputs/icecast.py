@@ -10,11 +10,14 @@ The sender thread only puts each packet in a queue; a worker thread of the
 output's own wraps the packets in Ogg pages and writes them to Icecast, so a
 dead, slow or restarting Icecast costs nothing on Discord.
 
-Pages: a page is closed once it holds ``page_ms`` of audio (200 ms: 10
-packets) and sent when the next packet arrives, so Icecast, and its listeners,
-get the audio at most about a page and a packet after the station encoded it.
-Longer pages save a few bytes of page header (27 + one lacing byte per
-packet: under 1 % of a 128 kb/s stream at 200 ms) at the price of latency.
+Pages and latency: a page is closed once it holds ``page_ms`` of audio (200
+ms: 10 packets) and sent when the next packet is written. The worker wakes
+once per page to drain the queue (not once per packet: on a 50 Hz grid a
+wake-up costs far more CPU than the packets it handles, see BENCHMARKS.md), so
+a packet reaches Icecast at most about two pages (400 ms) after the station
+encoded it; listeners add their own buffer. Longer pages would save a few
+bytes of page header (27 + one lacing byte per packet segment: under 1 % of a
+128 kb/s stream at 200 ms) and CPU, at the price of latency.
 
 Stream title: Icecast reads TITLE and ARTIST from the Opus comment header of
 the stream (``OpusTags``). A new title is therefore a new chained logical
@@ -42,9 +45,9 @@ from __future__ import annotations
 
 import io
 import logging
-import queue
 import secrets
 import threading
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
@@ -60,7 +63,6 @@ QUEUE_PACKETS: Final = 250  # 5 s of packets: a network hiccup, not an outage
 PAGE_MS: Final = 200  # audio per Ogg page: Icecast's (and its listeners') added latency
 BACKOFF_BASE_S: Final = 1.0
 BACKOFF_CAP_S: Final = 30.0
-POLL_S: Final = 1.0  # how often an idle worker checks its connection and its stop flag
 MAX_TAG: Final = 1000  # characters of a title or artist put in the comment header
 
 
@@ -158,10 +160,12 @@ class IcecastOutput:
         self._page_samples = page_ms * OPUS_RATE // 1000
         self._backoff = (backoff_base, backoff_cap)
         self._timeouts = (connect_timeout, send_timeout)
-        # Unbounded so that titles and the stop never wait; packets are bounded by hand.
-        self._queue: queue.Queue[_Item] = queue.Queue()
-        self._queued = 0  # packets in the queue (the sender's side counts them)
-        self._lock = threading.Lock()
+        # The sender appends and the worker pops (both atomic in a deque): no lock and
+        # no wake-up per packet; the worker drains it every page (see _drain).
+        self._items: deque[_Item] = deque()
+        self._wake = threading.Event()  # set by close(): the worker drains at once
+        self._interval = page_ms / 1000
+        self._lock = threading.Lock()  # the worker's counters and state, read by stats()
         self._title: StreamTitle | None = None  # the worker's latest title
         self._serial = 0  # of the worker's current chain
         self._thread: threading.Thread | None = None
@@ -177,16 +181,17 @@ class IcecastOutput:
     # --- the producers' side -------------------------------------------------
 
     def packet(self, packet: bytes) -> None:
-        """The station's next encoded packet (sender thread): queued, or dropped when full."""
-        with self._lock:
-            if self._queued >= self._capacity:
-                self._dropped += 1
-                dropped = self._dropped
-            else:
-                self._queued += 1
-                self._received += 1
-                self._queue.put_nowait(packet)
-                return
+        """The station's next encoded packet (sender thread): queued, or dropped when full.
+
+        An append to a deque: no lock, no wake-up of the worker (it drains the
+        queue every page), so the sender pays well under a microsecond.
+        """
+        if len(self._items) < self._capacity:
+            self._items.append(packet)
+            self._received += 1  # written by the sender's thread only
+            return
+        self._dropped += 1
+        dropped = self._dropped
         if dropped == 1 or dropped % 500 == 0:
             logger.warning(
                 "icecast %s: the output is behind, %d packet(s) dropped", self.mount, dropped
@@ -194,7 +199,7 @@ class IcecastOutput:
 
     def title(self, title: StreamTitle) -> None:
         """Set the stream title from the next packet on (a new chained stream)."""
-        self._queue.put_nowait(title)
+        self._items.append(title)
 
     def on_event(self, event: Event) -> None:
         """A station event: a track or live change sets the title (see :func:`stream_title`)."""
@@ -217,7 +222,8 @@ class IcecastOutput:
         thread = self._thread
         if thread is None:
             return True
-        self._queue.put_nowait(_Stop())
+        self._items.append(_Stop())
+        self._wake.set()
         thread.join(timeout)
         return not thread.is_alive()
 
@@ -295,14 +301,11 @@ class IcecastOutput:
         pre_skip = OPUS_PRE_SKIP  # the connection's first chain only, see the module docstring
         flushed = 0  # packets of this chain already sent in pages
         while True:
-            try:
-                item = self._queue.get(timeout=POLL_S)
-            except queue.Empty:
-                source.poll()
+            item = self._next()
+            if item is None:
+                source.poll()  # the queue is drained: what did Icecast say meanwhile?
                 continue
             if isinstance(item, bytes):
-                with self._lock:
-                    self._queued -= 1
                 if writer is None:
                     writer = self._chain(source, buffer, pre_skip)
                     pre_skip = 0
@@ -313,7 +316,6 @@ class IcecastOutput:
                     # A page closed: it holds every packet before this one.
                     self._flush(source, buffer, accepted - flushed)
                     flushed = accepted
-                    source.poll()
                 continue
             if isinstance(item, StreamTitle):
                 if item == self._title:
@@ -360,23 +362,34 @@ class IcecastOutput:
         with self._lock:
             self._sent += packets
 
+    def _next(self) -> _Item | None:
+        """The next queued item; None once the queue is drained, after a pause.
+
+        The worker wakes once per page (``page_ms``), not per packet: a wake-up
+        costs far more CPU than the few packets it then handles (BENCHMARKS.md).
+        """
+        try:
+            return self._items.popleft()
+        except IndexError:
+            self._wake.wait(self._interval)
+            return None
+
     def _wait(self, delay: float) -> bool:
         """Wait ``delay`` s, discarding packets but keeping the latest title; True if stopped."""
         end = self._monotonic() + delay
-        while (left := end - self._monotonic()) > 0:
-            try:
-                item = self._queue.get(timeout=left)
-            except queue.Empty:
-                return False
+        while True:
+            item = self._next()
+            if item is None:
+                if self._monotonic() >= end:
+                    return False
+                continue
             if isinstance(item, _Stop):
                 return True
             if isinstance(item, StreamTitle):
                 self._title = item
                 continue
             with self._lock:
-                self._queued -= 1
                 self._discarded += 1
-        return False
 
     def _down(self, reason: str) -> None:
         with self._lock:
