@@ -1,0 +1,95 @@
+"""The demo's member actions: one sent the instant the demo starts is answered (held
+until the bot is ready, not lost); a request kept across a restart still names its
+member, in the queue and in the now-playing message when it plays."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from pathlib import Path
+
+import pytest
+
+from radio.app import AppOptions
+from radio.demo import DemoOptions
+from radio.demo.runner import Demo
+
+from .station import long_station
+
+pytestmark = pytest.mark.e2e
+
+
+def options(root: Path) -> DemoOptions:
+    return DemoOptions(
+        station_dir=root,
+        data_dir=root / "data",
+        port=0,
+        live_port=0,
+        generate_media=False,
+        app=AppOptions(bot_options={"guild_ready_timeout": 0.05}),
+    )
+
+
+async def until(predicate: object, timeout: float = 60.0) -> None:
+    """Poll on the loop; fail after ``timeout`` (a deadlock guard, not a measure)."""
+    assert callable(predicate)
+    async with asyncio.timeout(timeout):
+        while not predicate():
+            await asyncio.sleep(0.05)
+
+
+async def test_an_action_right_after_start_is_answered(tmp_path: Path) -> None:
+    root = long_station(tmp_path / "station")
+    demo = Demo(options(root), io.StringIO())
+    await demo.start()
+    try:
+        assert demo.app is not None and not demo.app.bot.is_ready()
+        outcome = await demo.act("alice", "!request request me")
+        assert outcome.status == 200, outcome.body
+        world = demo.emulator.world
+        await until(
+            lambda: any(
+                m.author.id == world.bot.id and "Queued **Req Band – Request Me**" in m.content
+                for m in world.messages_in(world.text_channel.id)
+            )
+        )
+    finally:
+        await demo.stop()
+
+
+async def test_a_kept_request_names_its_member_after_a_restart(tmp_path: Path) -> None:
+    root = long_station(tmp_path / "station")
+    first = Demo(options(root), io.StringIO())
+    await first.start()
+    try:
+        assert (await first.act("alice", "/request request me")).status == 200
+        await until(lambda: len(first.now()["queue"]) == 1)
+        alice = first.emulator.world.people["alice"].id
+    finally:
+        await first.stop()
+
+    second = Demo(options(root), io.StringIO())
+    await second.start()
+    try:
+        assert second.emulator.world.people["alice"].id == alice  # Discord keeps ids
+
+        def announced() -> list[str]:
+            return [
+                m["html"]
+                for m in second.now("carol")["studio"]
+                if "Request Me" in m["html"] and "Requested by" in m["html"]
+            ]
+
+        # The kept request either waits in the queue (under alice's name) until carol
+        # (admin) skips the long track, or the station starts with it: either way it
+        # is announced with alice's name.
+        await until(lambda: second.now()["queue"] != [] or bool(announced()))
+        queue = second.now()["queue"]
+        if queue:
+            [kept] = queue
+            assert (kept["title"], kept["requested_by"]) == ("Req Band – Request Me", "alice")
+            assert (await second.act("carol", "!skip")).status == 200
+        await until(lambda: bool(announced()))
+        assert '<span class="mention">@alice</span>' in announced()[0]
+    finally:
+        await second.stop()
