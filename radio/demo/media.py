@@ -71,6 +71,8 @@ def _ident(folder: str, album: str, title: str, words: str, voice: str) -> DemoF
                     IDENT, words, voice)  # fmt: skip
 
 
+_LISTENING: Final = "You are listening to Radio Demo"
+
 DEMO_LIBRARY: Final[tuple[DemoFile, ...]] = (
     *_album(
         "morning",
@@ -133,7 +135,7 @@ DEMO_LIBRARY: Final[tuple[DemoFile, ...]] = (
     ),
     _ident("jingles", "Jingles", "Jingle A", "Radio Demo. More music, all day long.", "en+f3"),
     _ident("jingles", "Jingles", "Jingle B", "Radio Demo. Your radio, your requests.", "en-us+m3"),
-    _ident("ids", "Station IDs", "You are listening", "You are listening to Radio Demo.", "en+f3"),
+    _ident("ids", "Station IDs", _LISTENING, _LISTENING + ".", "en+f3"),
 )
 
 
