@@ -127,7 +127,7 @@ async def child(args: dict[str, object]) -> None:
         DiscordConfig.model_validate(args["config"]),
         clock=SystemClock(),
         monotonic=time.monotonic,
-        options=AppOptions(bot_options={"guild_ready_timeout": 0.05}),
+        options=AppOptions(live_port=0, web_port=0, bot_options={"guild_ready_timeout": 0.05}),
     )
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)

@@ -555,7 +555,9 @@ async def station(
                 config,
                 clock=SystemClock(),
                 monotonic=time.monotonic,
-                options=AppOptions(live_port=0, bot_options={"guild_ready_timeout": 0.05}),
+                options=AppOptions(
+                    web_port=0, live_port=0, bot_options={"guild_ready_timeout": 0.05}
+                ),
             )
             user = PresenterCredentials(app.db).set_password(alice.id, "alice", PASSWORD).user
             probe = Probe(app)

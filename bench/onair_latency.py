@@ -176,6 +176,8 @@ async def measure(
             }
         )
         options = AppOptions(
+            live_port=0,
+            web_port=0,
             request_quota=len(requests) + 1,
             request_cooldown=timedelta(0),
             normalize=False,  # the tones are levelled already; keeps the figures about opening

@@ -44,8 +44,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--live-port",
         type=int,
-        default=8000,
-        help="port of the presenters' mount on 127.0.0.1 (0: any free port; default 8000)",
+        default=8005,
+        help="port of the presenters' mount on 127.0.0.1 (0: any free port; default 8005)",
     )
     parser.add_argument("--stage", action="store_true", help="broadcast on the stage room")
     parser.add_argument(

@@ -43,7 +43,7 @@ class LiveModel(BaseModel):
 
     enabled: bool = True
     listen: str = "127.0.0.1"
-    port: int = Field(default=8000, ge=1, le=65535)
+    port: int = Field(default=8005, ge=1, le=65535)
     mount: str = Field(default="/live", pattern=r"^/[A-Za-z0-9._-]{1,64}$")
     public: str | None = Field(default=None, max_length=200)
     fade: float = Field(default=1.0, ge=0, le=10)

@@ -64,7 +64,7 @@ class DemoOptions:
     stage: bool = False
     generate_media: bool = True
     record_minutes: float = 10.0
-    live_port: int | None = 8000  # the presenters' mount (None: station.yaml's; 0: any)
+    live_port: int | None = 8005  # the presenters' mount (None: station.yaml's; 0: any)
     app: AppOptions = field(
         # discord.py waits 2 s for more guilds by default; the local Discord has one.
         default_factory=lambda: AppOptions(bot_options={"guild_ready_timeout": 0.05})

@@ -75,7 +75,7 @@ class DeskOptions:
     """The desk's settings (from station.yaml's ``live:``)."""
 
     mount: str = "/live"
-    public: str = "127.0.0.1:8000"  # host:port as presenters reach it
+    public: str = "127.0.0.1:8005"  # host:port as presenters reach it
     grace: float = 5.0
     tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
     recordings: Path | None = None  # None: never record

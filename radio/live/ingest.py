@@ -200,7 +200,7 @@ class IngestServer:
         handler: IngestHandler,
         *,
         host: str = "127.0.0.1",
-        port: int = 8000,
+        port: int = 8005,
         limits: IngestLimits | None = None,
         monotonic: Callable[[], float],
     ) -> None:

@@ -31,7 +31,12 @@ async def main(args: dict[str, object]) -> None:
         clock=SystemClock(),
         monotonic=time.monotonic,
         options=AppOptions(
-            connect_timeout=5.0, poll_interval=0.05, bot_options={"guild_ready_timeout": 0.05}
+            # any free port unless the test names the presenters' mount's port
+            live_port=int(str(args["live_port"])) if "live_port" in args else 0,
+            web_port=0,
+            connect_timeout=5.0,
+            poll_interval=0.05,
+            bot_options={"guild_ready_timeout": 0.05},
         ),
     )
     stop = asyncio.Event()

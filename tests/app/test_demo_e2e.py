@@ -63,7 +63,9 @@ async def test_demo_plays_the_grid_hard_start_and_a_request(tmp_path: Path) -> N
         port=0,
         live_port=0,
         generate_media=False,
-        app=AppOptions(watch_interval=0.5, bot_options={"guild_ready_timeout": 0.05}),
+        app=AppOptions(
+            live_port=0, web_port=0, watch_interval=0.5, bot_options={"guild_ready_timeout": 0.05}
+        ),
     )
     out = io.StringIO()
     demo = Demo(options, out)

@@ -36,7 +36,7 @@ async def test_the_printed_encoder_line_goes_live(tmp_path: Path) -> None:
         port=0,
         live_port=0,
         generate_media=False,
-        app=AppOptions(bot_options={"guild_ready_timeout": 0.05}),
+        app=AppOptions(live_port=0, web_port=0, bot_options={"guild_ready_timeout": 0.05}),
     )
     out = io.StringIO()
     demo = Demo(options, out)

@@ -240,6 +240,8 @@ async def onair(tmp_path: Path) -> AsyncIterator[OnAir]:
             clock=SystemClock(),
             monotonic=time.monotonic,
             options=AppOptions(
+                live_port=0,
+                web_port=0,
                 normalize=False,
                 connect_timeout=3.0,
                 poll_interval=0.05,

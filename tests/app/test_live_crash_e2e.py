@@ -44,7 +44,9 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-async def start_app(emulator: Emulator, station: Path, data: Path) -> subprocess.Popen[str]:
+async def start_app(
+    emulator: Emulator, station: Path, data: Path, port: int
+) -> subprocess.Popen[str]:
     world = emulator.world
     args = {
         "addresses": emulator.addresses.to_json(),
@@ -52,6 +54,7 @@ async def start_app(emulator: Emulator, station: Path, data: Path) -> subprocess
         "station": str(station),
         "data": str(data),
         "config": {"guilds": [{"id": world.guild.id, "broadcast": world.voice_channel.id}]},
+        "live_port": port,
     }
     script = ROOT / "tests" / "app" / "app_process.py"
     return await start_child([sys.executable, str(script)], args, pythonpath=ROOT)
@@ -101,7 +104,7 @@ async def test_a_recording_survives_kill_9_and_is_sealed_on_restart(
     database.close()
     folder = station.data / "recordings" / "night"
 
-    first = await start_app(emulator, station.root, station.data)
+    first = await start_app(emulator, station.root, station.data, port)
     encoder = subprocess.Popen(
         ["ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-f", "lavfi", "-i",
          f"sine=frequency={LIVE_HZ}:duration=60:sample_rate=48000", "-c:a", "libmp3lame",
@@ -122,7 +125,7 @@ async def test_a_recording_survives_kill_9_and_is_sealed_on_restart(
     assert len(partial) >= 2 * 48000  # it plays, up to its last page
     assert abs(dominant(partial[24000:]) - LIVE_HZ) < 5
 
-    second = await start_app(emulator, station.root, station.data)
+    second = await start_app(emulator, station.root, station.data, port)
     try:
         # The start seals the file and clears its marker before anything else.
         await until(lambda: not recording.with_name(recording.name + ".recording").exists())

@@ -118,6 +118,7 @@ async def live(tmp_path: Path) -> AsyncIterator[Live]:
             clock=SystemClock(),
             monotonic=time.monotonic,
             options=AppOptions(
+                web_port=0,
                 normalize=False,
                 connect_timeout=3.0,
                 poll_interval=0.05,

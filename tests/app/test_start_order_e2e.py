@@ -62,6 +62,7 @@ async def test_an_alert_before_login_is_posted_once_the_bot_is_on_air(tmp_path: 
                 clock=SystemClock(),
                 monotonic=time.monotonic,
                 options=AppOptions(
+                    web_port=0,
                     normalize=False,
                     connect_timeout=3.0,
                     poll_interval=0.05,

@@ -85,6 +85,8 @@ async def test_each_task_that_raises_is_logged_once_counted_and_comes_back(
             clock=SystemClock(),
             monotonic=time.monotonic,
             options=AppOptions(
+                live_port=0,
+                web_port=0,
                 normalize=False,
                 connect_timeout=3.0,
                 poll_interval=0.05,

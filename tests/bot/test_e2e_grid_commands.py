@@ -105,6 +105,8 @@ async def station_app(
     """The tiny station's application on the local Discord until the block ends."""
     make_station(root)
     options = AppOptions(
+        live_port=0,
+        web_port=0,
         watch_interval=watch_interval,
         normalize=False,
         bot_options={"guild_ready_timeout": 0.05},

@@ -35,7 +35,7 @@ async def test_a_request_from_the_page_reaches_the_queue(tmp_path: Path) -> None
         port=0,
         live_port=0,
         generate_media=False,
-        app=AppOptions(bot_options={"guild_ready_timeout": 0.05}),
+        app=AppOptions(live_port=0, web_port=0, bot_options={"guild_ready_timeout": 0.05}),
     )
     demo = Demo(options, io.StringIO())
     await demo.start()

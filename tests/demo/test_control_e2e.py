@@ -26,7 +26,7 @@ def options(root: Path) -> DemoOptions:
         port=0,
         live_port=0,
         generate_media=False,
-        app=AppOptions(bot_options={"guild_ready_timeout": 0.05}),
+        app=AppOptions(live_port=0, web_port=0, bot_options={"guild_ready_timeout": 0.05}),
     )
 
 
