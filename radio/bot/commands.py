@@ -33,7 +33,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from radio.audio.track import Track
-from radio.bot.announcements import Announcer, now_playing_embed
+from radio.bot.announcements import Announcer, live_embed, now_playing_embed
 from radio.bot.catalogue import Catalogue
 from radio.bot.config import DiscordConfig
 from radio.bot.gridreport import format_check, format_reload
@@ -391,6 +391,11 @@ class RadioCommands(commands.Cog):
         if not await self._allowed(ctx, Level.LISTENER):
             return
         announcer = self.s.announcer
+        live = announcer.live if announcer is not None else None
+        if live is not None:
+            embed = live_embed(live, self.s.station_name)
+            await ctx.send(embed=discord.Embed.from_dict(fit_embed(embed)), ephemeral=True)
+            return
         track = announcer.track if announcer is not None else None
         if track is None:
             await self._answer(ctx, "Nothing is playing right now.")
@@ -550,7 +555,8 @@ class RadioCommands(commands.Cog):
     )
     async def live_start(self, ctx: Ctx) -> None:
         live = await self._live(ctx)
-        who = await self._may_go_live(ctx) if live is not None else None
+        # whoever may hold credentials; the answer says whether they may go live now
+        who = await self._may_have_credentials(ctx) if live is not None else None
         if live is None or who is None:
             return
         try:
@@ -600,7 +606,9 @@ class RadioCommands(commands.Cog):
         self, ctx: Ctx, url: str, force: app_commands.Transform[bool, ForceFlag] = False
     ) -> None:
         live = await self._live(ctx)
-        who = await self._may_go_live(ctx) if live is not None else None
+        # the live rules decide when (the show on air, or the next within its early
+        # margin); here only who may present at all
+        who = await self._may_have_credentials(ctx) if live is not None else None
         if live is None or who is None:
             return
         if force and not who.privileged:

@@ -249,12 +249,17 @@ async def test_live_commands_by_presenters_djs_and_listeners(
         ]
         live.on_air, live.holder = None, None
 
-        # start: refused privately outside one's slot; a presenter in their slot and a
-        # DJ get the connection details, privately.
-        refused = await reply(emulator, "alice", "start")
-        assert refused.flags & EPHEMERAL
-        assert refused.content == "Only the presenters of Night Talk can go live now."
-        assert live.named("connection") == []
+        # start: a presenter of a live show of the grid gets the connection details
+        # privately even outside her slot (the live rules' answer says whether she may
+        # go live now: the show on air, or hers within its early margin); so does a DJ.
+        early = await reply(emulator, "alice", "start")
+        assert (early.content, early.flags & EPHEMERAL) == (
+            CONNECTION.format(user="alice"),
+            EPHEMERAL,
+        )
+        assert live.named("connection") == [
+            ("connection", Presenter(alice, "alice", privileged=False))
+        ]
         slot["now"] = evening
         started = await reply(emulator, "alice", "start")
         assert (started.content, started.flags & EPHEMERAL) == (
@@ -264,6 +269,7 @@ async def test_live_commands_by_presenters_djs_and_listeners(
         dj = await reply(emulator, "bob", "start")  # a DJ, not a presenter of the show
         assert dj.flags & EPHEMERAL
         assert live.named("connection") == [
+            ("connection", Presenter(alice, "alice", privileged=False)),
             ("connection", Presenter(alice, "alice", privileged=False)),
             ("connection", Presenter(bob, "bob", privileged=True)),
         ]
@@ -352,7 +358,8 @@ async def test_live_commands_by_presenters_djs_and_listeners(
         )
         assert len(live.named("rotate_password")) == rotations  # the old password still works
         slot["now"] = Slot("Night Talk", frozenset({carol}))
-        listener = await prefix(emulator, "alice", "live start")
+        grids["now"] = grid({"id": "evening", "days": ["mon"], "start": "20:00", "end": "22:00"})
+        listener = await prefix(emulator, "alice", "live start")  # no show of hers at all
         assert listener.content == "Only the presenters of Night Talk can go live now."
 
         # No password ever reached a message anyone else could read.
