@@ -304,7 +304,13 @@ class StationApp:
             position=lambda: root.position,
         )
         self.ingest = (
-            IngestServer(self.desk, host=settings.listen, port=port, monotonic=monotonic)
+            IngestServer(
+                self.desk,
+                host=settings.listen,
+                port=port,
+                monotonic=monotonic,
+                on_refused=self.desk.mount_refused,
+            )
             if settings.enabled and options.live
             else None
         )

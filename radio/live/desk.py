@@ -204,6 +204,11 @@ class LiveDesk:
                 raise LiveRefused(403, "That live session is someone else's")
         self._set_title(session, song)
 
+    def mount_refused(self, user: str, peer: str, status: int, reason: str) -> None:
+        """The mount itself refused an encoder that gave credentials (an unsupported
+        format): logged and told to the programmers like the desk's own refusals."""
+        self._refused(user or peer, LiveRefused(status, reason), peer)
+
     # -- the /live commands' side --------------------------------------------------
 
     def status(self) -> LiveStatus | None:

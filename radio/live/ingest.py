@@ -203,8 +203,12 @@ class IngestServer:
         port: int = 8005,
         limits: IngestLimits | None = None,
         monotonic: Callable[[], float],
+        on_refused: Callable[[str, str, int, str], None] | None = None,
     ) -> None:
         self._handler = handler
+        # (user, peer, status, reason) of a refusal the server makes itself to a client
+        # that did authenticate (an unsupported format): the presenter's problem to tell
+        self._on_refused = on_refused
         self._host = host
         self._requested_port = port
         self._limits = limits or IngestLimits()
@@ -398,12 +402,20 @@ class IngestServer:
         credentials = _credentials(headers)
         if credentials is None:
             raise _Refusal(401, "You need to authenticate")
-        content_type = headers.get("content-type", "").split(";")[0].strip().lower()
-        if not content_type:
-            raise _Refusal(403, "No Content-type given")
-        if content_type not in SUPPORTED_CONTENT_TYPES:
-            raise _Refusal(403, "Content-type not supported")
         user, password = credentials
+        content_type = headers.get("content-type", "").split(";")[0].strip().lower()
+        refusal = (
+            "No Content-type given"
+            if not content_type
+            else "Content-type not supported"
+            if content_type not in SUPPORTED_CONTENT_TYPES
+            else None
+        )
+        if refusal is not None:
+            if self._on_refused is not None:
+                detail = f"{refusal}: {content_type[:60]!r}" if content_type else refusal
+                self._on_refused(user, peer, 403, detail)
+            raise _Refusal(403, refusal)
         await self._throttle(peer)
         source = SourceRequest(
             mount=mount,

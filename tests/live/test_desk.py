@@ -299,7 +299,14 @@ async def open_rig(
         recordings=tap,
     )
     limits = IngestLimits(throttle_delay=0.001, linger=0.2)
-    server = IngestServer(desk, host="127.0.0.1", port=0, limits=limits, monotonic=monotonic)
+    server = IngestServer(
+        desk,
+        host="127.0.0.1",
+        port=0,
+        limits=limits,
+        monotonic=monotonic,
+        on_refused=desk.mount_refused,
+    )
     puller = Puller(live, tap)
     desk.start()
     await server.start()
@@ -484,16 +491,20 @@ async def test_refusals_answer_icecasts_status_and_change_nothing(
     assert not any(r.on_air or r.ready for r in rig.puller.snapshot())
 
 
-async def test_an_unsupported_content_type_is_the_servers_own_refusal(rig: Rig) -> None:
-    # The server refuses a type it does not know before asking the desk (as it
-    # refuses a request without credentials), so the desk has nothing to report.
+async def test_an_unsupported_content_type_is_refused_by_the_mount_and_told(rig: Rig) -> None:
+    # The server refuses a type it does not decode before asking the desk; the
+    # presenter gave credentials, so the programmers hear of it (their encoder is set
+    # up wrong), and nothing changes on air.
     answer = await ask(rig.port, put_head(basic(rig.logins[ALICE]), ctype="audio/x-wav"))
 
     assert answer == (403, "403 - Content-type not supported\r\n")
     assert rig.idle()
     assert rig.sessions.recent() == []
-    assert rig.story() == []
-    assert rig.desk.refusals == 0
+    [event] = rig.of(LiveProblem)
+    assert isinstance(event, LiveProblem)
+    assert event.who == rig.logins[ALICE].user
+    assert "Content-type not supported: 'audio/x-wav'" in event.detail
+    assert rig.desk.refusals == 1
 
 
 async def test_ffmpeg_with_a_wrong_password_is_told_401(rig: Rig) -> None:
