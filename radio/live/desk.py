@@ -591,7 +591,8 @@ class LiveDesk:
 
     def _refused(self, who: str, refused: LiveRefused, peer: str) -> None:
         self.refusals += 1
-        logger.info("live: refused %s from %s: %s %s", who, peer, refused.status, refused.reason)
+        # the mount already logged it (one line per refusal); the programmers are told
+        logger.debug("live: refused %s from %s: %s %s", who, peer, refused.status, refused.reason)
         if refused.status != 404:
             self._problem(who, f"connection refused ({refused.status}): {refused.reason}")
 
