@@ -40,6 +40,9 @@ class PacketRecord:
     size: int  # bytes on the wire
     decrypted: bool
     pcm: bytes | None  # 20 ms of 48 kHz stereo s16le, or None (not decoded/failed)
+    # DAVE: "none" outside DAVE rooms, else how the room's first listening member
+    # opened it: decrypted, passthrough (plain, allowed), silence, refused, failed
+    e2ee: str = "none"
 
 
 @dataclass

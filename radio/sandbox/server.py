@@ -131,6 +131,7 @@ class Emulator:
             self.world, self.gateway, self.voice_states, clock, monotonic, self.snowflakes
         )
         self.listener = VoiceListener(self.voice, self.record, monotonic, decode=decode)
+        self.listener.e2ee = self.voice.dave
         self._runners: list[web.AppRunner] = []
         self._workdir: Path | None = None
         self._addresses: Addresses | None = None

@@ -83,6 +83,17 @@ class Sender:
     secret_key: bytes
     channel_id: int | None
     suppressed: bool
+    user_id: int | None = None  # DAVE keys are per sending user
+
+
+class FrameGate(Protocol):
+    """Opens end-to-end encrypted (DAVE) frames as the room's listening members do."""
+
+    def open_frame(
+        self, channel_id: int | None, sender: int | None, sequence: int, payload: bytes
+    ) -> tuple[bytes | None, str]:
+        """Return the Opus recovered (None if it could not be) and how it was recovered."""
+        ...
 
 
 class SenderDirectory(Protocol):
@@ -135,6 +146,7 @@ class VoiceListener:
         self.kernel_stamps = False  # True once the socket is bound with them
         self.decode = decode
         self.answering = True  # fault injection: False = stop answering (and hearing) UDP
+        self.e2ee: FrameGate | None = None  # set by the emulator: DAVE rooms' members
         self._decoders: dict[int, Decoder] = {}
         self._addresses: dict[int, tuple[str, int]] = {}  # SSRC -> client's UDP address
         self._sock: socket.socket | None = None
@@ -281,6 +293,7 @@ class VoiceListener:
             return
         pcm: bytes | None = None
         decrypted = True
+        e2ee = "none"
         try:
             packet = open_packet(data, sender.secret_key)
         except PacketError:
@@ -289,8 +302,13 @@ class VoiceListener:
             if self.record.auth_failures == 1:
                 logger.warning("voice packet from SSRC %d does not verify: wrong key?", ssrc)
         else:
-            if self.decode:
-                pcm = self._decode(ssrc, packet.payload)
+            opus: bytes | None = packet.payload
+            if self.e2ee is not None:
+                opus, e2ee = self.e2ee.open_frame(
+                    sender.channel_id, sender.user_id, sequence, packet.payload
+                )
+            if self.decode and opus is not None:
+                pcm = self._decode(ssrc, opus)
         self.record.append(
             PacketRecord(
                 arrival=arrival,
@@ -302,6 +320,7 @@ class VoiceListener:
                 size=len(data),
                 decrypted=decrypted,
                 pcm=pcm,
+                e2ee=e2ee,
             )
         )
 

@@ -4,7 +4,9 @@ Handshake, as Discord runs it: HELLO on connect; IDENTIFY (server, user,
 session, token checked against the last VOICE_SERVER_UPDATE) → READY with a
 fresh SSRC, the UDP address and the encryption modes; the client discovers its
 address over UDP and sends SELECT_PROTOCOL → SESSION_DESCRIPTION with the mode,
-a fresh 32-byte key and ``dave_protocol_version`` 0 (DAVE off). HEARTBEAT
+a fresh 32-byte key and the room's ``dave_protocol_version`` (1 in voice rooms,
+0 on stages; the DAVE opcodes 21-31 are :mod:`radio.sandbox.dave`'s; a client
+that cannot speak DAVE in a room that requires it is closed with 4017). HEARTBEAT
 ``{t, seq_ack}`` is answered with HEARTBEAT_ACK ``{t}`` a few milliseconds
 later (an instant ACK trips discord.py's heartbeat thread). RESUME keeps the
 SSRC and key. Every server message carries ``seq``.
@@ -22,6 +24,8 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from radio.sandbox.dave import wire as dave_wire
+from radio.sandbox.dave.rooms import DaveRooms, SocketLink
 from radio.sandbox.rtp import MODE
 from radio.sandbox.state import JSON, World
 from radio.sandbox.voice_udp import Sender
@@ -84,6 +88,8 @@ class VoiceServer:
         self._next_ssrc = 1000
         self._tasks: set[asyncio.Task[None]] = set()
         self.history: list[tuple[int, str]] = []  # (user id, event) in order, every guild
+        self.dave = DaveRooms(world)
+        self._links: dict[int, SocketLink] = {}  # id(socket) -> its DAVE link
 
     # -- called by the gateway ------------------------------------------------
 
@@ -160,6 +166,7 @@ class VoiceServer:
             secret_key=session.secret_key,
             channel_id=session.channel_id,
             suppressed=bool(here and state is not None and state.suppress),
+            user_id=session.user_id,
         )
 
     # -- the socket -----------------------------------------------------------
@@ -168,24 +175,31 @@ class VoiceServer:
         """aiohttp handler for ``GET /?v=8`` on the TLS port."""
         socket = web.WebSocketResponse(autoping=True, max_msg_size=0)
         await socket.prepare(request)
-        seq = [0]
-
-        async def send(op: int, data: Any) -> None:
-            if socket.closed:
-                return
-            seq[0] += 1
-            try:
-                await socket.send_str(json.dumps({"op": op, "d": data, "seq": seq[0]}))
-            except ConnectionError:
-                logger.debug("voice socket went away while sending op %d", op)
+        link = SocketLink(socket)  # numbers JSON and binary (DAVE) messages alike
+        send = link.send_json
+        self._links[id(socket)] = link
 
         await send(HELLO, {"heartbeat_interval": self.faults.heartbeat_interval_ms, "v": 8})
         session: VoiceSession | None = None
         async for message in socket:
+            if message.type is WSMsgType.BINARY and session is not None:
+                await self.dave.client_binary(session.user_id, session.channel_id, message.data)
+                continue
             if message.type is not WSMsgType.TEXT:
-                continue  # binary frames are DAVE (MLS); DAVE stays off here
+                continue
             payload = json.loads(message.data)
+            if session is not None and payload.get("op") in (
+                dave_wire.TRANSITION_READY,
+                dave_wire.INVALID_COMMIT_WELCOME,
+            ):
+                await self.dave.client_json(
+                    session.user_id, session.channel_id, payload["op"], payload.get("d")
+                )
+                continue
             session = await self._receive(socket, session, payload, send)
+        if session is not None:
+            await self.dave.disconnected(session.user_id, session.channel_id, link)
+        self._links.pop(id(socket), None)
         return socket
 
     async def _receive(
@@ -222,11 +236,14 @@ class VoiceServer:
                 {
                     "mode": mode,
                     "secret_key": list(session.secret_key),
-                    "dave_protocol_version": 0,
+                    "dave_protocol_version": self.dave.version_for(session.channel_id),
                     "audio_codec": "opus",
                     "media_session_id": secrets.token_hex(8),
                 },
             )
+            link = self._links.get(id(socket))
+            if link is not None:
+                await self.dave.connected(session.user_id, session.channel_id, link)
         elif op == SPEAKING:
             session.speaking = int(data.get("speaking", 0))
         return session
@@ -252,6 +269,11 @@ class VoiceServer:
         session = self._matching(data)
         if session is None:
             await socket.close(code=CLOSE_AUTHENTICATION_FAILED, message=b"Authentication failed.")
+            return None
+        if self.dave.required(session.channel_id) and not _speaks_dave(data):
+            await socket.close(
+                code=dave_wire.CLOSE_E2EE_REQUIRED, message=b"E2EE/DAVE protocol required."
+            )
             return None
         session.socket = socket
         if session.ssrc:
@@ -306,3 +328,11 @@ class VoiceServer:
         for task in list(self._tasks):
             task.cancel()
         await self.close(None, 1001)
+        await self.dave.aclose()
+
+
+def _speaks_dave(identify: JSON) -> bool:
+    try:
+        return int(identify.get("max_dave_protocol_version") or 0) >= dave_wire.PROTOCOL_VERSION
+    except (TypeError, ValueError):
+        return False
