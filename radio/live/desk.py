@@ -67,6 +67,7 @@ logger = logging.getLogger(__name__)
 MemberLookup = Callable[[int], Awaitable[MemberInfo | None]]
 SlotsNear = Callable[[datetime], list[LiveSlot]]
 GRID_RELAY_RETRY_S = 5.0
+MEMBER_LOOKUP_S = 10.0  # seconds an encoder waits while Discord is asked who it is
 _TITLE_MAX = 300
 
 
@@ -199,7 +200,7 @@ class LiveDesk:
         if session is None or session.ended is not None or session.source != mount:
             raise LiveRefused(404, "Source does not exist")
         if session.presenter.user_id != user_id:
-            member = await self._members(user_id)
+            member = await self._member(user_id)
             if member is None or not member.privileged:
                 raise LiveRefused(403, "That live session is someone else's")
         self._set_title(session, song)
@@ -320,8 +321,19 @@ class LiveDesk:
 
     # -- internals ------------------------------------------------------------
 
+    async def _member(self, user_id: int) -> MemberInfo | None:
+        """Who ``user_id`` is, asked of Discord within a bound: an encoder waits for
+        the answer, so a Discord that does not answer is a clear refusal, not a hang.
+        Raises LiveRefused(503)."""
+        try:
+            async with asyncio.timeout(MEMBER_LOOKUP_S):
+                return await self._members(user_id)
+        except TimeoutError:
+            logger.warning("live: Discord did not say who user %d is in time", user_id)
+            raise LiveRefused(503, "Discord did not answer in time: try again") from None
+
     async def _authorise(self, user_id: int) -> tuple[Presenter, LiveSlot | None]:
-        member = await self._members(user_id)
+        member = await self._member(user_id)
         if member is None:
             raise LiveRefused(403, "You are not a member of the station's server.")
         stopper = self._locked.get(user_id)

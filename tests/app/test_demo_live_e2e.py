@@ -28,6 +28,7 @@ async def until(predicate: object, timeout: float = 60.0) -> None:
             await asyncio.sleep(0.05)
 
 
+@pytest.mark.timeout(300)  # a deadlock guard for a busy machine, not a measure
 async def test_the_printed_encoder_line_goes_live(tmp_path: Path) -> None:
     station = make_station(tmp_path / "station", show_start=None)
     options = DemoOptions(
