@@ -34,7 +34,7 @@ def test_two_members_form_a_group_from_our_add_and_share_keys() -> None:
     assert info.proposal_refs == (add.ref,)  # our reference hash is the one davey computed
     assert (info.commit, info.welcome) == (result.commit, result.welcome)
     bot.process_commit(info.commit)
-    alice.process_welcome(info.welcome)
+    alice.process_welcome(result.welcome)
     frame = bot.encrypt_opus(b"\xfc\xff\xfe" + bytes(range(40)))
     assert frame.endswith(b"\xfa\xfa")
     assert alice.decrypt(BOT, davey.MediaType.audio, frame) == b"\xfc\xff\xfe" + bytes(range(40))
@@ -43,9 +43,7 @@ def test_two_members_form_a_group_from_our_add_and_share_keys() -> None:
 def test_a_remove_by_leaf_and_a_revoke_by_reference_are_understood() -> None:
     key = mls.ExternalSenderKey()
     bot, alice, bob = member(BOT, key), member(ALICE, key), member(BOB, key)
-    adds = [
-        mls.add_proposal(key, GROUP, 0, s.get_serialized_key_package()) for s in (alice, bob)
-    ]
+    adds = [mls.add_proposal(key, GROUP, 0, s.get_serialized_key_package()) for s in (alice, bob)]
     first = bot.process_proposals(APPEND, mls.proposals_append(adds))
     assert first is not None and first.welcome is not None
     bot.process_commit(first.commit)

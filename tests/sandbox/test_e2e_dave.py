@@ -29,7 +29,7 @@ SILENCE_FRAMES = 5  # discord.py ends every source with five Opus silence frames
 async def join_voice(emulator: Emulator, bot: TestBot) -> tuple[discord.VoiceClient, DaveRoom]:
     channel = bot.get_channel(emulator.world.voice_channel.id)
     assert isinstance(channel, discord.VoiceChannel)
-    vc = await channel.connect(timeout=10)
+    vc: discord.VoiceClient = await channel.connect(timeout=10)
     room = emulator.voice.dave.rooms[channel.id]
     await wait_for(lambda: settled(room, {emulator.world.bot.id, emulator.world.listener.id}))
     return vc, room
@@ -232,7 +232,7 @@ async def test_no_dave_on_a_stage_or_in_a_room_switched_off(
         emulator.voice.dave.switch_off(world.voice_channel.id)
         channel = guild.get_channel(world.voice_channel.id)
         assert isinstance(channel, discord.VoiceChannel)
-    vc = await channel.connect(timeout=10)
+    vc: discord.VoiceClient = await channel.connect(timeout=10)
     try:
         if room_kind == "stage":
             await guild.me.edit(suppress=False)
@@ -268,7 +268,7 @@ async def test_a_client_that_cannot_speak_dave_is_closed_with_4017(
                 url = f"wss://{emulator.addresses.voice_endpoint}/?v=8"
                 async with http.ws_connect(url, ssl=context) as socket:
                     await socket.receive()  # HELLO
-                    data = dict(identify)
+                    data: dict[str, object] = dict(identify)
                     if version is not None:
                         data["max_dave_protocol_version"] = version
                     await socket.send_str(json.dumps({"op": 0, "d": data}))

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.e2e
 async def connect(emulator: Emulator, bot: TestBot, *, timeout: float = 5.0) -> discord.VoiceClient:
     channel = bot.get_channel(emulator.world.voice_channel.id)
     assert isinstance(channel, discord.VoiceChannel)
-    vc = await channel.connect(timeout=timeout)
+    vc: discord.VoiceClient = await channel.connect(timeout=timeout)
     # The room speaks DAVE: let its group form before a fault closes the socket.
     # discord.py 2.7.1 answers a proposal (op 27) with a commit it cannot write
     # to a socket the server is closing; the error ends its voice poller, and
