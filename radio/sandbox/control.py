@@ -18,6 +18,13 @@ JSON out. People are named ``alice`` (listener), ``bob`` (DJ), ``carol`` (admin)
                                      moderator disconnects the bot) or
                                      ``{ack_delay?, drop_acks?}``
 - ``POST /control/faults/udp``       ``{answering: bool}``
+- ``POST /control/speakers``         a second member on the stage (radio.sandbox.speakers):
+                                     ``{name, action: enter, channel_id?, speaker?, muted?}``,
+                                     ``{name, action: mute|unmute|leave}``,
+                                     ``{name, action: talk, spurts: [[talk_s, pause_s], ...]}``
+                                     (talk unmutes first; answered at once, 202, the voice
+                                     runs in the background)
+- ``GET  /control/speakers``         every finished talk: user, SSRC, packets, spurt times
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from radio.sandbox.rest import json_response
+from radio.sandbox.speakers import parse_spurts
 from radio.sandbox.state import JSON
 
 if TYPE_CHECKING:
@@ -62,6 +70,8 @@ class Control:
                 web.post("/faults/gateway", self._gateway_fault),
                 web.post("/faults/voice", self._voice_fault),
                 web.post("/faults/udp", self._udp_fault),
+                web.post("/speakers", self._speaker),
+                web.get("/speakers", self._speaker_reports),
             ]
         )
         return app
@@ -223,6 +233,60 @@ class Control:
         body = await self._json(request)
         self._emulator.listener.answering = bool(body.get("answering", True))
         return web.Response(status=204)
+
+    async def _speaker(self, request: web.Request) -> web.Response:
+        body = await self._json(request)
+        speakers = self._emulator.speakers
+        who = str(body.get("name", ""))
+        action = body.get("action")
+        try:
+            if action == "enter":
+                channel = body.get("channel_id")
+                user_id = await speakers.enter(
+                    who,
+                    None if channel is None else int(channel),
+                    speaker=bool(body.get("speaker", True)),
+                    muted=bool(body.get("muted", True)),
+                )
+            elif action in ("mute", "unmute"):
+                await speakers.mute(who, action == "mute")
+                user_id = speakers.user_id(who)
+            elif action == "leave":
+                await speakers.leave(who)
+                user_id = speakers.user_id(who)
+            elif action == "talk":
+                spurts = parse_spurts(body.get("spurts"))
+                await speakers.mute(who, False)
+                speakers.start_talk(who, spurts)
+                user_id = speakers.user_id(who)
+                return json_response(
+                    {"user_id": str(user_id), "ssrc": speakers.ssrc_of(user_id)}, status=202
+                )
+            else:
+                raise web.HTTPBadRequest(
+                    text="action must be one of enter, mute, unmute, leave, talk"
+                )
+        except (KeyError, LookupError) as exc:
+            raise web.HTTPNotFound(text=str(exc).strip("'\"")) from None
+        except ValueError as exc:
+            raise web.HTTPBadRequest(text=str(exc)) from None
+        return json_response({"user_id": str(user_id), "ssrc": speakers.ssrc_of(user_id)})
+
+    async def _speaker_reports(self, request: web.Request) -> web.Response:
+        return json_response(
+            [
+                {
+                    "user_id": str(r.user_id),
+                    "ssrc": r.ssrc,
+                    "packets": r.packets,
+                    "receivers": r.receivers,
+                    "first_packet": r.first_packet,
+                    "spurt_starts": r.spurt_starts,
+                    "spurt_ends": r.spurt_ends,
+                }
+                for r in self._emulator.speakers.reports
+            ]
+        )
 
 
 def _apply_heartbeat_faults(faults: Any, body: JSON) -> None:

@@ -24,6 +24,7 @@ from radio.clock import Clock
 from radio.sandbox.gateway import Gateway
 from radio.sandbox.record import ListenerRecord
 from radio.sandbox.rest import HTTPError, Rest
+from radio.sandbox.speakers import StageSpeakers
 from radio.sandbox.state import (
     PRIVILEGED_INTENTS,
     Interaction,
@@ -132,6 +133,9 @@ class Emulator:
         )
         self.listener = VoiceListener(self.voice, self.record, monotonic, decode=decode)
         self.listener.e2ee = self.voice.dave
+        self.speakers = StageSpeakers(
+            self.world, self.voice_states, self.voice, self.listener.send_to, monotonic
+        )
         self._runners: list[web.AppRunner] = []
         self._workdir: Path | None = None
         self._addresses: Addresses | None = None
@@ -206,6 +210,7 @@ class Emulator:
 
     async def stop(self) -> None:
         """Close every socket and server and delete the certificate."""
+        await self.speakers.aclose()
         await self.gateway.aclose()
         await self.voice.aclose()
         for runner in reversed(self._runners):

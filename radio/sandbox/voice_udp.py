@@ -285,6 +285,19 @@ class VoiceListener:
         self._sock.sendto(struct.pack(">BBHI", 0x80, 201, 1, ssrc), address)
         return True
 
+    def send_to(self, ssrc: int, datagram: bytes) -> bool:
+        """Send ``datagram`` from the voice port to the client address that used
+        ``ssrc`` (other members' voice: radio.sandbox.speakers). Returns whether an
+        address was known and the socket took it."""
+        address = self._addresses.get(ssrc)
+        if address is None or self._sock is None or not self.answering:
+            return False
+        try:
+            self._sock.sendto(datagram, address)
+        except OSError:
+            return False
+        return True
+
     def _hear(self, data: bytes, arrival: float) -> None:
         sequence, timestamp, ssrc = header_fields(data)
         sender = self._senders.sender(ssrc)

@@ -134,6 +134,17 @@ class VoiceServer:
                 closed += 1
         return closed
 
+    async def send_to(self, session: VoiceSession, op: int, data: Any) -> bool:
+        """Send ``{op, d, seq}`` on ``session``'s live socket, numbered with the
+        server's own messages to it (SPEAKING of other members: radio.sandbox.speakers).
+        Returns False when the socket is gone."""
+        socket = session.socket
+        link = None if socket is None else self._links.get(id(socket))
+        if link is None or socket is None or socket.closed:
+            return False
+        await link.send_json(op, data)
+        return True
+
     def connections(self) -> list[VoiceSession]:
         """The latest voice session of every user in every guild."""
         return list(self._current.values())
