@@ -34,17 +34,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic
 
 import discord
 from discord.ext import commands
+from typing_extensions import TypeVar
 
 from radio.bot.announcements import REFUSED_CLOSE_CODES, Announcer
 from radio.bot.audio import SimulcastFeed
 from radio.bot.config import DiscordConfig, GuildConfig
 from radio.bot.effects import Effects, apply_schedule
 from radio.bot.schedule import Change, EventSpec
-from radio.bot.sender import Broadcaster, VoiceLink
+from radio.bot.sender import Broadcaster, PacketSource, VoiceLink
 from radio.bot.sendloop import REALTIME_PRIORITY, SendLoop
 from radio.bot.voiceclose import VoiceCloseLog
 from radio.clock import Clock
@@ -107,10 +108,15 @@ class Backoff:
         return float(min(self.cap, self.base * self.factor ** max(0, attempt)))
 
 
-class RadioBot(commands.Bot):
+# What the bot's rooms are sent: the station's feed, or a relay node's packets.
+FeedT = TypeVar("FeedT", bound=PacketSource, default=SimulcastFeed)
+
+
+class RadioBot(commands.Bot, Generic[FeedT]):
     """The station on Discord. ``start(token)`` runs it; ``close()`` stops it.
 
-    ``feed`` is the station's feed (one encode per frame for every room).
+    ``feed`` is the station's feed (one encode per frame for every room), or
+    any other :class:`~radio.bot.sender.PacketSource` (a relay node's).
     ``clock`` gives the wall time for rate-limit budgets. ``message_content``
     asks for the privileged intent so that prefix commands work without
     mentioning the bot. ``monotonic`` (a monotonic clock in seconds, default
@@ -132,7 +138,7 @@ class RadioBot(commands.Bot):
     def __init__(
         self,
         config: DiscordConfig,
-        feed: SimulcastFeed,
+        feed: FeedT,
         *,
         clock: Clock,
         announcer: Announcer | None = None,

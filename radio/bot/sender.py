@@ -9,7 +9,9 @@ Opus encode, then discord.py's public
 ``VoiceClient.send_audio_packet(packet, encode=False)`` for each connected room
 (it adds that room's RTP header, DAVE and transport encryption). The steps of
 every station of a process run on one thread, a
-:class:`~radio.bot.sendloop.SendLoop`.
+:class:`~radio.bot.sendloop.SendLoop`. The broadcaster takes its packets from
+any :class:`PacketSource`: the station's feed encodes them, a relay node's
+(:mod:`radio.relay`) takes them ready-made from an Icecast mount.
 
 Timing (:class:`SendSchedule`): frame ``n`` is due at ``start + n × 20 ms`` on
 the monotonic clock passed in, so small delays never accumulate. A late frame
@@ -41,7 +43,7 @@ import discord
 from discord.enums import SpeakingState
 
 from radio.audio.frames import FRAME_MS
-from radio.bot.audio import OPUS_SILENCE, SimulcastFeed
+from radio.bot.audio import OPUS_SILENCE
 
 logger = logging.getLogger(__name__)
 
@@ -126,6 +128,28 @@ class SendSchedule:
         return skip
 
 
+class PacketSource(Protocol):
+    """Where a :class:`Broadcaster` takes one Opus packet of 20 ms per frame.
+
+    :class:`~radio.bot.audio.SimulcastFeed` (the station: pull and encode) and
+    :class:`~radio.relay.feed.RelayFeed` (a relay node: packets read from an
+    Icecast mount) provide it. Every method is called from the sender thread
+    and must return at once.
+    """
+
+    def next_packet(self) -> bytes | None:
+        """The next frame's packet, or None once the source is closed for good."""
+        ...
+
+    def prepare(self) -> bool:
+        """Make the next packet ready ahead, if that costs something; True if one was made."""
+        ...
+
+    def skip(self, frames: int) -> int:
+        """Move on ``frames`` frames without sending them; return how many (0 once closed)."""
+        ...
+
+
 class Link(Protocol):
     """What the broadcaster needs of one voice connection (see :class:`VoiceLink`)."""
 
@@ -208,7 +232,7 @@ class Broadcaster:
 
     def __init__(
         self,
-        feed: SimulcastFeed,
+        feed: PacketSource,
         *,
         name: str = "radio-sender",
         min_gap: float = MIN_GAP_S,
@@ -338,7 +362,7 @@ class Broadcaster:
         """Encode the next frame ahead if a room is connected; True if one was made.
 
         With no room connected nothing is encoded (the next step keeps time
-        with :meth:`SimulcastFeed.skip`).
+        with the source's ``skip``).
         """
         if self._ended:
             return False
