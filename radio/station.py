@@ -5,9 +5,17 @@
     Infallible                      never silent by accident, counts frames
     └── Takeover                    live cuts in at once (fade under), radio.live.takeover
         ├── live                    LiveSource: an encoder or a relay, grace, blank strip
-        └── Fallback (first ready child)
-            ├── programme           the show on air, or the fallback playlist
-            └── fallback            the fallback playlist again, should a show fail
+        └── Duck                    talk-over: lowered while a presenter speaks on the stage
+            └── Fallback (first ready child)
+                ├── programme       the show on air, or the fallback playlist
+                └── fallback        the fallback playlist again, should a show fail
+
+The duck (:attr:`Station.duck`, radio.audio.duck) sits under the takeover, over
+everything the programme plays (tracks, jingles, IDs, requests: they go on
+under the presenter), and not over the live branch: an encoder's audio is the
+presenter's own mix, voice and all, and lowering it because someone speaks on
+the stage would bury that voice. It follows the root's frame counter, so its
+envelope moves on while the live branch has the air.
 
 When the live source has taken the air (its fade complete) the track it
 interrupted is cut where it stands, unheard (:meth:`Station.skip` with
@@ -43,6 +51,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import timedelta
 
+from radio.audio.duck import Duck, DuckRules
 from radio.audio.loudness import LoudnessLevels
 from radio.audio.root import Infallible
 from radio.audio.sequence import DEFAULT_PRELOAD_SECONDS, TrackSequence
@@ -85,7 +94,8 @@ class Station:
 
     ``clock`` gives the instant of the frame about to be produced (the system clock
     on air, a FrameClock offline); ``history`` receives every play; ``events``
-    receives every station event; ``rng`` drives every random choice.
+    receives every station event; ``rng`` drives every random choice; ``duck``
+    sets the talk-over's depth and timing (:attr:`duck` is keyed from above).
     Requests come from the provider given to :meth:`set_requests`.
     Raises ConfigError when ``setup`` has errors.
     """
@@ -102,6 +112,7 @@ class Station:
         lead: timedelta = timedelta(seconds=20),
         fade: float = 0.05,
         live: LiveRules | None = None,
+        duck: DuckRules | None = None,
     ) -> None:
         grid = _usable(setup)
         self._clock = clock
@@ -131,8 +142,9 @@ class Station:
         self.fallback = self._sequence(None)
         self._switch = Fallback([self.programme, self.fallback], transition=fade)
         self.live = LiveSource(live, events=self._emit, position=self._position)
+        self.duck = Duck(self._switch, duck, position=self._position)
         self.takeover = Takeover(
-            self.live, self._switch, fade=self.live.rules.fade, taken=self._live_took_the_air
+            self.live, self.duck, fade=self.live.rules.fade, taken=self._live_took_the_air
         )
         self.root = Infallible(self.takeover, events=self._emit)
 
