@@ -55,6 +55,7 @@ CODES: Final[dict[str, str]] = {
     "W403": "a show starts or ends in a daylight-saving fold",
     "W404": "a show never fires (a cron for 31 February, a rule that ends before it starts)",
     "W405": "a special file (FIFO, device, socket) or unreadable entry skipped in the media",
+    "W406": "a playlist's separation rule cannot hold with its own tracks (too few artists/titles)",
 }
 
 

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from radio.config.outputs import OutputsModel
 from radio.config.web import WebModel
-from radio.grid.timeparse import Duration, TimeZoneName
+from radio.grid.timeparse import Duration, Hours, TimeZoneName
 
 
 class RecordingsModel(BaseModel):
@@ -65,6 +65,11 @@ class StationModel(BaseModel):
     whenever a show's own rotation cannot play); ``station_id`` is a playlist of
     station identifications played at the first track change after each top of
     the hour (a show may override it, or switch it off with ``station_id: false``).
+    ``blank_limit`` is how many seconds a track may stay blank (below -40 dBFS RMS)
+    before it is skipped and the programmers are told (docs/engine.md).
+    ``fallback_hours`` (``"HH:MM-HH:MM"`` wall-clock windows, every day) are the
+    hours the fallback is the programme on purpose (e.g. overnight): a gap in the
+    grid inside them is expected, only gaps outside them are W401.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
@@ -77,7 +82,9 @@ class StationModel(BaseModel):
     media_roots: list[str] = Field(default_factory=list, max_length=64)
     data: str = "data"
     fallback: str
+    fallback_hours: list[Hours] = Field(default_factory=list, max_length=24)
     station_id: str | None = None
+    blank_limit: float = Field(default=20.0, ge=1, le=3600)
     live: LiveModel = Field(default_factory=LiveModel)
     outputs: OutputsModel = Field(default_factory=OutputsModel)  # Icecast mounts: docs/outputs.md
     web: WebModel = Field(default_factory=WebModel)  # the HTTP face: docs/web.md

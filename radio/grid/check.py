@@ -4,7 +4,9 @@
 expanded grid over a horizon (a year by default): overlaps at equal priority
 (E203), gaps where the fallback plays (W401), shows starting or ending in a DST gap
 or fold (W402, W403); and at the media: sources that match nothing (E301),
-unreadable files (E302), empty playlists (E303), a fallback that cannot play (E304).
+unreadable files (E302), empty playlists (E303), a fallback that cannot play (E304),
+separation rules the playlist's own tracks cannot keep (W406). Gaps inside the
+station's ``fallback_hours`` are expected and not reported.
 """
 
 from __future__ import annotations
@@ -23,10 +25,13 @@ from radio.grid import rrulespec
 from radio.grid.cronspec import compile_cron, never_fires
 from radio.grid.dst import WallIssue, describe, resolve
 from radio.grid.expand import occurrences
+from radio.grid.fallback_hours import Window, unexpected
+from radio.grid.fallback_hours import describe as describe_hours
 from radio.grid.grid import Grid, Occurrence
 from radio.grid.loader import LoadedPlaylist, Origin, StationFiles, load_station
 from radio.grid.timeline import overlaps, segments
 from radio.playlists.library import MAX_FILES, Library, Resolution
+from radio.playlists.separation import shortfalls
 
 logger = logging.getLogger(__name__)
 
@@ -162,41 +167,50 @@ def _gaps(
     files: StationFiles, grid: Grid, occs: list[Occurrence], start: datetime, end: datetime
 ) -> list[Diagnostic]:
     segs = segments(occs, start, end)
-    # One warning per recurring gap: same wall times, listed with its weekdays.
-    groups: dict[tuple[str, str, int], list[int]] = defaultdict(list)
+    hours: list[Window] = list(files.station.fallback_hours) if files.station else []
+    # One warning per recurring gap: same wall times, listed with its weekdays. A gap
+    # inside the fallback's own hours is the plan: only what lies outside is reported.
+    groups: dict[tuple[str, str, int], list[tuple[int, datetime]]] = defaultdict(list)
     for i, seg in enumerate(segs):
         if seg.occurrence is not None or seg.start == start or seg.end == end:
             continue  # the window's own edges are not gaps in the grid
-        local_start, local_end = seg.start.astimezone(grid.tz), seg.end.astimezone(grid.tz)
-        key = (
-            local_start.strftime("%H:%M"),
-            local_end.strftime("%H:%M"),
-            (local_end.date() - local_start.date()).days,
-        )
-        groups[key].append(i)
+        for piece_start, piece_end in unexpected(seg.start, seg.end, hours, grid.tz):
+            local_start, local_end = piece_start.astimezone(grid.tz), piece_end.astimezone(grid.tz)
+            key = (
+                local_start.strftime("%H:%M"),
+                local_end.strftime("%H:%M"),
+                (local_end.date() - local_start.date()).days,
+            )
+            groups[key].append((i, piece_start))
     found: list[Diagnostic] = []
-    for (hhmm_start, hhmm_end, span), indexes in groups.items():
-        first = segs[indexes[0]]
-        before = segs[indexes[0] - 1].occurrence if indexes[0] > 0 else None
-        after = segs[indexes[0] + 1].occurrence if indexes[0] + 1 < len(segs) else None
+    outside = f" outside the fallback's hours ({describe_hours(hours)})" if hours else ""
+    for (hhmm_start, hhmm_end, span), pieces in groups.items():
+        index, first = pieces[0]
+        before = segs[index - 1].occurrence if index > 0 else None
+        after = segs[index + 1].occurrence if index + 1 < len(segs) else None
         if before is not None:
             mark = _end_mark(files.show_origin(before.index), files, before.index)
         elif after is not None:
             mark = files.show_origin(after.index).mark("id")
         else:
             continue
-        weekdays = sorted({segs[i].start.astimezone(grid.tz).weekday() for i in indexes})
+        weekdays = sorted({at.astimezone(grid.tz).weekday() for _, at in pieces})
         days = ", ".join(WEEKDAY_NAMES[d] for d in weekdays)
         until = hhmm_end + ("" if span == 0 else " the next day" if span == 1 else f" +{span} days")
-        times = "once" if len(indexes) == 1 else f"{len(indexes)} times in the window"
+        times = "once" if len(pieces) == 1 else f"{len(pieces)} times in the window"
         found.append(
             mark.diagnostic(
                 "W401",
-                f"gap from {hhmm_start} to {until} on {days}, first on "
-                f"{_local(grid, first.start)} ({times}): the fallback '{grid.fallback}' will play",
+                f"gap from {hhmm_start} to {until} on {days}{outside}, first on "
+                f"{_local(grid, first)} ({times}): the fallback '{grid.fallback}' will play",
             )
         )
-    if not occs and files.ok and files.station_origin is not None:
+    if (
+        not occs
+        and files.ok
+        and files.station_origin is not None
+        and unexpected(start, end, hours, grid.tz)
+    ):
         found.append(
             files.station_origin.mark("fallback").diagnostic(
                 "W401", f"no show in the grid: the fallback '{grid.fallback}' plays all the time"
@@ -245,6 +259,7 @@ def check_media(
     tracks: dict[str, list[Track]] = {}
     for pid, playlist in files.playlists.items():
         tracks[pid] = _playlist_tracks(playlist, resolutions[pid], probed, found, files)
+        found += check_separation(playlist, tracks[pid])
     fallback = files.station.fallback if files.station else None
     if fallback in files.playlists and not tracks.get(fallback or ""):
         assert files.station_origin is not None
@@ -256,6 +271,16 @@ def check_media(
             )
         )
     return tracks, found
+
+
+def check_separation(playlist: LoadedPlaylist, tracks: list[Track]) -> list[Diagnostic]:
+    """W406 for each separation rule ``tracks`` cannot keep on their own, at the rule."""
+    return [
+        playlist.origin.mark("separation", shortfall.kind).diagnostic(
+            "W406", f"playlist '{playlist.id}': {shortfall.describe()}"
+        )
+        for shortfall in shortfalls(playlist.model, tracks)
+    ]
 
 
 def _playlist_tracks(

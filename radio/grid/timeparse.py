@@ -94,6 +94,20 @@ def parse_duration(value: Any) -> timedelta:
     return timedelta(seconds=seconds)
 
 
+_HOURS = re.compile(r"^\s*(\d{1,2}:\d{2})\s*-\s*(\d{1,2}:\d{2})\s*$")
+
+
+def parse_hours(value: Any) -> tuple[time, time]:
+    """``"HH:MM-HH:MM"`` → (start, end) times of day; an end at or before the start
+    crosses midnight (``"23:00-07:00"``), ``"00:00-24:00"`` is the whole day. E101."""
+    if isinstance(value, tuple) and len(value) == 2:
+        return value[0], value[1]
+    match = _HOURS.match(value) if isinstance(value, str) and len(value) <= 100 else None
+    if match is None:
+        raise _fail("E101", f"bad hours {_short(value)}: write HH:MM-HH:MM, e.g. 23:00-07:00")
+    return parse_time(match[1]), parse_time(match[2])
+
+
 def _short(value: Any) -> str:
     # A hostile value can be long: quote the start of it only.
     text = repr(value)
@@ -214,3 +228,4 @@ LocalDateTime = Annotated[datetime, BeforeValidator(parse_local_datetime)]
 RRule = Annotated[str, BeforeValidator(parse_rrule)]
 Cron = Annotated[str, BeforeValidator(parse_cron)]
 TimeZoneName = Annotated[str, BeforeValidator(parse_timezone)]
+Hours = Annotated[tuple[time, time], BeforeValidator(parse_hours)]

@@ -3,7 +3,9 @@
 A :class:`Deck` hands out one playlist's tracks in its ``order``:
 
 * ``shuffle``: every track once, in a random order, before any repeats (and the
-  first track of a new round is not the last of the previous one);
+  first track of a new round is not the last of the previous one); when the
+  separation rules hold back every track left in a round, a new round begins
+  early rather than a rule being broken;
 * ``random``: an independent uniform pick each time;
 * ``sequential``: the playlist's order, looping.
 
@@ -11,7 +13,9 @@ A :class:`Rotation` picks a playlist by weight, then the first track of that dec
 that respects the playlist's separation rules (same artist / same title not within
 N minutes, from the play history). When that playlist has no such track, the
 other playlists are tried by weight; only when none has one is the rule relaxed
-(the least recently heard candidate plays, and a warning is logged).
+(the least recently heard candidate plays; a warning is logged the first time
+for each playlist, later ones at debug: ``radio check`` says which rules the
+library cannot keep, W406).
 After every ``every`` music tracks a jingle plays; at the first track change at or
 after each top of the hour a station ID plays.
 
@@ -111,6 +115,7 @@ class Deck:
         self._round: list[Track] = []
         self._position = 0
         self._last: Track | None = None
+        self._preview: list[Track] = []  # the next round, once early_round was asked
 
     def __len__(self) -> int:
         return len(self.tracks)
@@ -131,15 +136,31 @@ class Deck:
             self._new_round()
         return list(self._round)
 
+    def early_round(self) -> list[Track]:
+        """For ``shuffle``: the tracks already played in this round, in the next
+        round's order; taking one ends this round early (the rest of it went
+        against the separation rules: better a new round than a broken rule).
+        Empty for the other orders (their candidates are every track already)."""
+        if self.model.order != "shuffle" or not self.tracks:
+            return []
+        if not self._preview:
+            self._preview = list(self.tracks)
+            self._rng.shuffle(self._preview)
+        return [t for t in self._preview if t not in self._round]
+
     def take(self, track: Track) -> None:
-        """Mark ``track`` (one of :meth:`candidates`) as played."""
+        """Mark ``track`` (one of :meth:`candidates` or :meth:`early_round`) as played."""
         self._last = track
         if self.model.order == "sequential":
             self._position = self.tracks.index(track) + 1
         elif self.model.order == "shuffle":
             if not self._round:
                 self._new_round()
-            self._round.remove(track)
+            if track in self._round:
+                self._round.remove(track)
+            else:  # from early_round: the next round begins with it
+                self._round = [t for t in self._preview or self.tracks if t != track]
+                self._preview = []
 
     def give_back(self, track: Track) -> None:
         """Undo :meth:`take` for a ``track`` that never played: it is this deck's
@@ -152,8 +173,11 @@ class Deck:
             self._round.insert(0, track)
 
     def _new_round(self) -> None:
-        self._round = list(self.tracks)
-        self._rng.shuffle(self._round)
+        if self._preview:
+            self._round, self._preview = self._preview, []
+        else:
+            self._round = list(self.tracks)
+            self._rng.shuffle(self._round)
         if len(self._round) > 1 and self._round[0] == self._last:
             # Do not repeat the last track of the previous round straight away.
             self._round.append(self._round.pop(0))
@@ -227,6 +251,7 @@ class Rotation:
         self.relaxed = 0  # how many picks had to break a separation rule
         self.at_risk = 0  # picks allowed at their predicted start only
         self.early_ids = 0  # IDs a skip brought forward by more than ID_GRACE
+        self._relaxed_decks: set[str] = set()  # decks whose relaxed pick was logged
         self._clock = clock
         self._rng = rng
         self._history = history
@@ -430,17 +455,33 @@ class Rotation:
                         if instant != earliest:
                             self.at_risk += 1
                         return part.deck, track
+        # A shuffle round whose leftovers are all held back: a new round may begin
+        # early (the rule kept, a track heard again sooner than a full round).
+        early = [(part, part.deck.early_round()) for part in [first, *others]]
+        for instant in (earliest, start) if start > earliest else (start,):
+            for part, candidates in early:
+                for track in candidates:
+                    if self._allowed(part.deck, track, instant):
+                        if instant != earliest:
+                            self.at_risk += 1
+                        return part.deck, track
         candidates = first.deck.candidates()
         if not candidates:
             return None
         track = min(candidates, key=lambda t: self._last_heard(first.deck, t))
         self.relaxed += 1
-        logger.warning(
-            "%s: no track respects the separation rules of %s at %s; playing %s anyway",
+        # `radio check` reports a rule the library cannot keep (W406): on air it is
+        # said once per playlist and show, not at every track.
+        warned = first.deck.id in self._relaxed_decks
+        self._relaxed_decks.add(first.deck.id)
+        logger.log(
+            logging.DEBUG if warned else logging.WARNING,
+            "%s: no track respects the separation rules of %s at %s; playing %s anyway%s",
             self.show_id or "rotation",
             first.deck.id,
             start.isoformat(),
             track.display,
+            "" if warned else " (said once: further picks like it are counted, see radio check)",
         )
         return first.deck, track
 

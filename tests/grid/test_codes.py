@@ -160,6 +160,13 @@ CASES: list[tuple[str, str, str, str, set[str]]] = [
         "9:11",
         set(),
     ),
+    (
+        "W406",
+        "playlists/music.yaml",
+        "sources:\n  - media/music\nseparation:\n  artist: 1m\n",
+        "4:11",
+        set(),
+    ),
 ]
 
 
