@@ -1,4 +1,4 @@
-"""The ``radio`` command line: radio run | demo | check | grid | render.
+"""The ``radio`` command line: radio run | demo | relay | check | grid | render.
 
 The application layer: it reads the wall clock, sets up logging and turns
 RadioError into one clear message and a non-zero exit code.
@@ -18,7 +18,7 @@ from radio.errors import RadioError
 logger = logging.getLogger(__name__)
 
 # Each name is a module in radio.commands exposing register(subparsers).
-COMMANDS: tuple[str, ...] = ("render", "check", "grid", "run", "demo")
+COMMANDS: tuple[str, ...] = ("render", "check", "grid", "run", "demo", "relay")
 
 
 def build_parser() -> argparse.ArgumentParser:

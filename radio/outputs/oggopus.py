@@ -442,3 +442,129 @@ def seal(file: BinaryIO, *, verify_last: int = 32) -> SealReport | None:
         dropped_bytes=dropped,
         changed=changed,
     )
+
+
+# -- reading (a relay node's demuxer, radio/relay/demux.py) ------------------------
+
+CAPTURE: Final = _CAPTURE
+PAGE_HEADER_BYTES: Final = _HEADER.size  # 27: the fixed part, before the lacing values
+FLAG_CONTINUED: Final = _CONTINUED
+FLAG_BOS: Final = _BOS
+FLAG_EOS: Final = _EOS
+MAX_PAGE_BYTES: Final = _HEADER.size + _MAX_SEGMENTS + _MAX_SEGMENTS * 255  # 65,307
+
+
+@dataclass(frozen=True, slots=True)
+class OggPage:
+    """One Ogg page read back: its header fields and its packets' pieces.
+
+    ``segments`` are the page's packets cut at its lacing: each but possibly
+    the last is whole; the last continues on the next page when ``open_end``.
+    """
+
+    flags: int
+    granule: int
+    serial: int
+    seq: int
+    segments: tuple[bytes, ...]
+    open_end: bool  # the last lacing value is 255: its packet goes on in the next page
+
+    @property
+    def continued(self) -> bool:
+        """The first piece continues a packet begun on an earlier page."""
+        return bool(self.flags & _CONTINUED)
+
+    @property
+    def bos(self) -> bool:
+        """The first page of a logical stream."""
+        return bool(self.flags & _BOS)
+
+    @property
+    def eos(self) -> bool:
+        """The last page of a logical stream."""
+        return bool(self.flags & _EOS)
+
+
+def read_page(data: bytes | bytearray, offset: int = 0) -> tuple[OggPage, int] | None:
+    """Read the page that starts at ``offset`` of ``data``; return it and where it ends.
+
+    Returns None when ``data`` ends before the page does (wait for more).
+    Raises ValueError when no valid page starts there: no capture pattern, an
+    unknown version or flag, or a CRC that does not match (RFC 3533).
+    """
+    if len(data) - offset < _HEADER.size:
+        if data[offset : offset + 4] != _CAPTURE[: len(data) - offset]:
+            raise ValueError("no Ogg capture pattern")
+        return None
+    capture, version, flags, granule, serial, seq, crc, count = _HEADER.unpack_from(data, offset)
+    if capture != _CAPTURE:
+        raise ValueError("no Ogg capture pattern")
+    if version != 0 or flags & ~(_CONTINUED | _BOS | _EOS):
+        raise ValueError(f"an Ogg page of version {version} with flags {flags:#x}")
+    lacing_end = offset + _HEADER.size + count
+    if len(data) < lacing_end:
+        return None
+    lacing = data[offset + _HEADER.size : lacing_end]
+    end = lacing_end + sum(lacing)
+    if len(data) < end:
+        return None
+    page = bytearray(data[offset:end])
+    struct.pack_into("<I", page, _CRC_OFFSET, 0)
+    if ogg_crc(page) != crc:
+        raise ValueError("an Ogg page whose CRC does not match")
+    segments: list[bytes] = []
+    position = lacing_end
+    start = position
+    for value in lacing:
+        position += value
+        if value < 255:
+            segments.append(bytes(data[start:position]))
+            start = position
+    open_end = bool(count) and lacing[-1] == 255
+    if open_end:
+        segments.append(bytes(data[start:position]))
+    return OggPage(flags, granule, serial, seq, tuple(segments), open_end), end
+
+
+def read_opus_head(packet: bytes) -> tuple[int, int]:
+    """The channel count and pre-skip of an ID header packet (RFC 7845 5.1).
+
+    Raises ValueError when ``packet`` is not an OpusHead of version 1.
+    """
+    if len(packet) < 19 or not packet.startswith(b"OpusHead"):
+        raise ValueError("not an Opus ID header")
+    version, channels, pre_skip = struct.unpack_from("<BBH", packet, 8)
+    if version >> 4 != 0 or channels < 1:
+        raise ValueError(f"an Opus ID header of version {version} with {channels} channels")
+    return channels, pre_skip
+
+
+def read_opus_tags(packet: bytes, *, max_value: int = 1000) -> dict[str, str]:
+    """The comments of a comment header packet (RFC 7845 5.2), keys in upper case.
+
+    Values are decoded as UTF-8 (bad bytes replaced) and cut to ``max_value``
+    characters; a key given twice keeps its first value. Raises ValueError
+    when ``packet`` is not an OpusTags or its lengths run past its end.
+    """
+    if not packet.startswith(b"OpusTags"):
+        raise ValueError("not an Opus comment header")
+    try:
+        (vendor,) = struct.unpack_from("<I", packet, 8)
+        position = 12 + vendor
+        (count,) = struct.unpack_from("<I", packet, position)
+        position += 4
+        tags: dict[str, str] = {}
+        for _ in range(count):
+            (length,) = struct.unpack_from("<I", packet, position)
+            position += 4
+            if position + length > len(packet):
+                raise ValueError("an Opus comment runs past the header's end")
+            key, sep, value = (
+                packet[position : position + length].decode("utf-8", "replace").partition("=")
+            )
+            position += length
+            if sep and key:
+                tags.setdefault(key.upper(), value[:max_value])
+    except struct.error as exc:
+        raise ValueError(f"a truncated Opus comment header: {exc}") from None
+    return tags
