@@ -37,6 +37,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="keep the last this many seconds of packets (at 50 per second per sender)",
     )
     parser.add_argument("--guilds", type=int, default=1, help="how many identical guilds")
+    parser.add_argument("--bots", type=int, default=1, help="how many bot accounts (voices)")
+    parser.add_argument("--stages", type=int, default=1, help="how many stage rooms per guild")
     parser.add_argument("--log-level", default="INFO")
     return parser.parse_args(argv)
 
@@ -50,6 +52,8 @@ async def serve(args: argparse.Namespace) -> None:
         decode=not args.arrivals_only,
         record_limit=max(1, round(args.keep_seconds * 50)),
         guilds=args.guilds,
+        bots=args.bots,
+        stages=args.stages,
     )
     addresses = await emulator.start()
     world = emulator.world
@@ -62,6 +66,7 @@ async def serve(args: argparse.Namespace) -> None:
         "control_url": addresses.control_url,
         "cert_path": str(addresses.cert_path),
         "token": world.token,
+        "bots": [{"token": token, "id": str(bot.id)} for token, bot in world.bots.items()],
         "guild_id": str(world.guild.id),
         "text_channel_id": str(world.text_channel.id),
         "voice_channel_id": str(world.voice_channel.id),

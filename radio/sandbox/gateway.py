@@ -7,6 +7,11 @@ PRESENCE_UPDATE (op 3), VOICE_STATE_UPDATE (op 4, answered with
 VOICE_STATE_UPDATE and VOICE_SERVER_UPDATE), RESUME (op 6, replaying missed
 events) and REQUEST_GUILD_MEMBERS (op 8). Faults: RECONNECT (op 7),
 INVALID_SESSION (op 9), closing with a code, delayed or dropped heartbeat ACKs.
+
+Several bot accounts may be connected at once (a station's voices): IDENTIFY
+finds the bot by its token, each session is that bot's, presence is per bot,
+and an event meant for one user (VOICE_SERVER_UPDATE) goes only to that user's
+sessions (:meth:`Gateway.dispatch_to_user`), as Discord does.
 """
 
 from __future__ import annotations
@@ -96,6 +101,12 @@ class Gateway:
         """Send ``event`` to every live session (queued for RESUME if disconnected)."""
         for session in list(self.sessions.values()):
             await self.dispatch_to(session, event, data)
+
+    async def dispatch_to_user(self, user_id: int, event: str, data: JSON) -> None:
+        """Send ``event`` to the sessions of ``user_id`` only (a voice server is per user)."""
+        for session in list(self.sessions.values()):
+            if session.user_id == user_id:
+                await self.dispatch_to(session, event, data)
 
     async def dispatch_to(self, session: Session, event: str, data: JSON) -> None:
         """Send one dispatch to ``session``, filtered by its intents."""
@@ -210,7 +221,8 @@ class Gateway:
         task.add_done_callback(self._tasks.discard)
 
     async def _identify(self, socket: web.WebSocketResponse, data: JSON) -> Session | None:
-        if data.get("token") != self._world.token:
+        bot = self._world.bot_with_token(data.get("token"))
+        if bot is None:
             await socket.close(code=CLOSE_AUTHENTICATION_FAILED, message=b"Authentication failed.")
             return None
         intents = int(data.get("intents", 0))
@@ -219,20 +231,24 @@ class Gateway:
             logger.info("refusing privileged intents %#x", refused)
             await socket.close(code=CLOSE_DISALLOWED_INTENTS, message=b"Disallowed intent(s).")
             return None
-        session = Session(id=secrets.token_hex(16), user_id=self._world.bot.id, intents=intents)
+        session = Session(id=secrets.token_hex(16), user_id=bot.id, intents=intents)
         session.socket = socket
         self.sessions[session.id] = session
         presence = data.get("presence")
         if presence:
-            self._store_presence(presence)
+            self._store_presence(bot.id, presence)
         world = self._world
         ready = {
             "v": 10,
-            "user": world.bot.payload() | {"verified": True, "mfa_enabled": False},
+            "user": bot.payload() | {"verified": True, "mfa_enabled": False},
             "guilds": [{"id": str(gid), "unavailable": True} for gid in world.guilds],
             "session_id": session.id,
             "resume_gateway_url": self.resume_url,
-            "application": {"id": str(world.application_id), "flags": 0},
+            # Each bot account is its own application (the first: world.application_id).
+            "application": {
+                "id": str(world.application_id if bot is world.bot else bot.id),
+                "flags": 0,
+            },
             "private_channels": [],
             "relationships": [],
             "user_settings": {},
@@ -248,7 +264,8 @@ class Gateway:
 
     async def _resume(self, socket: web.WebSocketResponse, data: JSON) -> Session | None:
         session = self.sessions.get(str(data.get("session_id")))
-        if session is None or data.get("token") != self._world.token:
+        bot = self._world.bot_with_token(data.get("token"))
+        if session is None or bot is None or bot.id != session.user_id:
             await self._send(socket, {"op": INVALID_SESSION, "d": False})
             return None
         seq = int(data.get("seq") or 0)
@@ -269,23 +286,23 @@ class Gateway:
         await self.dispatch_to(session, "RESUMED", {})
         return session
 
-    def _store_presence(self, data: JSON) -> None:
+    def _store_presence(self, user_id: int, data: JSON) -> None:
         activities = data.get("activities")
         if activities is None:
             game = data.get("game")
             activities = [game] if game else []
-        self._world.presences[self._world.bot.id] = Presence(
+        self._world.presences[user_id] = Presence(
             status=str(data.get("status") or "online"), activities=list(activities)
         )
 
     async def _presence(self, session: Session, data: JSON) -> None:
-        self._store_presence(data)
-        presence = self._world.presences[self._world.bot.id]
+        self._store_presence(session.user_id, data)
+        presence = self._world.presences[session.user_id]
         for guild_id in self._world.guilds:
             await self.dispatch(
                 "PRESENCE_UPDATE",
                 {
-                    "user": {"id": str(self._world.bot.id)},
+                    "user": {"id": str(session.user_id)},
                     "guild_id": str(guild_id),
                     "status": presence.status,
                     "activities": presence.activities,

@@ -7,6 +7,11 @@ one of Discord's length limits is refused with Discord's 400 "Invalid Form Body"
 and channel edits are rate limited the way Discord answers: X-RateLimit-*
 headers on every answer, and a 429 with ``retry_after`` and a ``Via`` header
 (without ``Via`` discord.py takes a 429 for a Cloudflare ban).
+
+Each request acts as the bot account whose token it carries (a station may
+have several: its voices): ``/users/@me`` is that bot, its messages and voice
+state changes are its own. Application commands and interactions are the
+first bot's application's.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from radio.sandbox.state import (
     ScheduledEvent,
     SnowflakeFactory,
     StageInstance,
+    User,
     World,
     iso,
 )
@@ -38,6 +44,9 @@ from radio.sandbox.voice_states import VoiceStates
 logger = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+# Where the guard leaves the bot account that made a request.
+_CALLER = web.RequestKey("sandbox.caller", User)
 
 # Interaction callback types that carry a message, and the "deferred" one.
 _MESSAGE_CALLBACKS = frozenset({4, 7})
@@ -156,8 +165,11 @@ class Rest:
 
     def _guarded(self, handler: Handler) -> Handler:
         async def check(request: web.Request) -> web.StreamResponse:
-            if request.headers.get("Authorization") != f"Bot {self._world.token}":
+            scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+            bot = self._world.bot_with_token(token) if scheme == "Bot" else None
+            if bot is None:
                 raise HTTPError(401, "401: Unauthorized")
+            request[_CALLER] = bot
             return await handler(request)
 
         return self._wrap(check)
@@ -199,6 +211,10 @@ class Rest:
             raise HTTPError(404, "Unknown Guild", 10004)
         return guild
 
+    def _caller(self, request: web.Request) -> User:
+        # The bot account the guard found for this request's token.
+        return request.get(_CALLER) or self._world.bot
+
     def _message(self, request: web.Request) -> Message:
         message = self._world.messages.get(int(request.match_info["mid"]))
         if message is None or message.deleted:
@@ -212,15 +228,18 @@ class Rest:
     # -- login ----------------------------------------------------------------
 
     async def _me(self, request: web.Request) -> web.Response:
-        return json_response(self._world.bot.payload() | {"verified": True, "mfa_enabled": False})
+        bot = self._caller(request)
+        return json_response(bot.payload() | {"verified": True, "mfa_enabled": False})
 
     async def _application(self, request: web.Request) -> web.Response:
         world = self._world
+        bot = self._caller(request)
         owner = world.guild.members[world.guild.owner_id].user
         return json_response(
             {
-                "id": str(world.application_id),
-                "name": world.bot.username,
+                # Each bot account is its own application (the first: world.application_id).
+                "id": str(world.application_id if bot is world.bot else bot.id),
+                "name": bot.username,
                 "icon": None,
                 "description": "radio sandbox application",
                 "bot_public": True,
@@ -307,7 +326,7 @@ class Rest:
         check_message(body)
         message = await self.post_message(
             cid,
-            self._world.bot.id,
+            self._caller(request).id,
             str(body.get("content") or ""),
             embeds=list(body.get("embeds") or []),
             components=list(body.get("components") or []),
@@ -448,7 +467,7 @@ class Rest:
         raised = body.get("request_to_speak_timestamp", ...)
         try:
             await self._voice_states.set_stage_flags(
-                self._world.bot.id,
+                self._caller(request).id,
                 guild.id,
                 suppress=None if suppress is None else bool(suppress),
                 request_to_speak=None if raised is ... else raised is not None,

@@ -102,7 +102,10 @@ class Emulator:
     authenticated but not decoded (for benchmarks with many stations);
     ``record_limit`` bounds the packets kept (None: all, for tests; a long demo
     should set one, each decoded packet holds 3,840 bytes of PCM). ``guilds``
-    makes that many identical guilds (one voice connection each: simulcast).
+    makes that many identical guilds (one voice connection each: simulcast);
+    ``bots`` that many bot accounts, each a member of every guild (a station's
+    voices: ``world.bots`` maps each token to its user); ``stages`` that many
+    stage rooms in each guild.
     """
 
     def __init__(
@@ -115,6 +118,8 @@ class Emulator:
         decode: bool = True,
         record_limit: int | None = None,
         guilds: int = 1,
+        bots: int = 1,
+        stages: int = 1,
         world_epoch: datetime | None = None,
     ) -> None:
         self.clock = clock
@@ -123,7 +128,9 @@ class Emulator:
         # A fixed epoch gives the guild, its rooms and people the same ids on every
         # start, as Discord keeps them (the demo's data folder outlives a run).
         epoch = clock.now() if world_epoch is None else world_epoch
-        self.world: World = build_world(epoch, self.snowflakes, token, guilds=guilds)
+        self.world: World = build_world(
+            epoch, self.snowflakes, token, guilds=guilds, bots=bots, stages=stages
+        )
         self.record = ListenerRecord(limit=record_limit)
         self.gateway = Gateway(self.world, clock, allowed_intents=allowed_intents)
         self.voice = VoiceServer(self.world, self._udp_port, lambda ssrc: self.listener.nudge(ssrc))

@@ -1,4 +1,4 @@
-"""The emulated Discord world: one guild, its rooms, people and what they said.
+"""The emulated Discord world: its guilds, their rooms, people, bots and what they said.
 
 Plain dataclasses owned by the :class:`~radio.sandbox.server.Emulator`; the REST,
 gateway and voice handlers change them and :func:`payload` functions render them
@@ -369,10 +369,14 @@ class Guild:
 
 @dataclass
 class World:
-    """Everything the emulator knows: the bot, its application, its guilds, messages.
+    """Everything the emulator knows: the bots, their applications, the guilds, messages.
 
     ``guild`` and the ``*_channel`` properties name the first guild, which is
-    all most tests need; ``guilds`` holds every guild (simulcast).
+    all most tests need; ``guilds`` holds every guild (simulcast). ``bot`` is
+    the first bot account (its application is ``application_id``, its token
+    ``token``); ``bots`` maps every bot account's token to its user, the first
+    included: several bot accounts of one station ("voices"), each a member of
+    every guild and each its own application (its id is the bot's user id).
     """
 
     bot: User
@@ -381,10 +385,23 @@ class World:
     guilds: dict[int, Guild]
     listener: User
     people: dict[str, User]
+    bots: dict[str, User] = field(default_factory=dict)
     messages: dict[int, Message] = field(default_factory=dict)
     presences: dict[int, Presence] = field(default_factory=dict)
     commands: dict[int, list[JSON]] = field(default_factory=dict)  # guild id (0 = global)
     interactions: dict[int, Interaction] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.bots.setdefault(self.token, self.bot)
+
+    def bot_with_token(self, token: object) -> User | None:
+        """The bot account whose token is ``token``, or None (Discord refuses it)."""
+        return self.bots.get(token) if isinstance(token, str) else None
+
+    def stages(self, guild: Guild | None = None) -> list[Channel]:
+        """The stage rooms of ``guild`` (default the first), in position order."""
+        rooms = (guild or self.guild).channels.values()
+        return [channel for channel in rooms if channel.type is ChannelType.STAGE]
 
     @property
     def guild(self) -> Guild:
@@ -419,20 +436,39 @@ class World:
         ]
 
 
+def bot_token(token: str, number: int) -> str:
+    """The token of bot account ``number`` (1 is the first: ``token`` itself)."""
+    return token if number == 1 else f"{token}-{number}"
+
+
 def build_world(
-    now: datetime, snowflakes: SnowflakeFactory, token: str, *, guilds: int = 1
+    now: datetime,
+    snowflakes: SnowflakeFactory,
+    token: str,
+    *,
+    guilds: int = 1,
+    bots: int = 1,
+    stages: int = 1,
 ) -> World:
     """Create the standard sandbox world with ``guilds`` identical guilds.
 
     Each guild "Radio Sandbox" (then "Radio Sandbox 2", ...) has a text room
-    ``#studio``, a voice room ``On Air``, a stage room ``Stage``; roles
-    @everyone, admin, dj and listener; members: the bot (admin), a listener
-    ``alice`` (listener), a DJ ``bob`` (dj), an admin ``carol`` (admin, owner).
+    ``#studio``, a voice room ``On Air``, ``stages`` stage rooms ``Stage``
+    (then ``Stage 2``, ...); roles @everyone, admin, dj and listener; members:
+    the bots (admin), a listener ``alice`` (listener), a DJ ``bob`` (dj), an
+    admin ``carol`` (admin, owner). The first bot ``radio-bot`` has ``token``;
+    bot ``n`` (``radio-bot-n``) has :func:`bot_token` ``(token, n)``. Raises
+    ValueError for fewer than one guild, bot or stage.
     """
-    if guilds < 1:
-        raise ValueError("the sandbox needs at least one guild")
+    if guilds < 1 or bots < 1 or stages < 1:
+        raise ValueError("the sandbox needs at least one guild, one bot and one stage")
     joined = iso(now)
     bot = User(snowflakes.make(now), "radio-bot", bot=True)
+    accounts = {token: bot}
+    for number in range(2, bots + 1):
+        accounts[bot_token(token, number)] = User(
+            snowflakes.make(now), f"radio-bot-{number}", bot=True
+        )
     alice = User(snowflakes.make(now), "alice")
     bob = User(snowflakes.make(now), "bob")
     carol = User(snowflakes.make(now), "carol")
@@ -447,15 +483,17 @@ def build_world(
         listener = Role(snowflakes.make(now), "listener", permissions=0, position=1)
         for role in (everyone, admin, dj, listener):
             guild.roles[role.id] = role
-        rooms = (
+        rooms = [
             (ChannelType.TEXT, "studio"),
             (ChannelType.VOICE, "On Air"),
             (ChannelType.STAGE, "Stage"),
-        )
+        ]
+        rooms += [(ChannelType.STAGE, f"Stage {n}") for n in range(2, stages + 1)]
         for position, (kind, room) in enumerate(rooms):
             channel = Channel(snowflakes.make(now), kind, room, position)
             guild.channels[channel.id] = channel
-        members = ((bot, [admin.id]), (alice, [listener.id]), (bob, [dj.id]), (carol, [admin.id]))
+        members = [(account, [admin.id]) for account in accounts.values()]
+        members += [(alice, [listener.id]), (bob, [dj.id]), (carol, [admin.id])]
         for user, roles in members:
             guild.members[user.id] = Member(user=user, role_ids=roles, joined_at=joined)
         made[guild.id] = guild
@@ -466,6 +504,7 @@ def build_world(
         guilds=made,
         listener=alice,
         people={"alice": alice, "bob": bob, "carol": carol},
+        bots=accounts,
     )
 
 

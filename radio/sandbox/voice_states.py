@@ -8,6 +8,11 @@ through ``PATCH /guilds/{id}/voice-states/@me``. An op 4 for the room the
 user is already in only re-announces the voice state, unless the user has no
 live voice WebSocket (it crashed or was closed): then a VOICE_SERVER_UPDATE
 comes first, then the VOICE_STATE_UPDATE, as when rejoining.
+
+One voice room per user per guild, as Discord has it: the voice state is
+keyed by user in each guild, so a bot's op 4 naming another room of the same
+guild moves it (its old connection is closed first); several bots of one
+guild each hold their own room, and each is told only its own voice server.
 """
 
 from __future__ import annotations
@@ -81,7 +86,10 @@ class VoiceStates:
         self, user_id: int, guild_id: int, channel_id: int, session_id: str
     ) -> None:
         token = self._voice.assign(user_id, guild_id, channel_id, session_id)
-        await self._gateway.dispatch(
+        # Only the user who asked is told its voice server: another bot of the
+        # guild must not take this token for its own connection.
+        await self._gateway.dispatch_to_user(
+            user_id,
             "VOICE_SERVER_UPDATE",
             {"token": token, "guild_id": str(guild_id), "endpoint": self._voice.endpoint},
         )

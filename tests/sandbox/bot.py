@@ -53,11 +53,15 @@ async def wait_for(predicate: Any, *, timeout: float = 10.0, step: float = 0.01)
 
 
 @contextlib.asynccontextmanager
-async def running_bot(emulator: Emulator, **options: Any) -> AsyncIterator[TestBot]:
-    """Start a TestBot against ``emulator``, wait until READY, close it afterwards."""
+async def running_bot(
+    emulator: Emulator, *, token: str | None = None, **options: Any
+) -> AsyncIterator[TestBot]:
+    """Start a TestBot against ``emulator``, wait until READY, close it afterwards.
+
+    ``token`` picks the bot account (default the first bot's)."""
     client = TestBot(**options)
     point_discord_at(client, emulator.addresses)
-    task = asyncio.create_task(client.start(emulator.world.token))
+    task = asyncio.create_task(client.start(token or emulator.world.token))
     try:
         ready = asyncio.create_task(client.wait_until_ready())
         done, _ = await asyncio.wait({ready, task}, timeout=15, return_when=asyncio.FIRST_COMPLETED)
