@@ -210,6 +210,9 @@ class RadioBot(commands.Bot, Generic[FeedT]):
         )
         self._announce_wake = asyncio.Event()
         self._effects = Effects(self)
+        # The class of the broadcast rooms' connections: the stage's talk-over
+        # (radio.bot.stage_mic) puts one that hears members' packets here.
+        self.voice_class: type[discord.VoiceClient] = discord.VoiceClient
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -382,7 +385,7 @@ class RadioBot(commands.Bot, Generic[FeedT]):
             await existing.disconnect(force=True)
         try:
             vc: discord.VoiceClient = await channel.connect(
-                cls=discord.VoiceClient,
+                cls=self.voice_class,
                 timeout=self.connect_timeout,
                 reconnect=True,
                 self_deaf=True,
