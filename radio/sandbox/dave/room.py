@@ -48,6 +48,7 @@ class _Member:
     link: Link
     key_package: bytes | None = None
     proposed: bool = False  # an Add for the current key package is out in this epoch
+    away: bool = False  # its socket closed while it stays in the room (reconnecting)
 
 
 @dataclass
@@ -128,6 +129,22 @@ class DaveRoom:
         if self.protocol_version > 0:
             await link.send_binary(wire.EXTERNAL_SENDER, self.key.package())
 
+    async def away(self, user_id: int) -> None:
+        """A member's socket closed but it is still in the room: it keeps its leaf.
+
+        discord.py reconnects after a close (4006, 4015...) and goes on sending with
+        its session meanwhile; its new connection replaces it (a Remove and an Add).
+        An away member is sent nothing and waited for by no transition.
+        """
+        member = self._members.get(user_id)
+        if member is None:
+            return
+        member.away = True
+        self.stats.events.append(("away", user_id))
+        if self.transition is not None:
+            self.transition.waiting.discard(user_id)
+        await self._maybe_execute()
+
     async def leave(self, user_id: int) -> None:
         """A member's connection is gone: propose its removal to the rest of the group."""
         if self._members.pop(user_id, None) is None:
@@ -199,7 +216,11 @@ class DaveRoom:
         self.stats.commits += 1
         self.stats.events.append(("commit", user_id))
         transition_id = self._new_transition_id()
-        staying = [u for u in self.in_group() if u in old_members and u not in added]
+        staying = [
+            u
+            for u in self.in_group()
+            if u in old_members and u not in added and not self._members[u].away
+        ]
         self.transition = Transition(
             transition_id, self.protocol_version, set(staying) | set(added), set(self.in_group())
         )
@@ -324,7 +345,11 @@ class DaveRoom:
             proposals.append(proposal)
         if not proposals:
             return
-        receivers = [u for u in in_group if self._members[u].key_package is None]
+        receivers = [
+            u
+            for u in in_group
+            if self._members[u].key_package is None and not self._members[u].away
+        ]
         body = bytes([wire.APPEND]) + mls.proposals_append(proposals)
         for user in receivers:
             await self._members[user].link.send_binary(wire.PROPOSALS, body)

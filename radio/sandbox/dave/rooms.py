@@ -107,9 +107,17 @@ class DaveRooms:
             await self.add_listener(channel_id, self._world.listener.id)
 
     async def disconnected(self, user_id: int, channel_id: int, link: SocketLink) -> None:
-        """A voice WebSocket closed."""
+        """A voice WebSocket closed: the member leaves, or is away if still in the room."""
         room = self.rooms.get(channel_id)
-        if room is not None and room.link_of(user_id) is link:
+        if room is None or room.link_of(user_id) is not link:
+            return
+        try:
+            state = self._world.guild_of(channel_id).voice_states.get(user_id)
+        except KeyError:
+            state = None
+        if state is not None and state.channel_id == channel_id:
+            await room.away(user_id)
+        else:
             await room.leave(user_id)
 
     async def client_binary(self, user_id: int, channel_id: int, data: bytes) -> None:
