@@ -55,6 +55,15 @@ class TrackFailed(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class TrackBlank(Event):
+    """``track`` was blank (below the blank level, -40 dBFS RMS) for ``seconds`` in a
+    row and is being skipped (its TrackEnded, ``skipped``, follows)."""
+
+    track: Track
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
 class DeadAir(Event):
     """Nothing was ready: the station started sending silence."""
 

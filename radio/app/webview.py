@@ -282,6 +282,7 @@ class AppWebView:
             frames_encoded=sent.frames,
             frames_late=sent.late,
             frames_skipped=sent.skipped,
+            send_stalls=sent.stalls,
             frames_no_room=sent.idle,
             packets=sent.packets,
             station_faults=feed.station_faults,

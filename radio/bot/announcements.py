@@ -56,6 +56,7 @@ from radio.events import (
     LiveStarted,
     LiveTitle,
     ShowStarted,
+    TrackBlank,
     TrackFailed,
     TrackStarted,
 )
@@ -84,7 +85,7 @@ LIVE_PROBLEMS_KEPT: Final = 20  # distinct who+detail counted by name in one dig
 SHOWS_KEPT: Final = 256  # show titles remembered by show id (for the live embed)
 
 NowPlayingMode = Literal["post", "edit", "off"]
-AlertKind = Literal["dead_air", "track_failed", "grid", "voice", "live", "web", "outputs"]
+AlertKind = Literal["dead_air", "track_failed", "blank", "grid", "voice", "live", "web", "outputs"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -311,6 +312,15 @@ def dead_air_ended_alert(frames: int) -> str:
 def track_failed_alert(track: Track, reason: str) -> str:
     """The programmers' alert for a file that could not be played and was skipped."""
     return clip(f"Skipped `{track.location}`: {reason}", MESSAGE_MAX)
+
+
+def blank_alert(track: Track, seconds: float) -> str:
+    """The programmers' alert for a track skipped because it stayed blank too long."""
+    return clip(
+        f"Skipped `{track.location}`: blank (below -40 dBFS) for {seconds:g} s on air;"
+        " check the file (silence, a wrong channel, a very quiet master)",
+        MESSAGE_MAX,
+    )
 
 
 def fenced(head: str, lines: Sequence[str], limit: int = MESSAGE_MAX) -> str:
@@ -679,6 +689,9 @@ class Announcer:
                 return True
             case TrackFailed(track=track, reason=reason):
                 self._offer_alert("track_failed", track_failed_alert(track, reason))
+                return True
+            case TrackBlank(track=track, seconds=seconds):
+                self._offer_alert("blank", blank_alert(track, seconds))
                 return True
         return False
 

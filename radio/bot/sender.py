@@ -21,6 +21,15 @@ jitter. A sender more than ``max_late`` frames (100 ms) behind skips ahead:
 the overdue frames are pulled from the station (so the programme stays where
 the grid says) but not encoded or sent.
 
+Stalls: a frame sent more than ``stall`` (60 ms) after its deadline has missed
+a listener's jitter buffer (Discord clients keep a few tens of milliseconds;
+the local Discord's recorder keeps 60): the listener hears a dropout even
+though no frame is lost (discord.py numbers packets as they are sent, so RTP
+sequence and timestamp stay contiguous). Each run of such frames is one stall,
+counted (``radio_send_stalls_total``) and logged at WARNING with how late it
+was. On a busy machine they come from a sender thread that is not at real-time
+priority (see :mod:`radio.bot.sendloop`).
+
 What an ``AudioPlayer`` does that matters is kept: a room is told it is
 speaking when it is attached and again after every reconnect; nothing is sent
 while a room is disconnected; detaching a connected room sends five Opus
@@ -50,6 +59,8 @@ logger = logging.getLogger(__name__)
 PERIOD_S: Final = FRAME_MS / 1000
 MIN_GAP_S: Final = 0.012  # above the 10 ms floor, with room for the network's jitter
 MAX_LATE_FRAMES: Final = 5  # 100 ms behind: skip ahead rather than send a backlog
+STALL_S: Final = 0.060  # later than this, a listener's jitter buffer has run dry
+STALLS_LOGGED: Final = 10  # stalls logged one by one; then one line per 100
 STOP_SILENCE_FRAMES: Final = 5  # what discord.py's player sends when it stops
 # Float error on deadlines computed from sums (0.06 - 0.04 != 0.02).
 _EPSILON: Final = 1e-9
@@ -71,6 +82,7 @@ class SendSchedule:
         period: float = PERIOD_S,
         min_gap: float = MIN_GAP_S,
         max_late: int = MAX_LATE_FRAMES,
+        stall: float = STALL_S,
     ) -> None:
         if period <= 0:
             raise ValueError("the period must be positive")
@@ -86,6 +98,10 @@ class SendSchedule:
         self.sent = 0  # frames sent
         self.skipped = 0  # frames skipped ahead (pulled, not sent)
         self.late = 0  # frames sent after their deadline plus half a period
+        self.stall = stall
+        self.stalls = 0  # runs of frames sent (or skipped) more than ``stall`` late
+        self.stall_worst = 0.0  # seconds: how late the worst frame of the last stall was
+        self._stalled = False  # the last frame taken was part of a stall
         self._last: float | None = None  # instant of the last send
 
     def deadline(self, frame: int) -> float:
@@ -114,7 +130,16 @@ class SendSchedule:
         if now + _EPSILON < self.send_at():
             raise ValueError("a frame may not be sent before its time")
         skip = 0
-        behind = (now - self.deadline(self.next)) / self.period
+        lateness = now - self.deadline(self.next)
+        if lateness > self.stall + _EPSILON:
+            if not self._stalled:
+                self.stalls += 1
+                self.stall_worst = 0.0
+            self._stalled = True
+            self.stall_worst = max(self.stall_worst, lateness)
+        else:
+            self._stalled = False
+        behind = lateness / self.period
         if behind > self.max_late + 1e-6:  # float error must not turn "on the bound" into "past"
             newest_due = math.floor((now - self.start) / self.period + _EPSILON)
             skip = newest_due - self.next
@@ -217,6 +242,7 @@ class BroadcastStats:
     idle: int  # frames pulled while no room was connected (not encoded)
     skipped: int  # frames pulled but not sent because the sender was too late
     late: int  # frames sent more than half a period after their deadline
+    stalls: int  # runs of frames sent more than 60 ms late: dropouts for listeners
     rooms: int  # rooms attached now
     packets: int  # packets sent over all rooms (silence included)
 
@@ -324,7 +350,10 @@ class Broadcaster:
         wait = schedule.wait(now)
         if wait > 0:
             return wait
+        stalls = schedule.stalls
         skip = schedule.take(now)
+        if schedule.stalls != stalls:
+            self._stalled(schedule)
         if skip:
             self._skip_events += 1
             # The first time, then one line per 100 skips: a clear message, not a flood.
@@ -357,6 +386,19 @@ class Broadcaster:
             for room in live:
                 self._send(room, packet)
         return schedule.wait(now)
+
+    def _stalled(self, schedule: SendSchedule) -> None:
+        count = schedule.stalls
+        if count <= STALLS_LOGGED or count % 100 == 0:
+            logger.warning(
+                "%s sent a frame %.0f ms late, past the listeners' %.0f ms jitter buffer:"
+                " they hear a dropout (%d stalls so far); on a busy machine, give the"
+                " sender real-time priority (docs/engine.md)",
+                self.name,
+                schedule.stall_worst * 1000,
+                schedule.stall * 1000,
+                count,
+            )
 
     def prepare(self) -> bool:
         """Encode the next frame ahead if a room is connected; True if one was made.
@@ -410,6 +452,7 @@ class Broadcaster:
                 idle=self._idle,
                 skipped=schedule.skipped if schedule is not None else 0,
                 late=schedule.late if schedule is not None else 0,
+                stalls=schedule.stalls if schedule is not None else 0,
                 rooms=len(self._rooms),
                 packets=self._packets,
             )

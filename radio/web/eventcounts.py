@@ -1,5 +1,5 @@
-"""Counting station events for ``/metrics``: track starts and failures, live sessions,
-dead air.
+"""Counting station events for ``/metrics``: track starts and failures, blank
+tracks skipped, live sessions, dead air.
 
 :class:`EventCounts` is an :data:`~radio.events.EventSink`: subscribe it to the
 station's event bus. It only increments counters under a lock (quick, never
@@ -15,7 +15,15 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Final
 
-from radio.events import DeadAir, Event, LiveEnded, LiveStarted, TrackFailed, TrackStarted
+from radio.events import (
+    DeadAir,
+    Event,
+    LiveEnded,
+    LiveStarted,
+    TrackBlank,
+    TrackFailed,
+    TrackStarted,
+)
 from radio.station import is_request
 
 # (class, words that put a reason in it), tried in order; anything else is "other".
@@ -48,6 +56,7 @@ class EventTotals:
     live_sessions: int
     live_ended: dict[str, int]  # by LiveEnded's reason
     dead_air_events: int
+    blank_skips: int = 0  # tracks skipped for staying blank
 
 
 class EventCounts:
@@ -60,6 +69,7 @@ class EventCounts:
         self._live = 0
         self._live_ended: Counter[str] = Counter()
         self._dead_air = 0
+        self._blank = 0
 
     def __call__(self, event: Event) -> None:
         """Count ``event`` (an EventSink). Never raises."""
@@ -76,6 +86,8 @@ class EventCounts:
                     self._live_ended[reason if reason.isidentifier() else "other"] += 1
                 case DeadAir():
                     self._dead_air += 1
+                case TrackBlank():
+                    self._blank += 1
 
     def totals(self) -> EventTotals:
         """The counts so far."""
@@ -86,4 +98,5 @@ class EventCounts:
                 live_sessions=self._live,
                 live_ended=dict(self._live_ended),
                 dead_air_events=self._dead_air,
+                blank_skips=self._blank,
             )

@@ -70,6 +70,11 @@ class StationCollector(Collector):
             counters.frames_skipped,
         )
         yield counter(
+            "radio_send_stalls",
+            "Runs of frames sent more than 60 ms late: a dropout in listeners' jitter buffers",
+            counters.send_stalls,
+        )
+        yield counter(
             "radio_frames_no_room",
             "Frames pulled (programme kept in real time) while no room was connected",
             counters.frames_no_room,
@@ -89,6 +94,11 @@ class StationCollector(Collector):
         yield gauge("radio_dead_air", "1 while the station is in dead air", counters.dead_air)
         yield counter(
             "radio_dead_air_events", "Times the station fell into dead air", totals.dead_air_events
+        )
+        yield counter(
+            "radio_tracks_blank_skipped",
+            "Tracks skipped because they stayed below -40 dBFS for the blank limit",
+            totals.blank_skips,
         )
         yield from self._rooms(counters.rooms)
         started = CounterMetricFamily(

@@ -136,6 +136,7 @@ class Counters:
     grid_broken: bool
     task_failures: Mapping[str, int] = field(default_factory=dict)
     task_restarts: Mapping[str, int] = field(default_factory=dict)
+    send_stalls: int = 0  # runs of frames sent more than 60 ms late (listeners' dropouts)
 
 
 class StationView(Protocol):
