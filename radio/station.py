@@ -62,6 +62,7 @@ from radio.clock import Clock
 from radio.errors import ConfigError
 from radio.events import Event, EventSink, TrackEnded, TrackFailed, TrackStarted
 from radio.grid.check import CheckResult
+from radio.grid.crossfade import CrossfadeModel, Crossfades
 from radio.grid.grid import Grid, Occurrence
 from radio.grid.programme import Programme
 from radio.live.source import LiveRules, LiveSource
@@ -120,6 +121,7 @@ class Station:
         self._history = history
         self._sink = events
         self._loudness = loudness
+        self._crossfade = _station_crossfade(setup)
         self._lock = threading.Lock()
         self._decks = self._make_decks(setup)
         self._grid = grid
@@ -155,6 +157,7 @@ class Station:
         with self._lock:
             self._decks = decks
             self._grid = grid
+            self._crossfade = _station_crossfade(setup)  # for the sequences built from now on
         self.programme.set_grid(grid)
 
     @property
@@ -347,8 +350,14 @@ class Station:
 
     def _sequence(self, occurrence: Occurrence | None) -> TrackSequence:
         with self._lock:
-            grid, decks = self._grid, self._decks
+            grid, decks, crossfade = self._grid, self._decks, self._crossfade
         show = grid.shows[occurrence.index] if occurrence is not None else None
+        # playlist > show > station, per track change (radio.grid.crossfade)
+        fades = Crossfades(
+            station=crossfade,
+            show=show.crossfade if show is not None else None,
+            playlists={pid: deck.model.crossfade for pid, deck in decks.items()},
+        )
         if show is None:
             parts = [Part(decks[grid.fallback], 1.0)]
             jingles = None
@@ -401,6 +410,8 @@ class Station:
         provider = _RequestsFirst(rotation, requests=self._request_for, released=self._released)
         sequence = TrackSequence(
             provider,
+            crossfade=fades.longest,
+            transition=fades.seconds,
             loudness=self._loudness,
             events=emit,
             name=show.id if show else f"fallback:{grid.fallback}",
@@ -469,6 +480,12 @@ class _RequestsFirst:
 
 # One lock for every rotation: decks are shared between the shows of a station.
 _DECK_LOCK = threading.Lock()
+
+
+def _station_crossfade(setup: CheckResult) -> CrossfadeModel | None:
+    """station.yaml's ``crossfade`` (None: the defaults, gapless)."""
+    station = setup.files.station
+    return station.crossfade if station is not None else None
 
 
 def _usable(setup: CheckResult) -> Grid:

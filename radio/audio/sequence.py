@@ -34,6 +34,9 @@ call when the next track is buffered. When it is not (a provider that is not
 timed, a skip in the first frames of a track), the preparation starts at once
 and the skipped track keeps playing until the next one is buffered: a late
 skip, never silence. When the provider has nothing next, the skip fades out.
+With a ``transition`` function each change has its own length (seconds for the
+change from one track to the next, at most ``crossfade``; 0 cuts gaplessly): the
+station uses it for per-playlist crossfades and jingles that cut.
 
 Replacing the next track: :meth:`TrackSequence.replace_next` prepares another
 next track now (a request queued while the rotation's pick is already open); the
@@ -128,7 +131,10 @@ class TrackSequence:
     a tree; ``released`` receives ``(track, started)`` for every track the
     sequence lets go of without playing it to its end (see :meth:`replace_next`,
     :meth:`release_next`, :meth:`close`), outside the sequence's lock, on the
-    thread that let it go (the player thread too: it must be quick).
+    thread that let it go (the player thread too: it must be quick);
+    ``transition`` the crossfade, in seconds, for the change from one track to
+    the next (called on the player thread: quick, no I/O; capped at
+    ``crossfade``, which sizes the buffers; None: always ``crossfade``).
 
     Track boundaries for callers (the grid's soft start): ``remaining`` is the
     frames left in the current track; :meth:`hold_after_track` makes the sequence
@@ -148,6 +154,7 @@ class TrackSequence:
         position: Callable[[], int] | None = None,
         open_early: bool | None = None,
         released: Released | None = None,
+        transition: Callable[[Track, Track], float] | None = None,
     ) -> None:
         if crossfade < 0 or preload < 0:
             raise ValueError("crossfade and preload must not be negative")
@@ -158,6 +165,7 @@ class TrackSequence:
         self._loudness = loudness
         self._events = events
         self._crossfade = round(crossfade * 48_000)
+        self._transition = transition
         crossfade_frames = frames_for(crossfade) + 1
         self._preload_frames = max(frames_for(preload), crossfade_frames + 50)
         # even at its low-water mark (half full) the decoder must hold the whole fade,
@@ -478,7 +486,7 @@ class TrackSequence:
                 self._skip = None  # meant for a track that is no longer on air
             elif self._hold or self._skip_target_ready():
                 self._skip = None
-                length = 0 if self._skip_cut else max(self._crossfade, SKIP_FADE_SAMPLES)
+                length = 0 if self._skip_cut else max(self._fade_for(current), SKIP_FADE_SAMPLES)
                 self._start_fade(current, length, skipped=True)
                 return
             else:
@@ -487,13 +495,22 @@ class TrackSequence:
             return  # a held track plays to its end: nothing to fade into
         if self._prepared is None or not self._prepared.decoder.ready:
             return
+        length = self._fade_for(current)
         left = current.decoder.remaining_samples
-        if left is None or left > self._crossfade:
-            return
+        if length == 0 or left is None or left > length:
+            return  # a change that cuts is gapless, like crossfade=0
         exact = current.decoder.eof
         if exact and left == 0:
             return
-        self._start_fade(current, left if exact else self._crossfade, skipped=False)
+        self._start_fade(current, left if exact else length, skipped=False)
+
+    def _fade_for(self, current: _Playing) -> int:
+        """The crossfade, in samples, from ``current`` into the prepared track."""
+        prepared = self._prepared
+        if self._transition is None or prepared is None:
+            return self._crossfade
+        seconds = self._transition(current.track, prepared.track)
+        return max(0, min(self._crossfade, round(seconds * 48_000)))
 
     def _skip_target_ready(self) -> bool:
         """May a pending skip fade now? Yes when the next track is buffered (or

@@ -80,7 +80,8 @@ class StageMic(commands.Cog):
 
     ``rooms(guild_id)`` is the broadcast room of a guild (None: not ours).
     ``refresh_every`` seconds the members are judged again (the show on air
-    changes at boundaries, roles may change).
+    changes at boundaries, roles may change), after ``before_refresh`` (the
+    show's depth).
     """
 
     def __init__(
@@ -90,8 +91,10 @@ class StageMic(commands.Cog):
         *,
         rooms: Callable[[int], int | None],
         refresh_every: float = 5.0,
+        before_refresh: Callable[[], None] = lambda: None,
     ) -> None:
         self.bot = bot
+        self._before_refresh = before_refresh
         self.talkover = talkover
         self._rooms = rooms
         self._refresh_every = refresh_every
@@ -137,6 +140,7 @@ class StageMic(commands.Cog):
             self.talkover.tick()
             ticks += 1
             if ticks % every == 0:
+                self._before_refresh()
                 self.talkover.refresh()
 
 

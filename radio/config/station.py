@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from radio.config.outputs import OutputsModel
 from radio.config.web import WebModel
+from radio.grid.crossfade import CrossfadeModel
 from radio.grid.timeparse import Duration, Hours, TimeZoneName
 
 
@@ -84,6 +85,7 @@ class StationModel(BaseModel):
     fallback: str
     fallback_hours: list[Hours] = Field(default_factory=list, max_length=24)
     station_id: str | None = None
+    crossfade: CrossfadeModel | None = None  # shows and playlists may override it
     blank_limit: float = Field(default=20.0, ge=1, le=3600)
     live: LiveModel = Field(default_factory=LiveModel)
     outputs: OutputsModel = Field(default_factory=OutputsModel)  # Icecast mounts: docs/outputs.md

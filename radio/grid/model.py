@@ -17,6 +17,7 @@ from typing import Any, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from radio.grid.crossfade import CrossfadeModel
 from radio.grid.timeparse import (
     WEEKDAYS,
     Cron,
@@ -94,6 +95,7 @@ class ShowModel(Strict):
     rotation: list[RotationEntry] = Field(min_length=1)
     jingles: Jingles | None = None
     station_id: str | bool | None = None
+    crossfade: CrossfadeModel | None = None  # over station.yaml's (radio.grid.crossfade)
 
     @field_validator("id")
     @classmethod

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from radio.grid.crossfade import CrossfadeModel
 from radio.grid.model import check_id
 from radio.grid.timeparse import Duration
 
@@ -38,6 +39,7 @@ class PlaylistModel(BaseModel):
     weight: float = Field(default=1.0, gt=0, le=1_000_000)
     separation: Separation = Field(default_factory=Separation)
     requestable: bool = False
+    crossfade: CrossfadeModel | None = None  # over the show's and the station's
 
     @field_validator("id")
     @classmethod

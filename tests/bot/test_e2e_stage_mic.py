@@ -87,7 +87,7 @@ def heard(emulator: Emulator) -> list[Any]:
     silence frames a bot sends as it leaves."""
     packets = emulator.record.audio_packets(channel_id=emulator.world.stage_channel.id)
     ordered = sorted((p for p in packets if p.pcm is not None), key=lambda p: p.sequence)
-    while ordered and not any(ordered[-1].pcm):
+    while ordered and not any(ordered[-1].pcm or b""):
         ordered.pop()
     # and the frames Opus blends into that silence (its look-ahead)
     return ordered[:-2] if emulator.record.packets and not any(packets[-1].pcm or b"") else ordered
