@@ -44,6 +44,7 @@ from radio.app.controls import StationControls
 from radio.app.offthread import DeferredHistory, ThreadedEventBus
 from radio.app.outputs import StationOutputs
 from radio.app.requests import NotifyingQueue, RequestPlayer
+from radio.app.stage import StageTalkOver
 from radio.app.stamps import FrameStamps
 from radio.app.webview import open_web, web_face
 from radio.audio.loudness import LoudnessLevels
@@ -242,7 +243,9 @@ class StationApp:
         self._build_live(config, clock, monotonic, options, bot)
         self.services.live = self.desk
         self.events.subscribe(self.desk.on_event)
-        self.bot_cogs = [RadioCommands(self.services)]
+        # Presenters on the stage talk over the music (docs/live.md, "On the stage").
+        self.stage = StageTalkOver(bot, config, self.onair, monotonic)
+        self.bot_cogs = [RadioCommands(self.services), self.stage.cog]
         # The HTTP face (docs/web.md): page, now-playing JSON, /metrics, /healthz.
         self.web = (
             web_face(self, clock=clock, monotonic=monotonic, port=options.web_port)

@@ -37,7 +37,8 @@ class LiveModel(BaseModel):
     seconds: ``fade`` the programme's fade under the live source, ``grace`` the
     silence kept on air before the programme comes back, ``blank_limit`` how long
     audio below ``blank_dbfs`` may last on air; ``early`` how long before their
-    show presenters may connect.
+    show presenters may connect; ``duck`` how far the music is lowered (dB, -30
+    to 0) while a presenter speaks on the stage (a show's ``live.duck`` wins).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
@@ -53,6 +54,7 @@ class LiveModel(BaseModel):
     blank_dbfs: float = Field(default=-40.0, ge=-90, le=0)
     early: Duration = timedelta(minutes=10)
     recordings: RecordingsModel = Field(default_factory=RecordingsModel)
+    duck: float = Field(default=-15.0, ge=-30, le=0)  # talk-over depth on the stage (dB)
 
 
 class StationModel(BaseModel):

@@ -66,12 +66,18 @@ class Jingles(Strict):
 class LivePolicy(Strict):
     """Whether presenters may go live in the slot, whether it is recorded, how long
     before the start they may connect (None: the station's ``live.early``), and a
-    stream to relay for the whole slot (the rotation plays whenever it cannot)."""
+    stream to relay for the whole slot (the rotation plays whenever it cannot).
+
+    On the stage: ``mic`` is whether a presenter who speaks there ducks the music
+    by default (``/live mic on|off`` changes it for a session); ``duck`` the depth
+    in dB (-30 to 0; None: the station's ``live.duck``)."""
 
     allowed: bool = False
     record: bool = False
     early: Duration | None = None
     relay: str | None = Field(default=None, max_length=2000, pattern=r"^https?://")
+    mic: bool = True
+    duck: float | None = Field(default=None, ge=-30, le=0, allow_inf_nan=False)
 
 
 class ShowModel(Strict):
