@@ -51,6 +51,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import timedelta
 
+from radio.audio.blank import DEFAULT_BLANK_SECONDS
 from radio.audio.duck import Duck, DuckRules
 from radio.audio.loudness import LoudnessLevels
 from radio.audio.root import Infallible
@@ -121,6 +122,7 @@ class Station:
         self._history = history
         self._sink = events
         self._loudness = loudness
+        self._blank_limit = _blank_limit(setup)
         self._crossfade = _station_crossfade(setup)
         self._lock = threading.Lock()
         self._decks = self._make_decks(setup)
@@ -157,7 +159,8 @@ class Station:
         with self._lock:
             self._decks = decks
             self._grid = grid
-            self._crossfade = _station_crossfade(setup)  # for the sequences built from now on
+            self._blank_limit = _blank_limit(setup)  # for the sequences built from now on
+            self._crossfade = _station_crossfade(setup)
         self.programme.set_grid(grid)
 
     @property
@@ -418,6 +421,7 @@ class Station:
             position=self._position,
             open_early=isinstance(rotation, TimedTrackProvider),
             released=provider.released,
+            blank_limit=self._blank_limit,
         )
         provider.attach(sequence)
         built.append(sequence)
@@ -480,6 +484,12 @@ class _RequestsFirst:
 
 # One lock for every rotation: decks are shared between the shows of a station.
 _DECK_LOCK = threading.Lock()
+
+
+def _blank_limit(setup: CheckResult) -> float:
+    """station.yaml's ``blank_limit`` (its default without a station file)."""
+    station = setup.files.station
+    return station.blank_limit if station is not None else DEFAULT_BLANK_SECONDS
 
 
 def _station_crossfade(setup: CheckResult) -> CrossfadeModel | None:

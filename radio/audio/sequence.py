@@ -46,6 +46,13 @@ sequence lets go of without playing it to its end (replaced, dropped by
 :meth:`TrackSequence.release_next`, or still open at :meth:`TrackSequence.close`)
 is handed to ``released``, so its owner can play it elsewhere or later.
 
+Blank content: a track whose audio stays below -40 dBFS (RMS) for
+``blank_limit`` seconds in a row (counted in frames of what the track delivers;
+frames that were silent because nothing was buffered do not count, nor do
+crossfades) is skipped the way :meth:`TrackSequence.skip` skips, with one
+warning and a TrackBlank event, so a file of digital silence cannot hold the
+air. A quiet intro shorter than the limit plays.
+
 Bad media (missing, unreadable, zero-length, corrupt, non-audio files, or FFmpeg
 dying mid-track): one warning naming the file, a TrackFailed event, and the
 next track; a track that dies mid-way plays what was buffered first.
@@ -61,6 +68,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from radio.audio import curves
+from radio.audio.blank import DEFAULT_BLANK_DBFS, DEFAULT_BLANK_SECONDS, BlankDetector
 from radio.audio.decoder import (
     DEFAULT_BUFFER_FRAMES,
     SAMPLE_BYTES,
@@ -68,12 +76,12 @@ from radio.audio.decoder import (
     ProbeInfo,
     probe,
 )
-from radio.audio.frames import FRAME_BYTES, SAMPLES_PER_FRAME, SILENCE, frames_for
+from radio.audio.frames import FRAME_BYTES, SAMPLES_PER_FRAME, SILENCE, frames_for, seconds_for
 from radio.audio.loudness import LoudnessLevels
 from radio.audio.pcm import from_float, to_float
 from radio.audio.track import TimedTrackProvider, Track, TrackProvider
 from radio.errors import SourceError
-from radio.events import Event, EventSink, TrackEnded, TrackFailed, TrackStarted
+from radio.events import Event, EventSink, TrackBlank, TrackEnded, TrackFailed, TrackStarted
 
 logger = logging.getLogger(__name__)
 
@@ -132,8 +140,9 @@ class TrackSequence:
     sequence lets go of without playing it to its end (see :meth:`replace_next`,
     :meth:`release_next`, :meth:`close`), outside the sequence's lock, on the
     thread that let it go (the player thread too: it must be quick);
-    ``transition`` the crossfade, in seconds, for the change from one track to
-    the next (called on the player thread: quick, no I/O; capped at
+    ``blank_limit`` the seconds of blank audio after which a track is skipped
+    (None: never); ``transition`` the crossfade, in seconds, for the change from
+    one track to the next (called on the player thread: quick, no I/O; capped at
     ``crossfade``, which sizes the buffers; None: always ``crossfade``).
 
     Track boundaries for callers (the grid's soft start): ``remaining`` is the
@@ -154,10 +163,15 @@ class TrackSequence:
         position: Callable[[], int] | None = None,
         open_early: bool | None = None,
         released: Released | None = None,
+        blank_limit: float | None = DEFAULT_BLANK_SECONDS,
         transition: Callable[[Track, Track], float] | None = None,
     ) -> None:
         if crossfade < 0 or preload < 0:
             raise ValueError("crossfade and preload must not be negative")
+        # raises ValueError for a limit that is not positive
+        self._blank = BlankDetector(blank_limit) if blank_limit is not None else None
+        self._blank_of: _Playing | None = None  # the track the blank count is for
+        self._blank_skips = 0
         self.name = name
         self._provider = provider
         self._timed = provider if isinstance(provider, TimedTrackProvider) else None
@@ -249,7 +263,13 @@ class TrackSequence:
                 # successor judged from a frame boundary (see _announced)
                 self._maybe_prepare()
                 self._maybe_start_fade()
-                data = self._read_fade() if self._fade is not None else self._fill(FRAME_BYTES)
+                underruns = self._underruns
+                if self._fade is not None:
+                    data = self._read_fade()
+                else:
+                    data = self._fill(FRAME_BYTES)
+                    if underruns == self._underruns:  # the track's own audio, whole
+                        self._check_blank(data)
                 self._maybe_prepare()
             self._frames += 1
             self._ticks += 1
@@ -309,6 +329,12 @@ class TrackSequence:
         """Frames that were (partly) silent because a track had nothing buffered."""
         with self._lock:
             return self._underruns
+
+    @property
+    def blank_skips(self) -> int:
+        """Tracks skipped because they were blank for the blank limit."""
+        with self._lock:
+            return self._blank_skips
 
     def skip(self, *, cut: bool = False) -> bool:
         """Cut the current track short with a quick crossfade into the next one
@@ -457,6 +483,32 @@ class TrackSequence:
         if need > 0:
             data += bytes(need)
         return data
+
+    def _check_blank(self, frame: bytes) -> None:
+        """Count ``frame`` for the current track; skip the track at the blank limit."""
+        detector, current = self._blank, self._current
+        if detector is None or current is None or not current.started:
+            return
+        if current is not self._blank_of:
+            self._blank_of = current
+            detector.reset()
+        if not detector.feed(frame) or self._skip is current:
+            return
+        seconds = seconds_for(detector.limit)
+        logger.warning(
+            "%s has been blank (below %.0f dBFS) for %g s: skipping it",
+            current.track.location,
+            DEFAULT_BLANK_DBFS,
+            seconds,
+        )
+        self._blank_skips += 1
+        self._pending.append(TrackBlank(frame=self._now(), track=current.track, seconds=seconds))
+        # the same skip as skip(): a quick fade once the next track is buffered
+        self._skip = current
+        self._skip_cut = False
+        if self._prepared is None:
+            self._retry_at = 0
+            self._maybe_prepare()
 
     def _end(self, playing: _Playing, *, skipped: bool) -> None:
         decoder = playing.decoder
