@@ -19,7 +19,6 @@ pages already relayed (Icecast's burst replays the last seconds).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -184,5 +183,7 @@ class MountReader:
                 reason,
                 self.retry,
             )
-        with contextlib.suppress(Exception):
+        try:
             self._on_change(MountChange(self.url, up, reason))
+        except Exception:
+            logger.exception("reporting the mount's change of state failed")
