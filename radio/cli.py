@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from radio import __version__
-from radio.errors import RadioError
+from radio.errors import RadioError, UsageError
 
 logger = logging.getLogger(__name__)
 
@@ -21,17 +21,44 @@ logger = logging.getLogger(__name__)
 COMMANDS: tuple[str, ...] = ("render", "check", "grid", "run", "demo", "relay")
 
 
+DESCRIPTION = (
+    "Discord radio automation: run a station, try the demo, relay a mount, check a station"
+    " folder, print its grid or render it to a file. Every command that reads a station"
+    " takes --station DIR (default: the working directory)."
+)
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows each option's default, once: not for flags, options without a default,
+    or help texts that already say it."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        default = action.default
+        if (
+            "default" in text.lower()
+            or default is None
+            or default is False
+            or default is argparse.SUPPRESS
+            or not action.option_strings
+        ):
+            return text
+        return f"{text} (default: %(default)s)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the parser with every registered subcommand."""
-    parser = argparse.ArgumentParser(prog="radio", description=__doc__.splitlines()[0])
-    parser.add_argument("--version", action="version", version=f"radio {__version__}")
-    parser.add_argument(
-        "--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR (default INFO)"
+    parser = argparse.ArgumentParser(
+        prog="radio", description=DESCRIPTION, formatter_class=HelpFormatter
     )
+    parser.add_argument("--version", action="version", version=f"radio {__version__}")
+    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         module = importlib.import_module(f"radio.commands.{name}")
         module.register(subparsers)
+    for sub in subparsers.choices.values():
+        sub.formatter_class = HelpFormatter  # one way to show defaults, in every command
     return parser
 
 
@@ -49,6 +76,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return func(args)
+    except UsageError as exc:
+        print(f"radio: error: {exc}", file=sys.stderr)
+        return 2
     except RadioError as exc:
         print(f"radio: error: {exc}", file=sys.stderr)
         return 1

@@ -4,6 +4,7 @@
 
     RadioError
     ├── ConfigError        settings, schedule or playlist files are wrong
+    │   └── UsageError     the command line itself is wrong (exit 2, as argparse)
     ├── SourceError        a file or stream cannot be decoded or played
     │   └── DecoderError   an FFmpeg process failed to start or died
     ├── ScheduleError      the grid cannot be expanded or run
@@ -27,6 +28,11 @@ class RadioError(Exception):
 
 class ConfigError(RadioError):
     """Settings, schedule or playlist files are invalid."""
+
+
+class UsageError(ConfigError):
+    """The command line is wrong (a folder that does not exist, two conflicting
+    arguments): the CLI exits 2, as argparse does for its own usage errors."""
 
 
 class SourceError(RadioError):

@@ -1,4 +1,4 @@
-"""``radio check [DIR]``: validate a station's files; exit 1 on errors (for CI and hooks).
+"""``radio check [--station DIR]``: validate a station's files; exit 1 on errors (for CI and hooks).
 
 Besides the grid (schedules, playlists, media), the station file's ``discord:``
 section is checked when present, with the same model ``radio run`` loads it
@@ -12,16 +12,19 @@ import argparse
 import os
 import sys
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
 from radio.bot.config import DiscordConfig
+from radio.commands.station_arg import add_station, station_dir
 from radio.config.diagnostics import Diagnostic
 from radio.config.schema import validate
 from radio.config.yamlfile import YamlDoc
+from radio.errors import UsageError
 from radio.grid.check import CheckResult, check_station
+
+MAX_DAYS = 3660  # ten years: the grid's expansion stays bounded
 
 
 def register(subparsers: Any) -> None:
@@ -31,11 +34,9 @@ def register(subparsers: Any) -> None:
         help="validate station.yaml, schedules/ and playlists/ (exit 1 on errors)",
         description="Report every problem of a station's files as path:line:col CODE message.",
     )
-    parser.add_argument("dir", nargs="?", type=Path, default=Path("."), help="station folder")
+    add_station(parser, legacy_positional=True)
     parser.add_argument("--no-media", action="store_true", help="do not probe media files")
-    parser.add_argument(
-        "--days", type=int, default=366, help="how far ahead to check the grid (default 366)"
-    )
+    parser.add_argument("--days", type=int, default=366, help="how far ahead to check the grid")
     parser.add_argument("--strict", action="store_true", help="treat warnings as errors")
     parser.set_defaults(func=run)
 
@@ -84,8 +85,11 @@ def with_discord(result: CheckResult) -> list[Diagnostic]:
 
 def run(args: argparse.Namespace) -> int:
     """Print every diagnostic; return 1 when there are errors (or warnings with --strict)."""
+    directory = station_dir(args, "check")
+    if not 1 <= args.days <= MAX_DAYS:
+        raise UsageError(f"--days {args.days}: give 1 to {MAX_DAYS}")
     result = check_station(
-        args.dir,
+        directory,
         datetime.now(UTC),
         horizon=timedelta(days=args.days),
         media=not args.no_media,
@@ -96,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
     doc = result.files.station_doc
     if doc is not None and isinstance(doc.data, dict) and doc.data.get("discord") is None:
         print(
-            f"{args.dir}: no discord: section: radio run needs one (radio demo does not)",
+            f"{directory}: no discord: section: radio run needs one (radio demo does not)",
             file=sys.stderr,
         )
     errors = sum(1 for d in diagnostics if d.is_error)
@@ -105,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
     shows = len(result.files.shows)
     tracks = sum(len(t) for t in result.tracks.values())
     print(
-        f"{args.dir}: {shows} shows, {playlists} playlists, {tracks} tracks: "
+        f"{directory}: {shows} shows, {playlists} playlists, {tracks} tracks: "
         f"{errors} error(s), {warnings} warning(s)",
         file=sys.stderr,
     )

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from radio.commands.station_arg import add_station, station_dir
 from radio.demo import DemoOptions, run_demo
 from radio.settings import station_data_dir
 
@@ -26,9 +27,7 @@ def register(subparsers: Any) -> None:
             " recording."
         ),
     )
-    parser.add_argument(
-        "--station", type=Path, default=Path("."), help="station folder (default: .)"
-    )
+    add_station(parser)
     parser.add_argument(
         "--data",
         type=Path,
@@ -68,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
     if not 0 <= args.live_port <= 65535:
         print("radio: error: --live-port must be between 0 and 65535", file=sys.stderr)
         return 2
+    args.station = station_dir(args, "demo")
     quiet_libraries()
     if args.log_level.upper() == "INFO" and "--log-level" not in sys.argv:
         # The demo speaks on stdout; its log (stderr) keeps to warnings unless asked.
@@ -102,7 +102,7 @@ async def _main(options: DemoOptions, seconds: float | None) -> Path | None:
 
 def station_file(args: argparse.Namespace) -> Path:
     """The demo's station file: ``station.yaml`` in ``--station``."""
-    return Path(args.station) / "station.yaml"
+    return station_dir(args, "demo") / "station.yaml"
 
 
 def quiet_libraries() -> None:

@@ -12,6 +12,7 @@ from radio.audio.loudness import DEFAULT_MAX_TRUE_PEAK_DBTP, DEFAULT_TARGET_LUFS
 from radio.audio.root import Infallible
 from radio.audio.sequence import TrackSequence
 from radio.audio.tracklist import TrackList, tracks_from_paths
+from radio.commands.station_arg import add_station, station_dir
 from radio.errors import ConfigError
 from radio.render import render_source
 from radio.store.db import Database
@@ -33,17 +34,25 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--from", dest="window_from", metavar="TIME", help="render the programme grid from TIME"
     )
-    parser.add_argument("--to", dest="window_to", metavar="TIME", help="... until TIME")
     parser.add_argument(
-        "--station", type=Path, default=Path("."), help="station folder for --from/--to"
+        "--to", dest="window_to", metavar="TIME", help="... until TIME (station time)"
     )
-    parser.add_argument("--crossfade", type=float, default=0.0, help="seconds (default 0)")
+    add_station(parser)
+    parser.add_argument(
+        "--crossfade",
+        type=float,
+        default=0.0,
+        help="seconds of crossfade between the files (--from/--to: the station's own settings)",
+    )
     parser.add_argument("--loop", action="store_true", help="start the playlist over when it ends")
     parser.add_argument(
-        "--target-lufs", type=float, default=DEFAULT_TARGET_LUFS, help="default -16"
+        "--target-lufs", type=float, default=DEFAULT_TARGET_LUFS, help="loudness target in LUFS"
     )
     parser.add_argument(
-        "--max-true-peak", type=float, default=DEFAULT_MAX_TRUE_PEAK_DBTP, help="dBTP, default -1"
+        "--max-true-peak",
+        type=float,
+        default=DEFAULT_MAX_TRUE_PEAK_DBTP,
+        help="true-peak ceiling in dBTP",
     )
     parser.add_argument("--no-normalize", action="store_true", help="play files at their own level")
     parser.add_argument(
@@ -107,7 +116,8 @@ def _run_window(args: argparse.Namespace) -> int:
 
     if args.window_from is None or args.window_to is None:
         raise ConfigError("give both --from and --to")
-    start, end = parse_window(args.station, args.window_from, args.window_to)
+    station = station_dir(args, "render")
+    start, end = parse_window(station, args.window_from, args.window_to)
     db = None if args.no_normalize else Database(args.data_dir / "station.db")
     loudness = None
     if db is not None:
@@ -118,7 +128,7 @@ def _run_window(args: argparse.Namespace) -> int:
         )
     try:
         result = render_window(
-            args.station, start, end, args.output, progress=not args.no_progress, loudness=loudness
+            station, start, end, args.output, progress=not args.no_progress, loudness=loudness
         )
     finally:
         if db is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import time
 from pathlib import Path
@@ -16,6 +17,7 @@ import discord
 from radio.app import AppOptions, StationApp
 from radio.bot.config import DiscordConfig, load_discord_config
 from radio.clock import SystemClock
+from radio.commands import station_arg
 from radio.errors import ConfigError, VoiceError
 from radio.preflight import require, run_checks
 from radio.settings import load_settings
@@ -32,17 +34,24 @@ def register(subparsers: Any) -> None:
             " environment or .env, check FFmpeg, libopus and davey, load the station file"
             " (its discord: section names the guilds, rooms and roles) and broadcast. The"
             " data folder is RADIO_DATA_DIR when set, else the station file's data: key"
-            " (relative to the station file; default data)."
+            " (relative to the station file; default data). --station DIR reads DIR/station.yaml"
+            " instead of RADIO_STATION_FILE."
         ),
     )
     parser.add_argument(
         "--env-file", type=Path, default=Path(".env"), help="the .env file (default: ./.env)"
     )
+    station_arg.add_station(parser, default="RADIO_STATION_FILE's folder, else .")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Start the station; return 0 after a clean stop. Raises RadioError on bad setup."""
+    if args.station is not None:
+        # the command line wins over RADIO_STATION_FILE (the environment and .env)
+        os.environ["RADIO_STATION_FILE"] = str(
+            station_arg.station_dir(args, "run") / "station.yaml"
+        )
     settings = load_settings(args.env_file)
     logging.getLogger().setLevel(settings.log_level)
     quiet_libraries()

@@ -103,7 +103,7 @@ def test_checking_does_not_import_discord(station: Path) -> None:
         "import argparse, sys\n"
         "from pathlib import Path\n"
         "from radio.commands.check import run\n"
-        f"code = run(argparse.Namespace(dir=Path({str(station)!r}), no_media=True, days=7,"
+        f"code = run(argparse.Namespace(station=Path({str(station)!r}), no_media=True, days=7,"
         " strict=False))\n"
         "assert code == 1\n"
         "print('discord' in sys.modules)\n"
