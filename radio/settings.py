@@ -14,6 +14,12 @@ variable               meaning                                     default
 ``RADIO_STATION_FILE`` the station file (guilds, rooms, roles)     ``station.yaml``
 =====================  ==========================================  ===============
 
+Each extra voice of station.yaml's ``discord.voices`` (another bot account,
+docs/big-station.md) names the variable holding its token (``token_env``);
+like the Icecast passwords below, it is read with :func:`secret_from_env` when
+that voice starts. ``DISCORD_TOKEN`` stays the first voice's: the bot that
+answers commands.
+
 Each Icecast mount in station.yaml names the variable holding its source
 password (``password_env``: ``RADIO_ICECAST_PASSWORD`` unless told otherwise);
 :func:`secret_from_env` reads it, from the environment or ``.env`` as above.

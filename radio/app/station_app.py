@@ -46,6 +46,7 @@ from radio.app.outputs import StationOutputs
 from radio.app.requests import NotifyingQueue, RequestPlayer
 from radio.app.stage import StageTalkOver
 from radio.app.stamps import FrameStamps
+from radio.app.voices import primary_options, station_voices
 from radio.app.webview import open_web, web_face
 from radio.audio.loudness import LoudnessLevels
 from radio.bot.announcements import Announcer, Rooms
@@ -107,14 +108,15 @@ class AppOptions:
 def rooms_of(config: DiscordConfig) -> Rooms:
     """Where the announcer sends what, from the ``discord:`` section.
 
-    A broadcast room is listed both as a stage and as a voice room: the client
-    applies a topic only to a stage and a status only to a voice room.
+    A broadcast room (of every voice) is listed both as a stage and as a voice
+    room: the client applies a topic only to a stage and a status only to a voice room.
     """
     guilds = config.guilds
+    broadcast = tuple(room for voice in config.voice_plan() for room in voice.rooms.values())
     return Rooms(
         announcements=tuple(g.announcements for g in guilds if g.announcements is not None),
-        stages=tuple(g.broadcast for g in guilds),
-        voices=tuple(g.broadcast for g in guilds),
+        stages=broadcast,
+        voices=broadcast,
         programmers=tuple(g.programmers for g in guilds if g.programmers is not None),
         admins=tuple(room for g in guilds if (room := g.admin_room) is not None),
     )
@@ -219,16 +221,26 @@ class StationApp:
             monotonic=monotonic,
             realtime=options.realtime_sender,
             supervisor=self.supervisor,
+            **primary_options(config),
             **options.bot_options,
         )
         self.bot = bot
+        # The other bot accounts (docs/big-station.md): the same feed, more rooms.
+        self.voices = station_voices(
+            config,
+            bot,
+            station=self.onair.name,
+            events=self.events,
+            announcer=self.announcer,
+            bot_options=options.bot_options,
+        )
         self.catalogue = LiveCatalogue(self.onair)
         self.services = Services(
             config=config,
             queue=self.queue,
             catalogue=self.catalogue,
             controls=self.controls,
-            rooms=bot,
+            rooms=self.voices,
             clock=clock,
             slot_now=self.onair.live_slot,
             announcer=self.announcer,
@@ -338,6 +350,8 @@ class StationApp:
                 f"guild {room.guild.id}: {room.state}, {room.joins} join(s),"
                 f" last close code {room.last_close_code}"
             )
+        if self.voices.followers:
+            lines += self.voices.diagnostics()
         return lines
 
     def _grid_rejected(self, problems: list[Diagnostic]) -> None:
@@ -372,6 +386,8 @@ class StationApp:
                 await self.bot.add_cog(cog)
             if before_start is not None:
                 before_start(self.bot)
+                for voice in self.voices.followers:
+                    before_start(voice.bot)
             self.scheduler.start()
             # The first track opens (probe, loudness, FFmpeg) before anyone pulls a
             # frame, so the station does not begin with dead air.
@@ -409,6 +425,7 @@ class StationApp:
         if self._closing:  # stopped while logging in: start nothing more
             return
         self._tasks.append(self.supervisor.spawn("schedule-mirror", self._mirror))
+        self.voices.start()  # the other voices, each on its own (a refusal stops only it)
         await self.bot.connect()
 
     async def _open_live(self) -> None:
@@ -503,6 +520,7 @@ class StationApp:
         await self.desk.close()
         if self.web is not None:
             await self.web.close()
+        await self.voices.close()  # before the primary: it stops the shared sender
         if not self.bot.is_closed():
             with contextlib.suppress(Exception):
                 await self.bot.close()

@@ -30,7 +30,7 @@ import functools
 import logging
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
@@ -40,7 +40,7 @@ import discord
 from discord.ext import commands
 from typing_extensions import TypeVar
 
-from radio.bot.announcements import REFUSED_CLOSE_CODES, Announcer
+from radio.bot.announcements import REFUSED_CLOSE_CODES, Announcer, rejoin_refused_alert
 from radio.bot.audio import SimulcastFeed
 from radio.bot.config import DiscordConfig, GuildConfig
 from radio.bot.effects import Effects, apply_schedule
@@ -79,6 +79,11 @@ class Room:
     joins: int = 0  # successful connections so far
     last_close_code: int | None = None
     last_problem: str = ""  # the last problem told to the admins (told once)
+    broadcast: int = 0  # the room this bot keeps (0: the guild's broadcast room)
+
+    def __post_init__(self) -> None:
+        if not self.broadcast:
+            self.broadcast = self.guild.broadcast
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +133,14 @@ class RadioBot(commands.Bot, Generic[FeedT]):
     (the station's commands, :mod:`radio.bot.commands`).
     ``supervisor`` restarts the keepers and the announcement pump when they fail
     (logged, counted); by default the bot has its own, spaced by ``backoff``.
+    ``rooms`` maps each guild this bot broadcasts in to its room there (default:
+    every configured guild's ``broadcast`` room); the slash commands are
+    registered in every configured guild all the same. Several bots of one
+    station (its voices, :mod:`radio.bot.voices`) share one ``broadcaster``
+    (the feed is pulled and encoded once for all their rooms): a bot given one
+    attaches its rooms to it and leaves it running when it closes. ``alerts``
+    carries this bot's problems to the admins (default ``announcer``: a voice
+    that does not announce still reports), prefixed with ``voice_name`` when set.
     ``poll_interval`` is how often a keeper checks its connection (seconds);
     after ``stall_after`` seconds without a connection that discord.py still
     holds (default three times ``connect_timeout``: one minute) it drops the
@@ -153,6 +166,10 @@ class RadioBot(commands.Bot, Generic[FeedT]):
         send_loop: SendLoop | None = None,
         realtime: bool = True,
         supervisor: Supervisor | None = None,
+        rooms: Mapping[int, int] | None = None,
+        broadcaster: Broadcaster | None = None,
+        alerts: Announcer | None = None,
+        voice_name: str = "",
         **options: Any,
     ) -> None:
         intents = discord.Intents.default()
@@ -175,6 +192,8 @@ class RadioBot(commands.Bot, Generic[FeedT]):
         self.feed = feed
         self.clock = clock
         self.announcer = announcer
+        self.alerts = alerts if alerts is not None else announcer
+        self.voice_name = voice_name
         self.backoff = backoff
         self.connect_timeout = connect_timeout
         self.poll_interval = poll_interval
@@ -188,7 +207,12 @@ class RadioBot(commands.Bot, Generic[FeedT]):
         self.sync_commands = sync_commands
         # Named after its first guild, so that logs tell the stations of one process apart.
         first = f":{config.guilds[0].id}" if config.guilds else ""
-        self.broadcaster = Broadcaster(feed, name=f"radio-sender{first}")
+        self._own_broadcaster = broadcaster is None
+        self.broadcaster = (
+            broadcaster
+            if broadcaster is not None
+            else Broadcaster(feed, name=f"radio-sender{first}")
+        )
         # The sender sleeps in real time whatever clock it is given: a monotonic
         # clock is the schedule's reference, not the wall clock.
         self._own_send_loop = send_loop is None
@@ -202,7 +226,12 @@ class RadioBot(commands.Bot, Generic[FeedT]):
             )
         )
         self._closes = VoiceCloseLog()
-        self.rooms: dict[int, Room] = {guild.id: Room(guild) for guild in config.guilds}
+        kept = {guild.id: guild.broadcast for guild in config.guilds} if rooms is None else rooms
+        self.rooms: dict[int, Room] = {
+            guild.id: Room(guild, broadcast=kept[guild.id])
+            for guild in config.guilds
+            if guild.id in kept
+        }
         self._wake: dict[int, asyncio.Event] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self.supervisor = supervisor or Supervisor(
@@ -226,8 +255,8 @@ class RadioBot(commands.Bot, Generic[FeedT]):
         for cog in self._cogs:
             await self.add_cog(cog)
         if self.sync_commands and self.tree.get_commands():
-            for guild_id in self.rooms:
-                guild = discord.Object(id=guild_id)
+            for configured in self.config.guilds:
+                guild = discord.Object(id=configured.id)
                 self.tree.copy_global_to(guild=guild)
                 await self.tree.sync(guild=guild)
         self.send_loop.add(self.broadcaster)
@@ -257,10 +286,15 @@ class RadioBot(commands.Bot, Generic[FeedT]):
         """Stop the keepers and the pump, leave every room, then log out."""
         await cancel_all(self._tasks)
         # Five silence frames to every room, before the connections go.
-        self.send_loop.remove(self.broadcaster)
-        if self._own_send_loop:
-            self.send_loop.stop()
-        self.broadcaster.stop()
+        if self._own_broadcaster:
+            self.send_loop.remove(self.broadcaster)
+            if self._own_send_loop:
+                self.send_loop.stop()
+            self.broadcaster.stop()
+        else:
+            # Shared with the station's other voices: only this bot's rooms leave it.
+            for vc in list(self.voice_clients):
+                self.broadcaster.detach(vc)
         self._closes.uninstall()
         for vc in list(self.voice_clients):
             with contextlib.suppress(Exception):
@@ -270,13 +304,20 @@ class RadioBot(commands.Bot, Generic[FeedT]):
     # -- admin actions -----------------------------------------------------------
 
     def join(self, guild_id: int) -> None:
-        """Rejoin ``guild_id``'s room, also after a refused close code (an admin asked)."""
-        room = self.rooms[guild_id]
+        """Rejoin ``guild_id``'s room, also after a refused close code (an admin asked).
+
+        Nothing happens in a guild where this bot keeps no room.
+        """
+        room = self.rooms.get(guild_id)
+        if room is None:
+            return
         room.state = RoomState.JOINING
         self._wake[guild_id].set()
 
     async def leave(self, guild_id: int) -> None:
-        """Leave ``guild_id``'s room and stay out until :meth:`join`."""
+        """Leave ``guild_id``'s room and stay out until :meth:`join` (none kept: nothing)."""
+        if guild_id not in self.rooms:
+            return
         self.rooms[guild_id].state = RoomState.LEFT
         guild = self.get_guild(guild_id)
         vc = guild.voice_client if guild is not None else None
@@ -342,8 +383,12 @@ class RadioBot(commands.Bot, Generic[FeedT]):
             logger.error(
                 "voice in guild %d closed by Discord with %s: not rejoining", guild_id, ended.code
             )
-            if self.announcer is not None:
-                self.announcer.rejoin_refused(room.guild.broadcast, ended.code)
+            if self.alerts is not None:
+                self.alerts.alert(
+                    "voice",
+                    self._said(rejoin_refused_alert(room.broadcast, ended.code)),
+                    admins=True,
+                )
 
     async def _wait_for_wake(self, guild_id: int, timeout: float | None) -> None:
         wake = self._wake[guild_id]
@@ -353,11 +398,11 @@ class RadioBot(commands.Bot, Generic[FeedT]):
 
     async def _connect(self, room: Room) -> discord.VoiceClient | None:
         """Join the room self-deafened and start playing; None when it failed (logged)."""
-        channel = self.get_channel(room.guild.broadcast)
+        channel = self.get_channel(room.broadcast)
         if not isinstance(channel, discord.VoiceChannel | discord.StageChannel):
             logger.error(
                 "broadcast room %d of guild %d is not a voice or stage channel I can see",
-                room.guild.broadcast,
+                room.broadcast,
                 room.guild.id,
             )
             return None
@@ -407,9 +452,13 @@ class RadioBot(commands.Bot, Generic[FeedT]):
         # Retries repeat the same problem; the admins hear of it once per change.
         if room.last_problem != message:
             room.last_problem = message
-            logger.warning("%s", message)
-            if self.announcer is not None:
-                self.announcer.alert("voice", message, admins=True)
+            logger.warning("%s", self._said(message))
+            if self.alerts is not None:
+                self.alerts.alert("voice", self._said(message), admins=True)
+
+    def _said(self, message: str) -> str:
+        # The admins hear every voice in one room: say which one speaks.
+        return f"Voice **{self.voice_name}**: {message}" if self.voice_name else message
 
     async def _become_speaker(self, channel: discord.StageChannel) -> None:
         """Speak on the stage: unsuppress when allowed, else request to speak and say why."""
@@ -434,9 +483,9 @@ class RadioBot(commands.Bot, Generic[FeedT]):
                 )
         except discord.HTTPException as exc:
             message = f"Becoming a speaker on <#{channel.id}> failed: {exc}"
-        logger.warning("%s", message)
-        if self.announcer is not None:
-            self.announcer.alert("voice", message, admins=True)
+        logger.warning("%s", self._said(message))
+        if self.alerts is not None:
+            self.alerts.alert("voice", self._said(message), admins=True)
 
     async def _watch(self, room: Room, vc: discord.VoiceClient) -> _Ended:
         """Wait until the connection ends for good, or stalls; say which.
@@ -484,7 +533,9 @@ class RadioBot(commands.Bot, Generic[FeedT]):
         ends the run (the next run, at the next grid reload or day, goes on).
         """
         guild = self.get_guild(guild_id)
-        room = self.rooms[guild_id].guild.broadcast
+        configured = self.config.guild(guild_id)
+        # The guild's broadcast room, whichever voice keeps it.
+        room = configured.broadcast if configured is not None else 0
         channel = guild.get_channel(room) if guild is not None else None
         if guild is None or not isinstance(channel, discord.VoiceChannel | discord.StageChannel):
             logger.warning("cannot mirror the schedule in guild %d: room not found", guild_id)

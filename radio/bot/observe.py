@@ -42,13 +42,13 @@ def room_reports(bot: RadioBot) -> list[RoomReport]:
         reports.append(
             RoomReport(
                 guild=guild_id,
-                room=room.guild.broadcast,
+                room=room.broadcast,
                 state=str(room.state),
                 on_air=room.state is RoomState.ON_AIR,
                 joins=room.joins,
                 last_close_code=room.last_close_code,
                 frames_sent=sent,
-                listeners=listeners_in(bot, guild, room.guild.broadcast),
+                listeners=listeners_in(bot, guild, room.broadcast),
             )
         )
     return reports

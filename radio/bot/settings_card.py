@@ -52,6 +52,19 @@ def _role_lines(guild: GuildConfig) -> str:
     )
 
 
+def _voice_lines(config: DiscordConfig, guild: GuildConfig) -> str:
+    # Each voice by the name of its token's variable: a token is never shown.
+    lines = []
+    for voice in config.voice_plan():
+        room = voice.rooms.get(guild.id)
+        here = _room(room) if room is not None else "no room here"
+        elsewhere = len(voice.rooms) - (room is not None)
+        more = f" (+{elsewhere} in other servers)" if elsewhere else ""
+        role = " · answers commands" if voice.primary else ""
+        lines.append(f"{escape_markdown(voice.name)} (`{voice.token_env}`): {here}{more}{role}")
+    return "\n".join(lines)
+
+
 def settings_embed(
     config: DiscordConfig,
     guild: GuildConfig,
@@ -74,6 +87,7 @@ def settings_embed(
         ("Programmers' room", _room(guild.programmers), True),
         ("Admins' room", admins, True),
         ("Other servers", str(others), True),
+        ("Voices", _voice_lines(config, guild), False),
         ("Roles", _role_lines(guild), False),
         ("Owners", owners, True),
         (

@@ -49,10 +49,13 @@ def discord_section(emulator: Emulator) -> str:
     )
 
 
-def start_radio_run(emulator: Emulator, station: Path, log: Path) -> subprocess.Popen[str]:
+def start_radio_run(
+    emulator: Emulator, station: Path, log: Path, extra_env: dict[str, str] | None = None
+) -> subprocess.Popen[str]:
     """``radio run`` in the station folder, as an operator starts it (the data folder
-    is the station file's ``data:``)."""
+    is the station file's ``data:``); ``extra_env`` adds variables (other voices' tokens)."""
     env = {
+        **(extra_env or {}),
         **{k: v for k, v in os.environ.items() if k != "RADIO_DATA_DIR"},
         "DISCORD_TOKEN": emulator.world.token,
         "RADIO_STATION_FILE": str(station / "station.yaml"),

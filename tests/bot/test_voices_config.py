@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from radio.bot.config import DiscordConfig, load_discord_config
+from radio.bot.settings_card import Deployment, settings_embed
 from radio.errors import ConfigError
 
 GUILDS = "  guilds:\n    - {id: 1, broadcast: 10}\n    - {id: 2, broadcast: 20}\n"
@@ -104,3 +105,28 @@ def test_the_number_of_voices_is_bounded(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load(tmp_path, "  voices:\n    - {}\n" + many)
     assert "at most 25" in str(caught.value)
+
+
+def test_the_settings_card_lists_every_voice_by_its_variable_and_its_room_here(
+    tmp_path: Path,
+) -> None:
+    config = load(
+        tmp_path,
+        "  voices:\n"
+        "    - {}\n"
+        "    - {name: second, token_env: RADIO_VOICE_2_TOKEN, rooms: [{guild: 1, room: 11}]}\n"
+        "    - {name: far, token_env: RADIO_VOICE_3_TOKEN, rooms: [{guild: 2, room: 20}]}\n",
+    )
+    card = settings_embed(
+        config,
+        config.guilds[0],
+        station="Test FM",
+        timezone="UTC",
+        deployment=Deployment(Path("/srv"), "INFO"),
+    )
+    fields = {f["name"]: f["value"] for f in card["fields"]}
+    assert fields["Voices"].splitlines() == [
+        "main (`DISCORD_TOKEN`): <#10> · answers commands",
+        "second (`RADIO_VOICE_2_TOKEN`): <#11>",
+        "far (`RADIO_VOICE_3_TOKEN`): no room here (+1 in other servers)",
+    ]
