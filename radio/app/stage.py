@@ -71,6 +71,20 @@ class StageTalkOver:
         if depth != self._onair.station.duck.depth_db:
             self._onair.station.duck.set_depth(depth)
 
+    def names(self, user_ids: tuple[int, ...]) -> tuple[str, ...]:
+        """The members' display names, from the member cache (their id when unknown)."""
+        found: list[str] = []
+        for user_id in user_ids:
+            name = str(user_id)
+            for guild_config in self._config.guilds:
+                guild = self._bot.get_guild(guild_config.id)
+                member = guild.get_member(user_id) if guild is not None else None
+                if member is not None:
+                    name = member.display_name
+                    break
+            found.append(name)
+        return tuple(found)
+
     def allowed(self, user_id: int) -> bool:
         """A DJ/admin, or a presenter of the show on air (from the member cache)."""
         slot = self._onair.live_slot()

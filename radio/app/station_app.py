@@ -256,7 +256,13 @@ class StationApp:
         self.services.live = self.desk
         self.events.subscribe(self.desk.on_event)
         # Presenters on the stage talk over the music (docs/live.md, "On the stage").
-        self.stage = StageTalkOver(bot, config, self.onair, monotonic)
+        announcer = self.announcer
+
+        def on_mic(user_ids: tuple[int, ...]) -> None:
+            announcer.on_mic(self.stage.names(user_ids))
+
+        self.stage = StageTalkOver(bot, config, self.onair, monotonic, on_change=on_mic)
+        self.services.mic = self.stage.talkover
         self.bot_cogs = [RadioCommands(self.services), self.stage.cog]
         # The HTTP face (docs/web.md): page, now-playing JSON, /metrics, /healthz.
         self.web = (

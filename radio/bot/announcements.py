@@ -115,9 +115,14 @@ def requester_mention(track: Track) -> str:
 
 
 def now_playing_embed(
-    track: Track, show: ShowInfo | None, next_up: Track | None, station: str
+    track: Track,
+    show: ShowInfo | None,
+    next_up: Track | None,
+    station: str,
+    on_mic: tuple[str, ...] = (),
 ) -> dict[str, Any]:
-    """The now-playing embed for ``track``: title, artist, show, presenter, requester, next.
+    """The now-playing embed for ``track``: title, artist, show, presenter, requester,
+    who talks over it on the stage (``on_mic``: "🎙 … is on air"), next.
 
     Fields without a value are left out. The track's own ``show_title`` and
     ``presenter`` tags win over the show on air (a request inside a show).
@@ -136,6 +141,7 @@ def now_playing_embed(
         ("Show", escape_markdown(show_title), True),
         ("Presenter", escape_markdown(presenter), True),
         ("Requested by", requester_mention(track), True),
+        ("On the stage", on_mic_line(on_mic), False),
         ("Next up", escape_markdown(next_up.display) if next_up else "", False),
     ]
     embed["fields"] = [
@@ -146,9 +152,20 @@ def now_playing_embed(
     return embed
 
 
-def presence_text(track: Track | None) -> str | None:
-    """The name of the bot's "Listening to …" activity; None clears the presence."""
+def presence_text(track: Track | None, on_mic: tuple[str, ...] = ()) -> str | None:
+    """The name of the bot's "Listening to …" activity ("🎙 <presenter> is on air"
+    while a presenter talks over the music); None clears the presence."""
+    if on_mic:
+        return clip(f"🎙 {one_line(', '.join(on_mic))} on air", ACTIVITY_NAME_MAX)
     return clip(track.display, ACTIVITY_NAME_MAX) if track is not None else None
+
+
+def on_mic_line(on_mic: tuple[str, ...]) -> str:
+    """ "🎙 alice is on air" (names escaped); '' when nobody is on mic."""
+    if not on_mic:
+        return ""
+    names = ", ".join(escaped(name) for name in on_mic)
+    return f"🎙 {names} {'is' if len(on_mic) == 1 else 'are'} on air"
 
 
 def stage_topic(show: ShowInfo) -> str:
@@ -547,6 +564,7 @@ class Announcer:
         self._statuses: Coalescer[int, str] = Coalescer(CHANNEL_EDITS)
         self._alerts: Coalescer[tuple[int, AlertKind], str] = Coalescer(ALERTS)
         self._live_problems: dict[int, ProblemDigest] = {}
+        self._on_mic: tuple[str, ...] = ()  # presenters talking over the music on the stage
 
     @property
     def show(self) -> ShowInfo | None:
@@ -579,6 +597,23 @@ class Announcer:
         with self._lock:
             for room in self.rooms.admins if admins else self.rooms.programmers:
                 self._alerts.offer((room, kind), clip(content, MESSAGE_MAX))
+        self._notify()
+
+    def on_mic(self, names: tuple[str, ...]) -> None:
+        """The presenters on mic on the stage changed (the talk-over's answer): the
+        presence and the track's now-playing embed say "🎙 … on air" while they talk
+        (while live, the live card speaks for itself). Never raises."""
+        with self._lock:
+            if names == self._on_mic:
+                return
+            self._on_mic = names
+            track = self._track
+            if self._live is not None or track is None:
+                return
+            self._presence.offer("presence", presence_text(track, names))
+            if self.mode != "off":
+                embed = now_playing_embed(track, self._show, self._ask_next(), self.station, names)
+                self._offer_embed(embed, post=False)
         self._notify()
 
     def rejoin_refused(self, channel_id: int, code: int | None) -> None:
@@ -657,9 +692,11 @@ class Announcer:
                     logger.debug("not announcing %r: live is on air", track.title)
                     return False
                 self._track = track
-                self._presence.offer("presence", presence_text(track))
+                self._presence.offer("presence", presence_text(track, self._on_mic))
                 if self.mode != "off":
-                    embed = now_playing_embed(track, self._show, self._ask_next(), self.station)
+                    embed = now_playing_embed(
+                        track, self._show, self._ask_next(), self.station, self._on_mic
+                    )
                     self._offer_embed(embed, post=True, carry_back=True)
                 self._back = None
                 return True

@@ -138,6 +138,18 @@ class StationControls(Protocol):
         ...
 
 
+class MicControls(Protocol):
+    """The stage's talk-over switch (radio.live.talkover.TalkOver is one)."""
+
+    def set_mic(self, user_id: int, on: bool | None) -> None:
+        """This member's switch for the session (None: the show's default again)."""
+        ...
+
+    def mic_switch(self, user_id: int) -> bool:
+        """Whether this member talking on the stage ducks the music now."""
+        ...
+
+
 class GridFiles(Protocol):
     """The station's grid files: checked or loaded on a programmer's demand (``OnAir`` is one).
 
@@ -186,6 +198,7 @@ class Services:
     grid_files: GridFiles | None = None  # check and reload the grid files
     deployment: Callable[[], Deployment] | None = None  # data folder, log level (no token)
     live: LiveControls | None = None  # None: the station has no live setup
+    mic: MicControls | None = None  # the stage's talk-over; None: none
 
 
 # -- rendering -------------------------------------------------------------------
@@ -646,6 +659,35 @@ class RadioCommands(commands.Cog):
             return
         logger.info("live stopped by %s", ctx.author)
         await self._private(ctx, _fit(text))
+
+    @_subcommand(
+        live_group,
+        name="mic",
+        description="On the stage: does your talking duck the music? on, off or default",
+    )
+    async def live_mic(self, ctx: Ctx, state: str) -> None:
+        mic = self.s.mic
+        if mic is None:
+            await self._private(ctx, "The stage's talk-over is not set up on this station.")
+            return
+        choice = state.strip().lower()
+        wanted = {"on": True, "off": False, "default": None}
+        if choice not in wanted:
+            await self._refuse(
+                ctx, f"{quote(state)} is not on, off or default: `/live mic on` for example."
+            )
+            return
+        who = await self._may_go_live(ctx)
+        if who is None:
+            return
+        mic.set_mic(who.user_id, wanted[choice])
+        on = mic.mic_switch(who.user_id)
+        await self._private(
+            ctx,
+            "Your talking on the stage now ducks the music (for this session)."
+            if on
+            else "Your talking on the stage leaves the music as it is (for this session).",
+        )
 
     # programmer
 

@@ -99,6 +99,13 @@ COMMANDS: tuple[CommandHelp, ...] = (
         who="the show's presenters in their slot, DJs",
     ),
     CommandHelp(
+        "live mic",
+        Level.PRESENTER,
+        "<on|off|default>",
+        "on the stage: whether your talking ducks the music, for this session",
+        who="the show's presenters in their slot, DJs",
+    ),
+    CommandHelp(
         "live stop",
         Level.PRESENTER,
         "",

@@ -517,3 +517,35 @@ def test_a_refused_live_digest_is_told_again_with_what_came_since() -> None:
     [again] = announcer.due(T0 + timedelta(seconds=90))
     assert isinstance(again, Alert)
     assert again.content.splitlines()[2:4] == ["ann: wrong password", "bob: not in this show"]
+
+
+def test_a_presenter_on_mic_is_announced_on_the_track_and_presence() -> None:
+    announcer = Announcer(Rooms(announcements=(100,)), station="R", next_up=lambda: NEXT)
+    announcer.handle(TrackStarted(frame=0, track=SONG))
+    announcer.due(T0)
+    announcer.on_mic(("ann *the* host",))
+    later = T0 + timedelta(minutes=1)
+    actions = announcer.due(later)
+    [card] = [a for a in actions if isinstance(a, NowPlaying)]
+    assert card.mode == "edit"  # the track's card says it, no new post
+    assert {"name": "On the stage", "value": r"🎙 ann \*the\* host is on air", "inline": False} in (
+        card.embed["fields"]
+    )
+    assert SetPresence("🎙 ann *the* host on air") in actions
+    announcer.on_mic(("ann *the* host",))  # no change: nothing to do
+    assert announcer.due(later + timedelta(minutes=1)) == []
+    announcer.on_mic(())  # off mic: the track again
+    actions = announcer.due(later + timedelta(minutes=2))
+    assert SetPresence("John Coltrane – Blue *Train*") in actions
+    [card] = [a for a in actions if isinstance(a, NowPlaying)]
+    assert all(field["name"] != "On the stage" for field in card.embed["fields"])
+    # the next track while someone is on mic carries the line from its first post
+    announcer.on_mic(("bob", "ann"))
+    announcer.handle(TrackStarted(frame=500, track=NEXT))
+    actions = announcer.due(later + timedelta(minutes=3))
+    posted = [a for a in actions if isinstance(a, NowPlaying) and a.embed["title"] == "So What"]
+    assert (
+        posted
+        and {"name": "On the stage", "value": "🎙 bob, ann are on air", "inline": False}
+        in (posted[-1].embed["fields"])
+    )

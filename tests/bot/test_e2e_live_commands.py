@@ -12,6 +12,7 @@ some steps), bob (DJ), carol (admin).
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -20,6 +21,8 @@ from typing import Any
 import pytest
 from discord.ext import commands
 
+from radio.audio.duck import Duck
+from radio.audio.operators import Silence
 from radio.bot.announcements import Announcer
 from radio.bot.catalogue import Catalogue
 from radio.bot.client import RadioBot
@@ -29,6 +32,7 @@ from radio.clock import ManualClock
 from radio.errors import LiveRefused
 from radio.grid.grid import Grid
 from radio.live.contracts import Credentials, LiveStatus, Presenter
+from radio.live.talkover import TalkOver
 from radio.sandbox import Emulator
 from radio.sandbox.state import Interaction, Message
 from radio.store.db import Database
@@ -206,7 +210,7 @@ async def test_live_commands_by_presenters_djs_and_listeners(
     async with on_air(emulator, world.voice_channel.id, roles=roles, cogs=cogs):
         [registered] = [c for c in world.commands[world.guild.id] if c["name"] == "live"]
         subs = {o["name"]: o for o in registered["options"]}
-        assert sorted(subs) == ["password", "relay", "start", "status", "stop"]
+        assert sorted(subs) == ["mic", "password", "relay", "start", "status", "stop"]
         assert [
             (o["name"], o["type"], o.get("required", False)) for o in subs["relay"]["options"]
         ] == [
@@ -368,3 +372,35 @@ async def test_live_commands_by_presenters_djs_and_listeners(
             for password in live.passwords:
                 if password in message.content:
                     assert message.flags & EPHEMERAL, message.content
+
+
+async def test_live_mic_switches_a_presenters_talk_over(emulator: Emulator, tmp_path: Path) -> None:
+    world = emulator.world
+    role = {r.name: r.id for r in world.guild.roles.values()}
+    alice = world.people["alice"].id
+    talkover = TalkOver(Duck(Silence()), time.monotonic, mic_default=lambda: True)
+    slot = {"now": Slot("Evening Live", frozenset({alice}))}
+
+    def cogs(bot: RadioBot, announcer: Announcer) -> list[commands.Cog]:
+        services = services_for(bot, tmp_path, mic=talkover, slot_now=lambda: slot["now"])
+        return [RadioCommands(services)]
+
+    roles = {"dj": [role["dj"]], "admin": [role["admin"]]}
+    async with on_air(emulator, world.voice_channel.id, roles=roles, cogs=cogs):
+        off = await reply(emulator, "alice", "mic", state="off")
+        assert (off.content, off.flags & EPHEMERAL) == (
+            "Your talking on the stage leaves the music as it is (for this session).",
+            EPHEMERAL,
+        )
+        assert talkover.mic_switch(alice) is False
+        back = await reply(emulator, "alice", "mic", state="default")
+        assert back.content.startswith("Your talking on the stage now ducks the music")
+        assert talkover.mic_switch(alice) is True
+        wrong = await reply(emulator, "alice", "mic", state="loud")
+        assert wrong.content.endswith("is not on, off or default: `/live mic on` for example.")
+        slot["now"] = Slot("Night Talk", frozenset())  # not her show: refused, unchanged
+        talkover.set_mic(alice, False)
+        refused = await reply(emulator, "alice", "mic", state="on")
+        assert refused.flags & EPHEMERAL
+        assert refused.content == "No show with presenters is on air now, so nobody can go live."
+        assert talkover.mic_switch(alice) is False
