@@ -62,6 +62,7 @@ from radio.clock import SystemClock
 from radio.events import Event, LiveEnded, LiveStarted, TrackStarted
 from radio.live.contracts import SourceRequest
 from radio.sandbox import Emulator, point_discord_at
+from radio.sandbox.presenter import encoder_args
 from radio.sandbox.record import PacketRecord
 from radio.store.presenters import PresenterCredentials
 
@@ -316,11 +317,7 @@ def make_station(root: Path, fade: float, grace: float, presenter: int) -> None:
 def encoder(user: str, port: int, seconds: float) -> list[str]:
     """The presenter's encoder: ``seconds`` of 1,500 Hz as 128 kb/s MP3, in real time."""
     url = f"icecast://{user}:{PASSWORD}@127.0.0.1:{port}/live"
-    return [
-        "ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-f", "lavfi",
-        "-i", f"sine=frequency={LIVE_HZ:.0f}:duration={seconds:g}:sample_rate=48000",
-        "-c:a", "libmp3lame", "-b:a", "128k", "-content_type", "audio/mpeg", "-f", "mp3", url,
-    ]  # fmt: skip
+    return encoder_args(url, hz=LIVE_HZ, seconds=seconds)
 
 
 async def until(predicate: Callable[[], bool], timeout: float = 60.0) -> None:

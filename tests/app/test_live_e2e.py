@@ -17,8 +17,6 @@ import asyncio
 import contextlib
 import subprocess
 import time
-import urllib.parse
-from base64 import b64encode
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +31,7 @@ from radio.clock import SystemClock
 from radio.events import Event, LiveEnded, LiveStarted, LiveTitle, TrackStarted
 from radio.sandbox import Emulator, point_discord_at
 from radio.sandbox.analysis import mono, rms
+from radio.sandbox.presenter import encoder_args, update_title
 from radio.sandbox.record import SAMPLE_RATE, PacketRecord
 from radio.store.presenters import PresenterCredentials
 
@@ -156,37 +155,6 @@ async def live(tmp_path: Path) -> AsyncIterator[Live]:
                 await asyncio.wait_for(task, 15)
 
 
-def encoder(user: str, port: int, *, legacy: bool) -> list[str]:
-    """The presenter's encoder: three seconds of 1,500 Hz, sent in real time."""
-    url = f"icecast://{user}:{PASSWORD}@127.0.0.1:{port}/live"
-    args = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-f", "lavfi"]
-    args += ["-i", f"sine=frequency={LIVE_HZ:.0f}:duration=3:sample_rate=48000"]
-    if legacy:
-        args += ["-c:a", "libopus", "-b:a", "96k", "-page_duration", "20000"]
-        args += ["-content_type", "audio/ogg", "-legacy_icecast", "1", "-f", "ogg", url]
-    else:
-        args += ["-c:a", "libmp3lame", "-b:a", "128k", "-content_type", "audio/mpeg"]
-        args += ["-f", "mp3", url]
-    return args
-
-
-async def update_title(port: int, user: str, song: str) -> int:
-    """The encoder's metadata update, as BUTT and libshout send it; the HTTP status."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    query = urllib.parse.urlencode({"mode": "updinfo", "mount": "/live", "song": song})
-    auth = b64encode(f"{user}:{PASSWORD}".encode()).decode()
-    writer.write(
-        f"GET /admin/metadata?{query} HTTP/1.0\r\nAuthorization: Basic {auth}\r\n"
-        "User-Agent: test\r\n\r\n".encode()
-    )
-    await writer.drain()
-    status = (await reader.readline()).split()
-    writer.close()
-    with contextlib.suppress(Exception):
-        await writer.wait_closed()
-    return int(status[1])
-
-
 @pytest.mark.parametrize("legacy", [False, True], ids=["put-mp3", "source-ogg-opus"])
 async def test_presenter_goes_live_and_the_programme_comes_back_fresh(
     live: Live, legacy: bool
@@ -195,13 +163,21 @@ async def test_presenter_goes_live_and_the_programme_comes_back_fresh(
     await until(lambda: len(live.heard()) >= 50)  # the programme is on air
     mark = len(live.heard())
     process = await asyncio.create_subprocess_exec(
-        *encoder(live.user, live.port, legacy=legacy),
+        *encoder_args(
+            f"icecast://{live.user}:{PASSWORD}@127.0.0.1:{live.port}/live",
+            hz=LIVE_HZ,
+            format="ogg-opus" if legacy else "mp3",
+            legacy=legacy,
+        ),
         stdin=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
     )
     try:
         await until(lambda: bool(live.of(LiveStarted)))
-        assert await update_title(live.port, live.user, "Alice - Night Talk") == 200
+        assert (
+            await update_title("127.0.0.1", live.port, live.user, PASSWORD, "Alice - Night Talk")
+            == 200
+        )
         _, stderr = await asyncio.wait_for(process.communicate(), 60)
     finally:
         if process.returncode is None:

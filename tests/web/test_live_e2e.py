@@ -4,14 +4,12 @@ encoder on the presenters' mount, and after they stop."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import urllib.parse
-from base64 import b64encode
 from typing import Any
 
 import pytest
 
 from radio.events import LiveEnded, LiveStarted
+from radio.sandbox.presenter import encoder_args, update_title
 from radio.store.presenters import PresenterCredentials
 
 from .conftest import Station, until
@@ -19,33 +17,6 @@ from .conftest import Station, until
 pytestmark = pytest.mark.e2e
 
 PASSWORD = "alices-secret"
-
-
-def encoder(user: str, port: int) -> list[str]:
-    """The presenter's encoder: eight seconds of 1,500 Hz as MP3, sent in real time."""
-    url = f"icecast://{user}:{PASSWORD}@127.0.0.1:{port}/live"
-    return [
-        "ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-f", "lavfi",
-        "-i", "sine=frequency=1500:duration=8:sample_rate=48000",
-        "-c:a", "libmp3lame", "-b:a", "128k", "-content_type", "audio/mpeg", "-f", "mp3", url,
-    ]  # fmt: skip
-
-
-async def update_title(port: int, user: str, song: str) -> int:
-    """The encoder's metadata update, as BUTT and libshout send it; the HTTP status."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    query = urllib.parse.urlencode({"mode": "updinfo", "mount": "/live", "song": song})
-    auth = b64encode(f"{user}:{PASSWORD}".encode()).decode()
-    writer.write(
-        f"GET /admin/metadata?{query} HTTP/1.0\r\nAuthorization: Basic {auth}\r\n"
-        "User-Agent: test\r\n\r\n".encode()
-    )
-    await writer.drain()
-    status = (await reader.readline()).split()
-    writer.close()
-    with contextlib.suppress(Exception):
-        await writer.wait_closed()
-    return int(status[1])
 
 
 async def document_where(station: Station, check: Any) -> dict[str, Any]:
@@ -66,7 +37,9 @@ async def test_live_fields_follow_the_presenter(station: Station) -> None:
     quiet = await station.json()
     assert quiet["live"]["is_live"] is False
     process = await asyncio.create_subprocess_exec(
-        *encoder(user, port), stdin=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
+        *encoder_args(f"icecast://{user}:{PASSWORD}@127.0.0.1:{port}/live", seconds=8),
+        stdin=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
     )
     try:
         await until(lambda: any(isinstance(e, LiveStarted) for e in station.events))
@@ -78,7 +51,7 @@ async def test_live_fields_follow_the_presenter(station: Station) -> None:
         assert now["streamer"] == "alice" and now["song"]["title"] == "Live with alice"
         assert now["played_at"] == live["broadcast_start"]
         assert doc["playing_next"] is None  # the programme's next track is not what comes next
-        assert await update_title(port, user, "Alice - Night Talk") == 200
+        assert await update_title("127.0.0.1", port, user, PASSWORD, "Alice - Night Talk") == 200
         titled = await document_where(
             station, lambda d: d["now_playing"]["song"]["title"] == "Night Talk"
         )
