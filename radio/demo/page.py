@@ -15,6 +15,10 @@
                       ``{"ok": false, "error": "...", "status": 400|503}`` for a
                       refused action (HTTP 200: the page shows the sentence); a
                       malformed body is an HTTP 400
+- ``POST /talk``      the demo DJ (bob) talks on the broadcast room for about four
+                      seconds, so the station ducks the music under him (the
+                      demo's ``talk``, :mod:`radio.demo.stage_talk`); answered like
+                      ``/act``, once the talk has started
 
 The stream is cut from the emulator's listener record: exactly the packets the
 listener decoded in the broadcast room, in arrival order.
@@ -111,17 +115,20 @@ MAX_BODY: Final = 16_384  # an action is a member's name and one message
 
 class ListeningPage:
     """The HTTP server of the page. ``now(member)`` returns the JSON of ``/now.json``;
-    ``act(member, text)`` carries out ``POST /act``."""
+    ``act(member, text)`` carries out ``POST /act``; ``talk()`` ``POST /talk`` (404
+    without it)."""
 
     def __init__(
         self,
         tap: ListenerTap,
         now: Callable[[str | None], dict[str, Any]],
         act: Callable[[str, str], Awaitable[Answer]],
+        talk: Callable[[], Awaitable[Answer]] | None = None,
     ) -> None:
         self._tap = tap
         self._now = now
         self._act = act
+        self._talk = talk
         self._runner: web.AppRunner | None = None
         self._streams: set[web.StreamResponse] = set()
         self._closing = asyncio.Event()
@@ -133,6 +140,8 @@ class ListeningPage:
         app.router.add_get("/", self._index)
         app.router.add_get("/now.json", self._now_json)
         app.router.add_post("/act", self._act_json)
+        if self._talk is not None:
+            app.router.add_post("/talk", self._talk_json)
         app.router.add_get("/live.wav", self._live)
         return app
 
@@ -185,6 +194,11 @@ class ListeningPage:
         answer = await self._act(body["member"], body["text"])
         # A refused action is an answered request (the page shows the sentence as
         # Discord's client would); only a malformed request is an HTTP error.
+        return _json(200, answer.body | {"status": answer.status})
+
+    async def _talk_json(self, request: web.Request) -> web.Response:
+        assert self._talk is not None  # the route exists only with it
+        answer = await self._talk()
         return _json(200, answer.body | {"status": answer.status})
 
     async def _live(self, request: web.Request) -> web.StreamResponse:

@@ -1,9 +1,9 @@
 """The control room page itself: one HTML document with its CSS and JavaScript.
 
-Served as it is by :mod:`radio.demo.page`. It polls ``now.json`` every second
-and posts the member's actions to ``act``. Every value from the station is set
-with ``textContent``; only the studio messages are inserted as HTML, and those
-were rendered (escaped first) by :func:`radio.demo.markdown.to_html`.
+Served as it is by :mod:`radio.demo.page`. It polls ``now.json`` every second,
+posts the member's actions to ``act`` and the demo DJ's talk to ``talk``. Every
+value from the station is set with ``textContent``; only the studio messages are
+inserted as HTML, and those were rendered (escaped first) by :func:`radio.demo.markdown.to_html`.
 """
 
 from __future__ import annotations
@@ -100,6 +100,17 @@ PAGE: Final = """<!doctype html>
    <pre id="ffmpeg"></pre>
   </div>
  </section>
+ <section>
+  <h2>On the stage</h2>
+  <p class="muted">The demo DJ (bob) steps onto the <span id="stage-room">voice room</span>,
+     unmutes and talks for about four seconds; the station lowers the music under him
+     (press play above to hear it), then he mutes.</p>
+  <div class="controls">
+   <button id="talk" type="button">Talk on the stage</button>
+   <span id="mic-badge" class="onair" hidden>ON MIC</span>
+  </div>
+  <p id="stage" class="muted">Nobody is on mic.</p>
+ </section>
 </div>
 <div>
  <section>
@@ -184,6 +195,13 @@ async function refresh() {
        : "No presenter is live.");
   $("encoder").hidden = !now.encoder;
   if (now.encoder) { text("mount", now.encoder.mount); text("ffmpeg", now.encoder.ffmpeg); }
+  const stage = now.stage;
+  text("stage-room", stage.room);
+  $("talk").disabled = stage.talking;
+  $("mic-badge").hidden = stage.on_mic.length === 0;
+  text("stage", stage.on_mic.length ? "🎙 " + stage.on_mic.join(", ") +
+       " is talking: the music is ducked" : stage.talking ? "bob is on the " + stage.room +
+       ", about to talk…" : "Nobody is on mic.");
   text("viewer", member());
   renderStudio(now.studio);
 }
@@ -260,6 +278,21 @@ $("say-form").addEventListener("submit", (event) => {
   const line = $("text").value;
   $("text").value = "";
   act(line);
+});
+$("talk").addEventListener("click", async () => {
+  const status = $("status");
+  $("talk").disabled = true;
+  try {
+    const answer = await fetch("talk", {method: "POST"});
+    const body = await answer.json();
+    status.className = body.ok ? "muted" : "error";
+    status.textContent = body.ok ? "bob talks on the stage for " + body.seconds + " s"
+                                 : body.error;
+  } catch (e) {
+    status.className = "error";
+    status.textContent = "The demo is not answering (stopped?).";
+  }
+  refresh();
 });
 $("np").addEventListener("click", () => act("/np"));
 $("show-queue").addEventListener("click", () => act("/queue"));

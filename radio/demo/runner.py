@@ -30,6 +30,7 @@ from radio.demo.media import DemoFile
 from radio.demo.members import MemberDesk, Outcome
 from radio.demo.page import ListenerTap, ListeningPage
 from radio.demo.room import RoomWatcher, line_for, transcript
+from radio.demo.stage_talk import StageTalk
 from radio.demo.world import demo_config
 from radio.errors import ConfigError
 from radio.events import Event
@@ -121,9 +122,10 @@ class Demo:
         )
         self.app: StationApp | None = None
         self.page = ListeningPage(
-            ListenerTap(self.emulator.record, self.room_id), self.now, self.act
+            ListenerTap(self.emulator.record, self.room_id), self.now, self.act, self.talk
         )
         self.members = MemberDesk(self.emulator.world, self._bot_ready)
+        self.stage_talk = StageTalk(self.room_id, self._on_air)
         self.encoder: dict[str, str] | None = None  # the mount and a one-line encoder
         self.events: list[tuple[Event, datetime | None]] = []
         self.lines: list[str] = []
@@ -155,6 +157,7 @@ class Demo:
                 self.say(f"generated {written} demo tracks under {media}")
         await self.emulator.start()
         self.members.control_url = self.emulator.addresses.control_url
+        self.stage_talk.control_url = self.emulator.addresses.control_url
         try:
             self.app = StationApp(
                 options.station_dir,
@@ -248,6 +251,14 @@ class Demo:
                     return
                 await asyncio.sleep(0.05)
 
+    async def _on_air(self, timeout: float) -> bool:
+        """True once the bot is in its room; False when not within ``timeout`` seconds."""
+        try:
+            await self.wait_on_air(timeout)
+        except Exception:  # a failed station is reported by its own task
+            return False
+        return True
+
     async def _print_room(self) -> None:
         world = self.emulator.world
         channel = world.text_channel
@@ -300,9 +311,14 @@ class Demo:
             logger.info("%s on the page: %s", member, text[:80])
         return outcome
 
+    async def talk(self) -> Outcome:
+        """The page's *Talk on the stage* (see :class:`~radio.demo.stage_talk.StageTalk`)."""
+        return await self.stage_talk.talk()
+
     def now(self, member: str | None = None) -> dict[str, Any]:
         """The JSON of ``/now.json``: station, show, track, next up, queue, room, the
-        day's schedule, live, the room's messages (as lines, and as ``member`` sees
+        day's schedule, live, the demo DJ's talk on the stage and who is on mic,
+        the room's messages (as lines, and as ``member`` sees
         them in Discord: ``studio``)."""
         app = self.app
         world = self.emulator.world
@@ -316,6 +332,11 @@ class Demo:
             "schedule": [],
             "live": None,
             "encoder": self.encoder,
+            "stage": {
+                "room": "stage" if self.options.stage else "voice room",
+                "talking": self.stage_talk.talking,
+                "on_mic": [],
+            },
         }
         if app is None:
             return base
@@ -366,6 +387,7 @@ class Demo:
                 }
                 for airing in day_programme(grid, today)
             ],
+            "stage": base["stage"] | {"on_mic": list(app.stage.names(app.stage.talkover.on_mic))},
             "live": None
             if status is None
             else {
@@ -413,6 +435,7 @@ class Demo:
         self._tasks.clear()
         await self.page.stop()
         await self.members.close()
+        await self.stage_talk.close()
 
 
 async def run_demo(

@@ -1,7 +1,8 @@
 """The control room page in a real browser (headless Chromium over the DevTools protocol):
 it loads without a console error, a member makes a request with the page's own
 controls and sees it in the queue and the bot's reply in the studio room rendered
-as Discord shows it; a refused action shows only to the member who tried it."""
+as Discord shows it; a refused action shows only to the member who tried it;
+*Talk on the stage* shows the demo DJ on mic while he talks."""
 
 from __future__ import annotations
 
@@ -86,6 +87,20 @@ async def test_a_request_from_the_page_reaches_the_queue(tmp_path: Path) -> None
                 " && document.getElementById('status').textContent"
             )
             assert status.startswith("There is no command /nosuch; try one of ")
+            # Talk on the stage: bob is shown on mic while the station ducks under him.
+            await page.evaluate("document.getElementById('talk').click()")
+            talking = await page.wait_for(
+                "!document.getElementById('mic-badge').hidden"
+                " && document.getElementById('stage').textContent",
+                timeout=60,
+            )
+            assert talking == "🎙 bob is talking: the music is ducked"
+            assert await page.evaluate("document.getElementById('talk').disabled") is True
+            await page.wait_for(
+                "document.getElementById('mic-badge').hidden"
+                " && !document.getElementById('talk').disabled",
+                timeout=60,
+            )
 
             shot = await page.screenshot()
             assert shot[:8] == b"\x89PNG\r\n\x1a\n"

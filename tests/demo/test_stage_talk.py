@@ -1,0 +1,117 @@
+"""The control room's *Talk on the stage*: the page's ``POST /talk`` puts the demo DJ
+(bob) on the broadcast room, he talks for about four seconds, and the listener
+hears the music ducked by the station's depth while he talks and back after him;
+he is left in the room, muted. In the default voice room and on the stage."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import math
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import numpy as np
+import pytest
+
+from radio.app import AppOptions
+from radio.demo import DemoOptions
+from radio.demo.runner import Demo
+from radio.demo.stage_talk import TALK_SECONDS
+
+from .station import long_station
+
+pytestmark = pytest.mark.e2e
+
+FRAMES_PER_SECOND = 50
+ATTACK_FRAMES = 5  # the duck's 100 ms
+RELEASE_FRAMES = 50  # its 1 s
+
+
+async def until(predicate: Any, timeout: float = 60.0) -> None:
+    """Poll on the loop; fail after ``timeout`` (a deadlock guard, not a measure)."""
+    async with asyncio.timeout(timeout):
+        while not predicate():
+            await asyncio.sleep(0.02)
+
+
+def heard(demo: Demo) -> list[bytes]:
+    """The PCM of each frame the listener decoded in the broadcast room, in send order."""
+    packets = demo.emulator.record.audio_packets(channel_id=demo.room_id)
+    return [p.pcm for p in sorted(packets, key=lambda p: p.sequence) if p.pcm is not None]
+
+
+def levels(frames: list[bytes], reference: slice) -> np.ndarray:
+    """Each frame's RMS in dB relative to the median of the ``reference`` frames."""
+    rms = np.array(
+        [math.sqrt(float(np.mean(np.frombuffer(f, "<i2").astype(np.float64) ** 2))) for f in frames]
+    )
+    return np.array(20 * np.log10(np.maximum(rms, 1e-9) / np.median(rms[reference])))
+
+
+async def post_talk(page_url: str) -> dict[str, Any]:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(page_url + "talk") as answer,
+    ):
+        assert answer.status == 200
+        body: dict[str, Any] = await answer.json()
+        return body
+
+
+@pytest.mark.parametrize("stage", [False, True], ids=["voice-room", "stage"])
+async def test_the_demo_dj_talks_and_the_music_ducks_under_him(tmp_path: Path, stage: bool) -> None:
+    root = long_station(tmp_path / "station")
+    options = DemoOptions(
+        station_dir=root,
+        data_dir=root / "data",
+        port=0,
+        live_port=0,
+        stage=stage,
+        generate_media=False,
+        app=AppOptions(live_port=0, web_port=0, bot_options={"guild_ready_timeout": 0.05}),
+    )
+    demo = Demo(options, io.StringIO())
+    await demo.start()
+    try:
+        await demo.wait_on_air(60)
+        assert demo.app is not None
+        talkover = demo.app.stage.talkover
+        depth = demo.app.onair.station.duck.depth_db
+        assert demo.now()["stage"] == {
+            "room": "stage" if stage else "voice room",
+            "talking": False,
+            "on_mic": [],
+        }
+        await until(lambda: len(heard(demo)) >= 150)  # 3 s of steady music to compare with
+        start = len(heard(demo))
+        body = await post_talk(demo.page.url)
+        assert body == {"ok": True, "member": "bob", "seconds": TALK_SECONDS, "status": 200}
+        assert demo.now()["stage"]["talking"]
+        again = await post_talk(demo.page.url)  # one talk at a time
+        assert (again["ok"], again["status"]) == (False, 409)
+        await until(lambda: demo.now()["stage"]["on_mic"] == ["bob"])
+        await until(lambda: talkover.packet_mode)  # his packets key the duck
+        await until(lambda: not demo.now()["stage"]["talking"])
+        assert demo.now()["stage"]["on_mic"] == []
+        bob = demo.emulator.world.people["bob"].id
+        state = demo.emulator.world.guild.voice_states[bob]
+        assert (state.channel_id, state.self_mute, state.suppress) == (demo.room_id, True, False)
+        muted = len(heard(demo))
+        await until(lambda: len(heard(demo)) > muted + 2 * RELEASE_FRAMES)
+        level = levels(heard(demo), slice(start - 100, start))
+    finally:
+        await demo.stop()
+    assert np.abs(level[start - 100 : start]).max() <= 0.5  # the music was steady before
+    onset = start + int(np.flatnonzero(level[start:] < -1.0)[0])
+    ducked = level[onset + ATTACK_FRAMES :]
+    back = int(np.flatnonzero(ducked > depth + 1.0)[0])
+    # down by the station's depth (±1 dB) for as long as he talked (the hold
+    # bridges his pauses) ...
+    assert back >= round((TALK_SECONDS - 0.5) * FRAMES_PER_SECOND)
+    assert np.abs(ducked[:back] - depth).max() <= 1.0
+    # ... then back to the music's level after the release
+    after = onset + ATTACK_FRAMES + back + RELEASE_FRAMES + 5
+    assert len(level) - after >= 20
+    assert np.abs(level[after:]).max() <= 0.5
