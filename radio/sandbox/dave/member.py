@@ -9,8 +9,9 @@ through (passthrough) only while the session has no group yet, the room is not
 encrypted (protocol 0), or during a transition window: from processing a
 commit or welcome until 10 s after the transition executes (a sender still
 plain until it has processed it too; discord.py encrypts as soon as its
-session is ready), and from a downgrade's prepare on; any other plain frame is
-refused and counted.
+session is ready), from a downgrade's prepare on, and from a sender whose
+current connection the server has not added to the group yet (its session has
+no group, so it sends plain); any other plain frame is refused and counted.
 
 Messages from the server are handled on the event loop, one at a time in the
 order sent (as a socket would deliver them); frames are opened on the UDP
@@ -82,8 +83,15 @@ class Replies:
 class ListenerMember:
     """One listening person in one room: a group member that decrypts (a :class:`wire.Link`)."""
 
-    def __init__(self, user_id: int, channel_id: int, replies: Replies) -> None:
+    def __init__(
+        self,
+        user_id: int,
+        channel_id: int,
+        replies: Replies,
+        not_yet_added: Callable[[int], bool] = lambda user_id: False,
+    ) -> None:
         self.user_id = user_id
+        self._not_yet_added = not_yet_added
         self.channel_id = channel_id
         self._replies = replies
         self._lock = threading.Lock()
@@ -256,6 +264,8 @@ class ListenerMember:
                     outcome = FAILED  # encrypted for a group this member is not in (yet)
                 else:
                     outcome, plaintext = PASSTHROUGH, payload
+            elif not is_dave_frame(payload) and self._not_yet_added(sender):
+                outcome, plaintext = PASSTHROUGH, payload  # its session has no group yet
             else:
                 assert session is not None
                 try:

@@ -49,6 +49,7 @@ class _Member:
     key_package: bytes | None = None
     proposed: bool = False  # an Add for the current key package is out in this epoch
     away: bool = False  # its socket closed while it stays in the room (reconnecting)
+    added: bool = False  # this connection's key package made it a group member
 
 
 @dataclass
@@ -129,6 +130,16 @@ class DaveRoom:
         if self.protocol_version > 0:
             await link.send_binary(wire.EXTERNAL_SENDER, self.key.package())
 
+    def not_yet_added(self, user_id: int) -> bool:
+        """Whether ``user_id``'s current connection is here but not yet in the group.
+
+        Its davey session has no group, so discord.py sends it plain: members
+        know it from the server (Discord announces who connects) and let its
+        plain frames through. Read from the UDP reader's thread.
+        """
+        member = self._members.get(user_id)
+        return member is not None and not member.added
+
     async def away(self, user_id: int) -> None:
         """A member's socket closed but it is still in the room: it keeps its leaf.
 
@@ -195,6 +206,7 @@ class DaveRoom:
         if self.epoch is None:
             self.leaves = [user_id]  # the committer's one-member group
             self._members[user_id].key_package = None  # its package made that group
+            self._members[user_id].added = True
         old_members = set(self.in_group())
         for proposal in committed:
             if proposal.kind == "remove" and proposal.leaf is not None:
@@ -213,6 +225,7 @@ class DaveRoom:
             member.proposed = False
         for user in added:
             self._members[user].key_package = None
+            self._members[user].added = True
         self.stats.commits += 1
         self.stats.events.append(("commit", user_id))
         transition_id = self._new_transition_id()

@@ -159,6 +159,7 @@ class DaveRooms:
                 ready=room.transition_ready,
                 invalid=room.invalid_commit_welcome,
             ),
+            room.not_yet_added,
         )
         self.listeners.setdefault(channel_id, {})[user_id] = member
         await room.join(member)
