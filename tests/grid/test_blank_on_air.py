@@ -1,0 +1,59 @@
+"""station.yaml's blank_limit reaches the station's sequences: a blank file in the
+programme is skipped after that many seconds (the real station tree, faster than
+real time)."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime
+
+import numpy as np
+
+from radio.audio import synth
+from radio.audio.buffering import wait_buffered
+from radio.events import Event, TrackBlank, TrackStarted
+from radio.grid.check import check_station
+from radio.grid.frameclock import FrameClock
+from radio.station import Station as RadioStation
+
+from .conftest import Station
+
+START = datetime(2026, 11, 23, 11, 0, tzinfo=UTC)
+WEEK = """\
+shows:
+  - id: allday
+    days: [mon, tue, wed, thu, fri, sat, sun]
+    start: "00:00"
+    end: "24:00"
+    rotation: [{playlist: music}]
+"""
+
+
+def test_the_station_skips_a_blank_file_after_its_blank_limit(station: Station) -> None:
+    station.write("station.yaml", "timezone: UTC\nfallback: music\nblank_limit: 1.5\n")
+    station.write("schedules/week.yaml", WEEK)
+    station.write("playlists/music.yaml", "sources: [media/music]\norder: sequential\n")
+    blank = station.root / "media/music/a-blank.flac"
+    synth.write_samples(blank, np.zeros((48_000 * 30, 2), dtype=np.int16))
+    station.tone("media/music/b-tone.flac", 440.0, 1.0)
+    setup = check_station(station.root, START)
+    assert setup.ok, setup.errors
+    events: list[Event] = []
+    holder: list[RadioStation] = []
+    clock = FrameClock(START, lambda: holder[0].root.position if holder else 0)
+    radio = RadioStation(setup, clock=clock, rng=random.Random(1), events=events.append)
+    holder.append(radio)
+    try:
+        for _ in range(250):
+            assert wait_buffered(radio.root, 30)
+            radio.root.read()
+    finally:
+        radio.close()
+    starts = [(e.track.title, e.frame) for e in events if isinstance(e, TrackStarted)]
+    blanks = [(e.track.title, e.frame, e.seconds) for e in events if isinstance(e, TrackBlank)]
+    begins = [frame for title, frame in starts if title == "a-blank"]
+    # each time, the 75th blank frame trips the rule and the next track starts on the
+    # frame after it
+    assert blanks == [("a-blank", f + 74, 1.5) for f in begins if f + 74 < 250]
+    assert all(("b-tone", f + 75) in starts for f in begins if f + 75 < 250)
+    assert blanks
