@@ -16,14 +16,16 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from radio.clock import SystemClock
 from radio.sandbox import Emulator
-from radio.sandbox.analysis import missing_sequences, tone_runs
+from radio.sandbox.analysis import missing_sequences, mono, rms
 from radio.sandbox.child import start_child, stop_child
+from radio.sandbox.record import SAMPLE_RATE, PacketRecord
 
-from .conftest import make_station, rtp_steps
+from .conftest import FALLBACK_TONES, make_station, rtp_steps
 
 pytestmark = pytest.mark.e2e
 
@@ -35,6 +37,7 @@ REQUESTS = (
     ("Req Two", "Req Band", 1100.0, 20.0),
     ("Req Three", "Req Band", 1200.0, 20.0),
 )
+STATION_TONES = (*(hz for *_, hz, _ in FALLBACK_TONES), *(hz for _, _, hz, _ in REQUESTS))
 
 
 @pytest.fixture
@@ -75,28 +78,64 @@ async def start_app(emulator: Emulator, station: Path, data: Path) -> subprocess
     return await start_child([sys.executable, str(script)], args, pythonpath=ROOT)
 
 
-def heard(emulator: Emulator, since: int = 0) -> list[float]:
-    packets = emulator.record.audio_packets(channel_id=emulator.world.voice_channel.id)
-    runs = tone_runs(emulator.record.pcm(packets[since:]))
-    values = [float(round(run.frequency)) for run in runs]
-    return [v for i, v in enumerate(values) if i == 0 or v != values[i - 1]]
+class Listening:
+    """The tones heard so far, one after the other, read packet by packet as they come.
+
+    Waiting must cost little whatever has been heard: ``tone_runs`` over the whole
+    recording (a million-point FFT per 50 ms window) took seconds of CPU per look on
+    a busy machine while the station played on (the kill came after the second and
+    third requests had played). Here each new packet is looked at once (an
+    8,192-point FFT) and named after the nearest tone of the station.
+    """
+
+    def __init__(self, emulator: Emulator, since: int = 0) -> None:
+        self._emulator = emulator
+        self._next = since
+        self.tones: list[float] = []
+
+    def update(self) -> list[float]:
+        room = self._emulator.world.voice_channel.id
+        packets = self._emulator.record.audio_packets(channel_id=room)
+        for packet in packets[self._next :]:
+            tone = packet_tone(packet)
+            if tone is not None and (not self.tones or self.tones[-1] != tone):
+                self.tones.append(tone)
+        self._next = max(self._next, len(packets))
+        return self.tones
+
+
+def packet_tone(packet: PacketRecord) -> float | None:
+    """The station's tone a packet carries; None for silence, a mixture or no audio."""
+    if packet.pcm is None:
+        return None
+    signal = mono(np.frombuffer(packet.pcm, dtype=np.int16).reshape(-1, 2))
+    if rms(signal) < 0.01:
+        return None
+    windowed = (signal - signal.mean()) * np.hanning(signal.size)
+    points = 1 << 13  # 5.9 Hz bins: the tones are at least 100 Hz apart
+    peak = float(np.argmax(np.abs(np.fft.rfft(windowed, n=points)))) * SAMPLE_RATE / points
+    nearest = min(STATION_TONES, key=lambda hz: abs(hz - peak))
+    return nearest if abs(nearest - peak) < 15.0 else None
 
 
 async def until_heard(emulator: Emulator, since: int, frequency: float) -> None:
     """Wait until the listener has heard ``frequency`` in packets from ``since`` on
     (a deadlock guard bounds the wait; it is not a measure)."""
+    listening = Listening(emulator, since)
     async with asyncio.timeout(120):
-        while frequency not in heard(emulator, since):
-            await asyncio.sleep(0.25)
+        while frequency not in listening.update():
+            await asyncio.sleep(0.1)
 
 
 async def until_tones(emulator: Emulator, count: int) -> None:
     """Wait until the listener has heard ``count`` tones one after the other."""
+    listening = Listening(emulator)
     async with asyncio.timeout(120):
-        while len(heard(emulator)) < count:
-            await asyncio.sleep(0.25)
+        while len(listening.update()) < count:
+            await asyncio.sleep(0.1)
 
 
+@pytest.mark.timeout(600)  # a deadlock guard: a 180 s tone is generated, then waits
 async def test_requests_survive_sigkill_and_play_in_order(
     emulator: Emulator, tmp_path: Path
 ) -> None:
@@ -125,7 +164,7 @@ async def test_requests_survive_sigkill_and_play_in_order(
     # Every frame was sent: RTP timestamps advance by one frame per packet. (How
     # evenly they arrived is a benchmark figure: bench/app_onair.py.)
     assert rtp_steps(packets) == {960}
-    before = heard(emulator)
+    before = Listening(emulator).update()
     # The fallback in its sequential order (440, 550, 660, ...), then the first request.
     cycle = [440.0, 550.0, 660.0]
     music, last = before[:-1], before[-1]
@@ -152,4 +191,4 @@ async def test_requests_survive_sigkill_and_play_in_order(
         f"1. Req Band – Req Two · <@{people['bob'].id}> · #2",
         f"2. Req Band – Req Three · <@{people['carol'].id}> · #3",
     ]
-    assert heard(emulator, mark)[0] == 1000.0
+    assert Listening(emulator, mark).update()[0] == 1000.0
