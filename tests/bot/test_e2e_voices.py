@@ -218,6 +218,11 @@ async def test_three_voices_every_frame_in_every_room_one_pull_one_encode() -> N
             assert "voice stage-2 (VOICE_2): connected, 1 room(s)" in diag
             assert f"far in guild {second.id} room {rooms[2]}: on air" in diag
 
+        # each room's detach sent five silence frames: the listener's thread files
+        # them when it gets to them, so wait for them before counting
+        await until(
+            lambda: all(heard(r) >= before[r] + FRAMES + STOP_SILENCE_FRAMES for r in rooms)
+        )
         record = emulator.record
         assert record.auth_failures == 0
         heard_pcm = []
