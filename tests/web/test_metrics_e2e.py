@@ -52,6 +52,8 @@ async def test_counters_move_as_tracks_play(station: Station) -> None:
     assert key("radio_voice_last_close_code", **room) not in first
     assert first[key("radio_listeners", **room)] == 0
     assert first[key("radio_dead_air_frames_total")] == 0
+    assert first[key("radio_tracks_blank_skipped_total")] == 0  # the tones are loud
+    assert first[key("radio_send_stalls_total")] >= 0  # a busy machine may make some
     assert first[key("radio_grid_reloads_total", result="rejected")] == 0
     assert first[key("radio_requests", state="queued")] == 0
     assert key("process_open_fds") in first
