@@ -86,20 +86,26 @@ async def test_demo_plays_the_grid_hard_start_and_a_request(tmp_path: Path) -> N
             ]
 
         await until(lambda: bool(show_started()), timeout=40)
-        # The show plays a moment, then a member asks for a track.
-        await asyncio.sleep(1.0)
+        # The show plays a moment (a second of frames), then a member asks for a track.
+        shown = show_started()[0].frame
+        await until(lambda: app.onair.root.position >= shown + 50)
         await demo.emulator.inject_message("alice", "!request request me")
         await until(lambda: any(e.track.tags.get("requested_by") for e in started()))
         # The reply may wait for the room's message budget (5 per 5 s) to refill.
         await until(lambda: any("Queued **" in line for line in list(demo.lines)))
         request = next(e for e in started() if e.track.tags.get("requested_by"))
-        await until(
-            lambda: any(
-                isinstance(e, TrackEnded) and e.track.location == request.track.location
+
+        def request_ended() -> list[TrackEnded]:
+            return [
+                e
                 for e, _ in list(demo.events)
-            )
-        )
-        await asyncio.sleep(1.0)  # the show follows the request
+                if isinstance(e, TrackEnded) and e.track.location == request.track.location
+            ]
+
+        await until(lambda: bool(request_ended()))
+        # the show follows the request
+        ended = request_ended()[0].frame
+        await until(lambda: any(e.frame > ended for e in started()))
         # A programmer saves a broken grid: the programmers' room is told where,
         # and the last good grid stays on air.
         week = station.root / "schedules" / "week.yaml"

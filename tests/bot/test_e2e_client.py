@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -77,8 +76,10 @@ async def test_refused_close_is_reported_not_rejoined(emulator: Emulator, fault:
         await until(lambda: room.state is RoomState.REFUSED)
         await until(lambda: bool(world.messages_in(world.text_channel.id)))
         heard = len(emulator.record.packets)
-        # It stays out: the keeper waits for an admin's join, however long we look.
-        await asyncio.sleep(0.5)
+        # It stays out: the keeper waits for an admin's join, however long we look
+        # (while the sender pulls 25 more frames with no room).
+        idle = bot.broadcaster.stats().idle
+        await until(lambda: bot.broadcaster.stats().idle >= idle + 25)
         assert room.state is RoomState.REFUSED
         assert room.joins == 1
         assert room.last_close_code == expected
@@ -156,7 +157,8 @@ async def test_voice_resume_4015_udp_silence_and_gateway_drop(emulator: Emulator
         await until(lambda: heard() >= mark + 50, timeout=30)
 
         emulator.listener.answering = False  # the UDP path goes silent
-        await asyncio.sleep(0.3)
+        sent = bot.broadcaster.stats().frames
+        await until(lambda: bot.broadcaster.stats().frames >= sent + 15)  # 15 frames lost
         emulator.listener.answering = True
         mark = heard()
         await until(lambda: heard() >= mark + 50, timeout=30)
@@ -183,7 +185,7 @@ async def test_programme_keeps_time_while_the_room_is_gone(emulator: Emulator) -
         room = bot.rooms[world.guild.id]
         await until(lambda: room.state is RoomState.REFUSED)
         before = bot.broadcaster.stats()
-        await asyncio.sleep(0.5)
+        await until(lambda: bot.broadcaster.stats().idle >= before.idle + 25)
         # No room is connected, yet the station moved on: the sender pulled the
         # frames due without encoding or sending them.
         after = bot.broadcaster.stats()
