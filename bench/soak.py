@@ -47,6 +47,7 @@ from radio.app.requests import NotifyingQueue, RequestPlayer
 from radio.audio.buffering import wait_buffered
 from radio.audio.frames import FRAMES_PER_SECOND
 from radio.bot.audio import SimulcastFeed
+from radio.errors import RequestRefused
 from radio.events import EventBus, TrackFailed, TrackStarted
 from radio.grid.check import check_station
 from radio.grid.frameclock import FrameClock
@@ -115,6 +116,7 @@ class Counters:
     def __init__(self) -> None:
         self.tracks = 0
         self.failed = 0
+        self.refused = 0  # random requests the queue refused (the track already queued)
 
     def __call__(self, event: object) -> None:
         if isinstance(event, TrackStarted):
@@ -173,7 +175,7 @@ def soak(
         p_request = 1 / (request_every * 60 * FRAMES_PER_SECOND)
         p_skip = 1 / (skip_every * 60 * FRAMES_PER_SECOND)
         p_reload = 1 / (reload_every * 60 * FRAMES_PER_SECOND)
-        requests = skips = reloads = 0
+        requests = skips = reloads = refused = 0
         began = time.monotonic()
         try:
             for n in range(frames + 1):
@@ -199,8 +201,11 @@ def soak(
                 draw = rng.random()
                 if draw < p_request:
                     track = rng.choice(requestable)
-                    queue.add(rng.randrange(1, 50), "listener", track, clock.now())
-                    requests += 1
+                    try:
+                        queue.add(rng.randrange(1, 50), "listener", track, clock.now())
+                        requests += 1
+                    except RequestRefused:
+                        refused += 1  # already queued or playing: the member is told so
                 elif draw < p_request + p_skip:
                     skips += station.skip()
                 elif draw < p_request + p_skip + p_reload:
@@ -221,6 +226,7 @@ def soak(
     deadline = time.monotonic() + 10.0
     while children() and time.monotonic() < deadline:
         time.sleep(0.05)
+    counters.refused = refused
     return children(), counters
 
 
@@ -244,7 +250,8 @@ def report(samples: Sequence[Sample], left: int, counters: Counters, hours: floa
     speed = last.hours * 3600 / last.wall if last.wall > 0 else float("inf")
     lines.append(
         f"{last.hours:.1f} simulated hours in {last.wall / 60:.1f} min of wall time:"
-        f" {speed:.1f}× real time; {counters.tracks} tracks started, {counters.failed} failed."
+        f" {speed:.1f}× real time; {counters.tracks} tracks started, {counters.failed} failed;"
+        f" {counters.refused} random requests refused (already queued)."
     )
     # the first sample is taken before anything played: growth counts from the
     # first one taken after the first hour (caches, the loudness and probe tables
