@@ -106,7 +106,7 @@ async def test_close_4006_comes_back_on_air(emulator: Emulator) -> None:
         [session] = [c for c in emulator.voice.connections() if c.user_id == world.bot.id]
         assert session.speaking == 1
         await emulator.voice.close(None, 4006)
-        mark = len(emulator.record.packets)
+        mark = len(emulator.record.audio_packets(channel_id=voice))
         await until(
             lambda: len(emulator.record.audio_packets(channel_id=voice)) >= mark + 50, timeout=30
         )
@@ -118,7 +118,9 @@ async def test_close_4006_comes_back_on_air(emulator: Emulator) -> None:
         assert not world.messages_in(world.text_channel.id)
     packets = emulator.record.audio_packets(channel_id=voice)
     runs = tone_runs(emulator.record.pcm(packets[mark:]))
-    assert runs and {round(r.frequency) for r in runs} == {440}
+    # A reconnect can leave a phase jump inside a run (a frame the session lost),
+    # which moves the measured peak by under a hertz: the pitch is what matters.
+    assert runs and all(abs(r.frequency - 440.0) < 2.0 for r in runs), runs
 
 
 async def test_stage_speaker_with_the_show_as_topic(emulator: Emulator) -> None:
@@ -173,7 +175,9 @@ async def test_voice_resume_4015_udp_silence_and_gateway_drop(emulator: Emulator
     packets = emulator.record.audio_packets(channel_id=voice)
     assert emulator.record.auth_failures == 0
     runs = tone_runs(emulator.record.pcm(packets))
-    assert runs and {round(r.frequency) for r in runs} == {440}
+    # A reconnect can leave a phase jump inside a run (a frame the session lost),
+    # which moves the measured peak by under a hertz: the pitch is what matters.
+    assert runs and all(abs(r.frequency - 440.0) < 2.0 for r in runs), runs
 
 
 async def test_programme_keeps_time_while_the_room_is_gone(emulator: Emulator) -> None:
