@@ -17,10 +17,12 @@ def sine(path: Path, hz: float, seconds: float, title: str, artist: str) -> None
     synth.write_samples(path, 0.25 * np.sin(2 * np.pi * hz * t), title=title, artist=artist)
 
 
-def long_station(root: Path, *, fallback_seconds: float = 240.0) -> Path:
+def long_station(
+    root: Path, *, fallback_seconds: float = 240.0, request_seconds: float = 3.0
+) -> Path:
     """Write the station under ``root`` (UTC, no shows) and return ``root``."""
     sine(root / "media/music/long.flac", 440.0, fallback_seconds, "Long Tone", "Band A")
-    sine(root / "media/requests/r.flac", 1000.0, 3.0, "Request Me", "Req Band")
+    sine(root / "media/requests/r.flac", 1000.0, request_seconds, "Request Me", "Req Band")
     (root / "station.yaml").write_text(
         "name: Tiny FM\ntimezone: UTC\nfallback: music\n", encoding="utf-8"
     )
