@@ -53,9 +53,10 @@ REALTIME_PRIORITY: Final = 10
 # catch-up by as much; its 12 ms minimum gap delays it more anyway).
 MIN_SLEEP_S: Final = 0.001
 HOW_TO_ALLOW_REALTIME: Final = (
-    "to allow it, give the process CAP_SYS_NICE (docker run --cap-add SYS_NICE) or an"
-    " rtprio limit of at least {priority} (ulimit -r {priority}; limits.conf"
-    " 'USER - rtprio {priority}'; systemd LimitRTPRIO={priority})"
+    "to allow it, give the process an rtprio limit of at least {priority}"
+    " (docker run --ulimit rtprio={priority}; ulimit -r {priority}; limits.conf"
+    " 'USER - rtprio {priority}'; systemd LimitRTPRIO={priority}) or, as root,"
+    " CAP_SYS_NICE"
 )
 
 # (policy, priority) -> None; raises OSError when refused.
