@@ -283,6 +283,7 @@ class AppWebView:
             frames_late=sent.late,
             frames_skipped=sent.skipped,
             send_stalls=sent.stalls,
+            send_intervals=sent.intervals,
             frames_no_room=sent.idle,
             packets=sent.packets,
             station_faults=feed.station_faults,

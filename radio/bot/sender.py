@@ -28,7 +28,11 @@ though no frame is lost (discord.py numbers packets as they are sent, so RTP
 sequence and timestamp stay contiguous). Each run of such frames is one stall,
 counted (``radio_send_stalls_total``) and logged at WARNING with how late it
 was. On a busy machine they come from a sender thread that is not at real-time
-priority (see :mod:`radio.bot.sendloop`).
+priority (see :mod:`radio.bot.sendloop`). The time between each two
+consecutive frames taken off the schedule (sent, or pulled with no room
+connected) is counted in a :class:`~radio.histogram.Histogram`
+(``radio_send_interval_seconds``): plain integers on the sender thread, read at
+scrape time.
 
 What an ``AudioPlayer`` does that matters is kept: a room is told it is
 speaking when it is attached and again after every reconnect; nothing is sent
@@ -53,6 +57,7 @@ from discord.enums import SpeakingState
 
 from radio.audio.frames import FRAME_MS
 from radio.bot.audio import OPUS_SILENCE
+from radio.histogram import Histogram, HistogramSnapshot
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +69,11 @@ STALLS_LOGGED: Final = 10  # stalls logged one by one; then one line per 100
 STOP_SILENCE_FRAMES: Final = 5  # what discord.py's player sends when it stops
 # Float error on deadlines computed from sums (0.06 - 0.04 != 0.02).
 _EPSILON: Final = 1e-9
+# Upper bounds (seconds) of the send-interval histogram: fine around the 20 ms
+# period (a frame on time is 20 ms after the last), coarse out to a stall.
+INTERVAL_BUCKETS: Final = (
+    0.005, 0.010, 0.015, 0.019, 0.020, 0.021, 0.025, 0.030, 0.040, 0.060, 0.100, 0.250, 1.0,
+)  # fmt: skip
 
 
 class SendSchedule:
@@ -72,7 +82,8 @@ class SendSchedule:
     Pure arithmetic on the instants passed in (seconds of a monotonic clock);
     no thread, no clock of its own. :meth:`wait` says how long until the next
     send may happen; :meth:`take` records a send at ``now`` and says how many
-    frames to skip before it.
+    frames to skip before it. :attr:`intervals` counts the time between each
+    two consecutive takes (:data:`INTERVAL_BUCKETS`; plain integers, no lock).
     """
 
     def __init__(
@@ -103,6 +114,7 @@ class SendSchedule:
         self.stall_worst = 0.0  # seconds: how late the worst frame of the last stall was
         self._stalled = False  # the last frame taken was part of a stall
         self._last: float | None = None  # instant of the last send
+        self.intervals = Histogram(INTERVAL_BUCKETS)  # seconds between consecutive takes
 
     def deadline(self, frame: int) -> float:
         """The instant frame ``frame`` is due."""
@@ -149,6 +161,8 @@ class SendSchedule:
             self.late += 1
         self.next += 1
         self.sent += 1
+        if self._last is not None:
+            self.intervals.observe(now - self._last)
         self._last = now
         return skip
 
@@ -245,6 +259,7 @@ class BroadcastStats:
     stalls: int  # runs of frames sent more than 60 ms late: dropouts for listeners
     rooms: int  # rooms attached now
     packets: int  # packets sent over all rooms (silence included)
+    intervals: HistogramSnapshot  # seconds between consecutive frames taken (sent or idle)
 
 
 class Broadcaster:
@@ -455,6 +470,11 @@ class Broadcaster:
                 stalls=schedule.stalls if schedule is not None else 0,
                 rooms=len(self._rooms),
                 packets=self._packets,
+                intervals=(
+                    schedule.intervals.snapshot()
+                    if schedule is not None
+                    else HistogramSnapshot.empty(INTERVAL_BUCKETS)
+                ),
             )
 
     def room_packets(self, key: object) -> int | None:

@@ -46,6 +46,12 @@ DEMUXERS: Final[dict[str, str]] = {
 }
 _READ_CHUNK: Final = 16 * 1024  # about 40 ms of PCM: small reads keep the latency low
 _PROBE_BYTES: Final = 32  # the least FFmpeg takes: it starts decoding at the first packet
+# How a write to a decoder that is gone is reported: "<STOPPED>: <why>" (the
+# metrics count these as live decoder failures: radio.web.eventcounts).
+STOPPED: Final = "the live decoder stopped"
+# How long a failed write waits for FFmpeg's exit status (it is dead or closing its
+# input: the wait is short; the bound guards a reader held up by a full buffer).
+_EXIT_WAIT_S: Final = 2.0
 
 
 def demuxer_for(content_type: str) -> str:
@@ -155,7 +161,8 @@ class LiveFeed:
         """Pass ``data`` to FFmpeg, waiting while it is behind.
 
         Raises DecoderError when FFmpeg is gone (it failed on what it was given,
-        or the feed was closed)."""
+        or was killed: ``"the live decoder stopped: <why>"``, with FFmpeg's exit
+        status when it is known within a short wait), or the feed was closed."""
         if not data:
             return
         async with self._write_lock:
@@ -169,8 +176,8 @@ class LiveFeed:
                     except BlockingIOError:
                         await self._writable()
             except (BrokenPipeError, ValueError, OSError) as exc:
-                reason = self._error or _last(self._stderr_tail) or str(exc)
-                raise DecoderError(f"the live decoder stopped: {reason}") from None
+                reason = await self._why_stopped(str(exc))
+                raise DecoderError(f"{STOPPED}: {reason}") from None
             self.bytes_in += len(data)
 
     async def end(self) -> None:
@@ -194,6 +201,15 @@ class LiveFeed:
         return not self._reader.is_alive()
 
     # -- internals ------------------------------------------------------------
+
+    async def _why_stopped(self, fallback: str) -> str:
+        """Why FFmpeg no longer takes input. A killed FFmpeg breaks the pipe before
+        the reader thread has seen it exit: wait (off the loop, briefly) for the
+        reader to record the exit status; else FFmpeg's last message, else
+        ``fallback`` (the write's error)."""
+        if self._error is None:
+            await asyncio.to_thread(self._reader.join, _EXIT_WAIT_S)
+        return self._error or _last(self._stderr_tail) or fallback
 
     async def _writable(self) -> None:
         """Wait until FFmpeg's stdin pipe has room again (or the feed is closed)."""
@@ -258,4 +274,4 @@ def _last(lines: deque[str]) -> str:
     return lines[-1] if lines else ""
 
 
-__all__ = ["DEMUXERS", "LiveFeed", "demuxer_for", "ffmpeg_args"]
+__all__ = ["DEMUXERS", "STOPPED", "LiveFeed", "demuxer_for", "ffmpeg_args"]

@@ -1,29 +1,38 @@
-"""Counting station events for ``/metrics``: track starts and failures, blank
-tracks skipped, live sessions, dead air.
+"""Counting station events for ``/metrics``: track starts and failures, decoder
+failures, blank tracks skipped, live sessions, dead air.
 
 :class:`EventCounts` is an :data:`~radio.events.EventSink`: subscribe it to the
 station's event bus. It only increments counters under a lock (quick, never
 raises), so it adds nothing to the audio path. A failure's reason is free text
 (FFmpeg's last line, a path): it is sorted into a few fixed classes
 (:func:`failure_class`) so that a label never grows without bound.
+
+Decoder failures count FFmpeg decoders that died while decoding, by process, not
+by track: a track's decoder killed by a signal or exiting with an error status
+(its TrackFailed reason says so, :func:`decoder_failure`), and a live session's
+decoder that stopped taking the presenter's stream (the live desk's LiveProblem
+whose detail begins with :data:`~radio.live.feed.STOPPED`). Nothing restarts a
+decoder: the track ends and the next one starts, or the live session ends.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 from radio.events import (
     DeadAir,
     Event,
     LiveEnded,
+    LiveProblem,
     LiveStarted,
     TrackBlank,
     TrackFailed,
     TrackStarted,
 )
+from radio.live.feed import STOPPED as LIVE_DECODER_STOPPED
 from radio.station import is_request
 
 # (class, words that put a reason in it), tried in order; anything else is "other".
@@ -36,6 +45,25 @@ FAILURE_CLASSES: Final = (
     ("unreadable", ("invalid data", "cannot probe", "ffprobe failed", "reading ffmpeg output")),
     ("cannot_start", ("cannot start",)),
 )
+
+
+# (class, what a decoder's own failure reason says), radio.audio.decoder's and
+# radio.live.feed's words for an FFmpeg that died while decoding.
+DECODER_FAILURES: Final = (
+    ("killed", "ffmpeg was killed by signal"),
+    ("decoder_exit", "ffmpeg exited with code"),
+)
+DECODERS: Final = ("track", "live")
+
+
+def decoder_failure(reason: str) -> str | None:
+    """The class of an FFmpeg decoder's death that ``reason`` reports (see
+    :data:`DECODER_FAILURES`), or None when it reports none (a missing file, a
+    failed probe: the track never had a decoder running)."""
+    for name, words in DECODER_FAILURES:
+        if words in reason:
+            return name
+    return None
 
 
 def failure_class(reason: str) -> str:
@@ -57,6 +85,8 @@ class EventTotals:
     live_ended: dict[str, int]  # by LiveEnded's reason
     dead_air_events: int
     blank_skips: int = 0  # tracks skipped for staying blank
+    # by (decoder, class): "track" or "live", a DECODER_FAILURES class or "other"
+    decoder_failures: dict[tuple[str, str], int] = field(default_factory=dict)
 
 
 class EventCounts:
@@ -70,6 +100,7 @@ class EventCounts:
         self._live_ended: Counter[str] = Counter()
         self._dead_air = 0
         self._blank = 0
+        self._decoders: Counter[tuple[str, str]] = Counter()
 
     def __call__(self, event: Event) -> None:
         """Count ``event`` (an EventSink). Never raises."""
@@ -80,6 +111,11 @@ class EventCounts:
                     self._started[kind] += 1
                 case TrackFailed(reason=reason):
                     self._failed[failure_class(reason)] += 1
+                    died = decoder_failure(reason)
+                    if died is not None:
+                        self._decoders["track", died] += 1
+                case LiveProblem(detail=detail) if detail.startswith(LIVE_DECODER_STOPPED):
+                    self._decoders["live", decoder_failure(detail) or "other"] += 1
                 case LiveStarted():
                     self._live += 1
                 case LiveEnded(reason=reason):
@@ -99,4 +135,5 @@ class EventCounts:
                 live_ended=dict(self._live_ended),
                 dead_air_events=self._dead_air,
                 blank_skips=self._blank,
+                decoder_failures=dict(self._decoders),
             )

@@ -12,6 +12,13 @@ cardinality (guild and room IDs, fixed classes).
 Per room, ``radio_frames_sent_total`` counts the packets sent on the room's
 current voice connection: a reconnection starts it again from zero, which
 Prometheus's ``rate()`` and ``increase()`` treat as a counter reset.
+
+``radio_send_interval_seconds`` is a histogram the sender keeps in plain
+integers (:class:`~radio.histogram.Histogram`, no lock on the audio path); each
+scrape turns its snapshot into a histogram family. ``radio_decoder_failures_total``
+counts FFmpeg decoders that died while decoding, by process (a track's or a
+live session's); ``radio_tracks_failed_total`` counts tracks, whatever the
+reason (see :mod:`radio.web.eventcounts`).
 """
 
 from __future__ import annotations
@@ -19,11 +26,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from prometheus_client import CollectorRegistry, ProcessCollector
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
 
-from radio.web.eventcounts import EventCounts
+from radio.histogram import HistogramSnapshot
+from radio.web.eventcounts import DECODER_FAILURES, DECODERS, EventCounts
 from radio.web.health import judge
 from radio.web.view import RoomCounters, StationView
 
@@ -74,6 +83,13 @@ class StationCollector(Collector):
             "Runs of frames sent more than 60 ms late: a dropout in listeners' jitter buffers",
             counters.send_stalls,
         )
+        if counters.send_intervals is not None:
+            yield histogram(
+                "radio_send_interval_seconds",
+                "Seconds between two consecutive frames of the sender (sent, or pulled with no"
+                " room connected): 0.02 on time",
+                counters.send_intervals,
+            )
         yield counter(
             "radio_frames_no_room",
             "Frames pulled (programme kept in real time) while no room was connected",
@@ -115,6 +131,17 @@ class StationCollector(Collector):
         for reason, count in sorted(totals.tracks_failed.items()):
             failed.add_metric([reason], count)
         yield failed
+        decoders = CounterMetricFamily(
+            "radio_decoder_failures",
+            "FFmpeg decoders that died while decoding (killed by a signal, or an error exit),"
+            " of a track or of a live session; none is restarted: the track or session ends",
+            labels=["decoder", "reason"],
+        )
+        # every known series from the start (at 0), so that increase() sees the first one
+        known = {(decoder, reason): 0 for decoder in DECODERS for reason, _ in DECODER_FAILURES}
+        for (decoder, reason), count in sorted((known | totals.decoder_failures).items()):
+            decoders.add_metric([decoder, reason], count)
+        yield decoders
         states = GaugeMetricFamily(
             "radio_requests", "Listeners' requests in the database, by state", labels=["state"]
         )
@@ -189,6 +216,17 @@ class StationCollector(Collector):
             if room.listeners is not None:
                 listeners.add_metric(key, room.listeners)
         yield from (sent, joins, close, on_air, listeners)
+
+
+def histogram(name: str, doc: str, snapshot: HistogramSnapshot) -> HistogramMetricFamily:
+    """``snapshot`` as a Prometheus histogram: one ``le`` bucket per bound, then
+    ``+Inf`` (the count), and the sum."""
+    buckets = [
+        (floatToGoString(bound), float(count))  # type: ignore[no-untyped-call]
+        for bound, count in zip(snapshot.bounds, snapshot.cumulative, strict=False)
+    ]
+    buckets.append(("+Inf", float(snapshot.count)))
+    return HistogramMetricFamily(name, doc, buckets=buckets, sum_value=snapshot.total)
 
 
 def registry_for(collector: StationCollector) -> CollectorRegistry:

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from radio.histogram import HistogramSnapshot
+
 
 @dataclass(frozen=True, slots=True)
 class StationCard:
@@ -137,6 +139,7 @@ class Counters:
     task_failures: Mapping[str, int] = field(default_factory=dict)
     task_restarts: Mapping[str, int] = field(default_factory=dict)
     send_stalls: int = 0  # runs of frames sent more than 60 ms late (listeners' dropouts)
+    send_intervals: HistogramSnapshot | None = None  # seconds between the sender's frames
 
 
 class StationView(Protocol):

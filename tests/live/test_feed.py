@@ -3,6 +3,9 @@ PCM; garbage ends the feed with a reason; no FFmpeg outlives its feed."""
 
 from __future__ import annotations
 
+import asyncio
+import os
+import signal
 import subprocess
 
 import numpy as np
@@ -10,7 +13,7 @@ import pytest
 
 from radio.audio.frames import FRAME_BYTES
 from radio.errors import DecoderError, LiveRefused
-from radio.live.feed import LiveFeed, demuxer_for
+from radio.live.feed import STOPPED, LiveFeed, demuxer_for
 from radio.live.pcm_buffer import PcmBuffer
 from radio.sandbox.analysis import mono, peak_frequency
 
@@ -101,3 +104,25 @@ def test_unsupported_content_types_are_refused_with_icecasts_status() -> None:
         with pytest.raises(LiveRefused) as refused:
             demuxer_for(bad)
         assert refused.value.status == 403
+
+
+async def test_a_killed_decoder_says_so_at_the_next_write() -> None:
+    # FFmpeg's death breaks the pipe before the reader thread has reaped it: the
+    # write that finds it gone still reports the signal (the metrics count it)
+    data = encoded(["-c:a", "libmp3lame"], "mp3", seconds=1.0)
+    buffer = PcmBuffer()
+    feed = LiveFeed("audio/mpeg", buffer)
+    try:
+        await feed.write(data)
+        assert buffer.wait_frames(1, timeout=30.0)  # decoding: FFmpeg runs
+        os.kill(feed.pid, signal.SIGKILL)
+        with pytest.raises(DecoderError) as stopped:
+            async with asyncio.timeout(60):  # a deadlock guard: the pipe breaks at its death
+                while True:
+                    await feed.write(data[:4096])
+        assert str(stopped.value) == f"{STOPPED}: ffmpeg was killed by signal 9"
+        assert feed.error == "ffmpeg was killed by signal 9"
+    finally:
+        feed.close()
+        assert feed.join(10.0)
+    assert not feed.running

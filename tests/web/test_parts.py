@@ -8,8 +8,17 @@ from datetime import UTC, datetime, timedelta
 from radio.app.webview import PlayLog, live_song, shortcode
 from radio.audio.track import Track
 from radio.clock import ManualClock
-from radio.events import DeadAir, LiveEnded, LiveStarted, LiveTitle, TrackStarted
-from radio.web.eventcounts import EventCounts, failure_class
+from radio.events import (
+    DeadAir,
+    LiveEnded,
+    LiveProblem,
+    LiveStarted,
+    LiveTitle,
+    TrackFailed,
+    TrackStarted,
+)
+from radio.live.feed import STOPPED
+from radio.web.eventcounts import EventCounts, decoder_failure, failure_class
 from radio.web.health import MAX_BEHIND_FRAMES, judge
 from radio.web.nowplaying import current_json, now_playing
 from radio.web.page import public_page
@@ -47,6 +56,35 @@ def test_failure_reasons_fall_into_few_classes() -> None:
     assert failure_class("no audio stream") == "no_audio"
     assert failure_class("ffmpeg was killed by signal 9") == "killed"
     assert failure_class("something new") == "other"
+
+
+def test_decoder_failures_are_decoders_that_died_of_a_track_or_a_live_session() -> None:
+    counts = EventCounts()
+    track = Track("a.flac", "A")
+    killed = "ffmpeg was killed by signal 9"
+    for event in [
+        TrackFailed(frame=1, track=track, reason=killed),
+        TrackFailed(frame=2, track=track, reason="ffmpeg exited with code 1: Invalid data"),
+        # a decoder that ran and exited on a file gone meanwhile: a missing track, a decoder exit
+        TrackFailed(frame=3, track=track, reason="ffmpeg exited with code 1: No such file"),
+        TrackFailed(frame=4, track=track, reason="/m/x.flac: No such file or directory"),
+        TrackFailed(frame=5, track=track, reason="no audio decoded (empty track)"),
+        LiveProblem(frame=6, who="alice", detail=f"{STOPPED}: {killed}"),
+        LiveProblem(frame=7, who="alice", detail=f"{STOPPED}: [Errno 32] Broken pipe"),
+        # the relay's own report of the same end, and other problems: not decoders
+        LiveProblem(frame=8, who="bob", detail=f"relay of http://x: ended: {STOPPED}: {killed}"),
+        LiveProblem(frame=9, who="eve", detail="connection refused (401): ffmpeg was killed"),
+    ]:
+        counts(event)
+    totals = counts.totals()
+    assert totals.decoder_failures == {
+        ("track", "killed"): 1,
+        ("track", "decoder_exit"): 2,
+        ("live", "killed"): 1,
+        ("live", "other"): 1,
+    }
+    assert totals.tracks_failed == {"killed": 1, "decoder_exit": 1, "missing": 2, "no_audio": 1}
+    assert decoder_failure("ffprobe failed: Invalid data") is None
 
 
 def test_play_log_follows_what_listeners_hear() -> None:
