@@ -11,12 +11,12 @@ import json
 from pathlib import Path
 
 import pytest
+from support.chromium import CHROMIUM, chromium
 
 from radio.app import AppOptions
 from radio.demo import DemoOptions
 from radio.demo.runner import Demo
 
-from .cdp import CHROMIUM, chromium
 from .station import long_station
 
 pytestmark = [

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
+from support.chromium import CHROMIUM, chromium
 
-from .cdp import CHROMIUM, chromium
 from .conftest import TITLES, Station
 
 pytestmark = [
@@ -56,38 +56,38 @@ async def test_the_page_shows_the_track_the_week_and_plays_the_stream(
     station: Station, stream_url: str, tmp_path: Path
 ) -> None:
     async with chromium(tmp_path / "profile") as browser:
-        await browser.send("Page.navigate", url=station.base + "/")
+        page = await browser.new_page()
+        await page.send("Page.navigate", url=station.base + "/")
         async with asyncio.timeout(60):
-            while (title := await browser.evaluate(_text("title"))) not in TITLES:
+            while (title := await page.evaluate(_text("title"))) not in TITLES:
                 await asyncio.sleep(0.1)
-        assert await browser.evaluate(_text("station")) == "Tiny FM"
-        assert await browser.evaluate(_text("artist")) == "Band " + title[-1]
+        assert await page.evaluate(_text("station")) == "Tiny FM"
+        assert await page.evaluate(_text("artist")) == "Band " + title[-1]
         # the script keeps it current: the 2-2.5 s tracks change under it
         async with asyncio.timeout(60):
-            while (shown := await browser.evaluate(_text("title"))) == title:
+            while (shown := await page.evaluate(_text("title"))) == title:
                 await asyncio.sleep(0.1)
         assert shown in TITLES
         # the week, from radio grid --html's calendar, in its frame
         async with asyncio.timeout(60):
-            while not await browser.evaluate(
+            while not await page.evaluate(
                 "(document.getElementById('calendar').contentDocument || {body: null}).body"
                 " ?.innerText.includes('Night Live') === true"
             ):
                 await asyncio.sleep(0.1)
         # the player: its source is the configured stream, and it plays
-        assert await browser.evaluate("document.getElementById('player').src") == stream_url
-        played = await browser.evaluate(
-            "document.getElementById('player').play().then(() => 'playing', e => e.name)",
-            wait=True,
+        assert await page.evaluate("document.getElementById('player').src") == stream_url
+        played = await page.evaluate(
+            "document.getElementById('player').play().then(() => 'playing', e => e.name)"
         )
         assert played == "playing"
         async with asyncio.timeout(60):
-            while not await browser.evaluate(
+            while not await page.evaluate(
                 "(p => p.readyState >= 2 && p.currentTime > 0.5 && !p.error)"
                 "(document.getElementById('player'))"
             ):
                 await asyncio.sleep(0.1)
-        assert browser.errors == []
+        assert page.errors == []
 
 
 def _text(element_id: str) -> str:

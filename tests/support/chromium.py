@@ -4,7 +4,10 @@ No Playwright, no browser download: the system's Chromium is started with a
 fresh profile and ``--remote-debugging-port=0``; the port it chose is read from
 ``DevToolsActivePort`` in the profile, and the protocol is spoken over one
 aiohttp websocket (flattened sessions). Console errors, uncaught exceptions and
-error log entries of the page are collected as they come.
+error log entries of the page are collected as they come. Media may play without a
+user gesture (``--autoplay-policy``), so a test can start a page's player itself.
+
+Used by the public page's test (tests/web) and the control room's (tests/demo).
 """
 
 from __future__ import annotations
@@ -25,7 +28,8 @@ CHROMIUM = shutil.which("chromium")
 FLAGS = (
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic",
-    "--mute-audio", "--remote-debugging-port=0", "--remote-allow-origins=*",
+    "--mute-audio", "--autoplay-policy=no-user-gesture-required",
+    "--remote-debugging-port=0", "--remote-allow-origins=*",
 )  # fmt: skip
 
 
