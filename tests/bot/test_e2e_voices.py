@@ -16,6 +16,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+import discord
 import pytest
 
 from radio.audio.operators import Sine
@@ -296,3 +297,58 @@ async def test_a_missing_token_variable_is_told_and_the_others_play() -> None:
                 lambda: any("VOICE_3" in m.content for m in emulator.world.messages_in(studio))
             )
             assert voices.all[2].status is VoiceStatus.NO_TOKEN
+
+
+async def test_four_voices_stop_together_each_hearing_discord_confirm_its_leave() -> None:
+    # Four bots in four stages of one server (the bench's arrangement). Each
+    # voice leaves while it still reads its gateway, so Discord's confirmation
+    # (the VOICE_STATE_UPDATE with no room) reaches the bot that left; a voice
+    # that no longer reads it waits connect_timeout for it, one voice after another.
+    async with Emulator(
+        clock=SystemClock(), monotonic=time.monotonic, guilds=1, bots=4, stages=4
+    ) as emulator:
+        world = emulator.world
+        guild = world.guild
+        stages = [s.id for s in world.stages(guild)]
+        config = DiscordConfig.model_validate(
+            {
+                "guilds": [{"id": guild.id, "broadcast": stages[0]}],
+                "voices": [{"name": "main"}]
+                + [
+                    {
+                        "name": f"stage-{n}",
+                        "token_env": f"VOICE_{n}",
+                        "rooms": [{"guild": guild.id, "room": stages[n - 1]}],
+                    }
+                    for n in range(2, 5)
+                ],
+            }
+        )
+        token = world.token
+        tokens = {"DISCORD_TOKEN": token} | {f"VOICE_{n}": bot_token(token, n) for n in range(2, 5)}
+        feed = SimulcastFeed(Sine(HZ, level_dbfs=-12.0))
+        left: dict[int, int] = {}  # bot user id -> confirmations of its own leave
+
+        def count_leaves(bot: RadioBot[Any]) -> None:
+            async def on_voice_state_update(
+                member: discord.Member, before: discord.VoiceState, after: discord.VoiceState
+            ) -> None:
+                if bot.user is not None and member.id == bot.user.id and after.channel is None:
+                    left[member.id] = left.get(member.id, 0) + 1
+
+            bot.add_listener(on_voice_state_update)
+
+        async with station(emulator, config, tokens, feed) as (primary, voices, _):
+            for entry in voices.all:
+                count_leaves(entry.bot)
+            await until(lambda: on_air(voices, stages), timeout=30)
+            await until(lambda: primary.broadcaster.stats().rooms == 4)
+            bots = [entry.bot.user.id for entry in voices.all if entry.bot.user is not None]
+            assert len(set(bots)) == 4
+            assert left == {}
+        # Closed (the station's close: the voices, then the primary).
+        assert all(entry.bot.is_closed() for entry in voices.all)
+        assert [v.status for v in voices.all] == [VoiceStatus.PRIMARY] + [VoiceStatus.STOPPED] * 3
+        await until(lambda: len(left) == 4)
+        assert left == {user: 1 for user in bots}
+        assert all(guild.voice_states[user].channel_id is None for user in bots)
