@@ -13,7 +13,7 @@ printed; the page, its JSON and its live stream answer; the WAV is written.
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import io
 import itertools
 import math
@@ -24,6 +24,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from support import wait
 
 from radio.app import AppOptions
 from radio.app.stamps import FRAME
@@ -46,12 +47,7 @@ def collapse(values: list[float]) -> list[float]:
     return [v for i, v in enumerate(values) if i == 0 or v != values[i - 1]]
 
 
-async def until(predicate: object, timeout: float = 30.0) -> None:
-    """Poll on the loop; fail after ``timeout`` (a deadlock guard, not a measure)."""
-    assert callable(predicate)
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.05)
+until = functools.partial(wait.until, timeout=30.0)
 
 
 async def test_demo_plays_the_grid_hard_start_and_a_request(tmp_path: Path) -> None:

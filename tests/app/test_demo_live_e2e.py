@@ -9,6 +9,7 @@ import shlex
 from pathlib import Path
 
 import pytest
+from support.wait import until
 
 from radio.app import AppOptions
 from radio.demo import DemoOptions
@@ -18,14 +19,6 @@ from radio.events import LiveEnded, LiveStarted
 from .conftest import make_station
 
 pytestmark = pytest.mark.e2e
-
-
-async def until(predicate: object, timeout: float = 60.0) -> None:
-    """Poll on the loop; fail after ``timeout`` (a deadlock guard, not a measure)."""
-    assert callable(predicate)
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.05)
 
 
 @pytest.mark.timeout(300)  # a deadlock guard for a busy machine, not a measure

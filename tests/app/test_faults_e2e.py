@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from support import wait
 
 from radio.app import AppOptions, StationApp
 from radio.bot.client import Backoff, RoomState
@@ -55,11 +56,7 @@ SETTLE = 10  # packets of one tone heard after a change: the change is past the 
 LATE_WINDOW = 50
 
 
-async def until(predicate: Callable[[], bool], timeout: float = 30.0) -> None:
-    """Poll on the loop; fail after ``timeout`` (a deadlock guard, not a measure)."""
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.05)
+until = functools.partial(wait.until, timeout=30.0)
 
 
 def tone_of(packet: PacketRecord) -> float | None:

@@ -4,7 +4,7 @@ second or two, and the next start seals it and ends the session as interrupted."
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import signal
 import socket
 import subprocess
@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from support import wait
 
 from radio.clock import SystemClock
 from radio.sandbox import Emulator
@@ -76,11 +77,7 @@ def dominant(samples: np.ndarray) -> float:
     return float(np.argmax(spectrum)) * 48000 / samples.size
 
 
-async def until(predicate: object, timeout: float = 60.0) -> None:
-    assert callable(predicate)
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.1)
+until = functools.partial(wait.until, every=0.1)
 
 
 async def test_a_recording_survives_kill_9_and_is_sealed_on_restart(

@@ -17,12 +17,13 @@ import asyncio
 import contextlib
 import subprocess
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
+from support.wait import until
 
 from radio.app import AppOptions, StationApp
 from radio.bot.client import Backoff, RoomState
@@ -43,13 +44,6 @@ LIVE_HZ = 1500.0
 PROGRAMME_HZ = (440.0, 550.0, 660.0)
 GRACE_S = 1.0
 PASSWORD = "alices-secret"
-
-
-async def until(predicate: Callable[[], bool], timeout: float = 60.0) -> None:
-    """Poll on the loop; fail after ``timeout`` (a deadlock guard, not a measure)."""
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.05)
 
 
 def tone_of(packet: PacketRecord) -> float | None:

@@ -12,10 +12,10 @@ import asyncio
 import contextlib
 import socket
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from support.wait import until
 
 from radio.app import AppOptions, StationApp
 from radio.bot.client import Backoff, RoomState
@@ -27,13 +27,6 @@ from radio.sandbox.state import Message
 from .conftest import make_station
 
 pytestmark = pytest.mark.e2e
-
-
-async def until(predicate: Callable[[], bool], timeout: float = 60.0) -> None:
-    """Poll on the loop; fail after ``timeout`` (a deadlock guard, not a measure)."""
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.05)
 
 
 def mount_alerts(messages: list[Message]) -> list[str]:

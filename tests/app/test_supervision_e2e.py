@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.wait import until
 
 from radio.app import AppOptions, StationApp
 from radio.bot.client import Backoff, RoomState
@@ -53,13 +54,6 @@ def fail_once(real: Callable[..., Awaitable[None]], calls: list[str], name: str)
         await real(*args)
 
     return once
-
-
-async def until(predicate: Callable[[], bool], timeout: float = 60.0) -> None:
-    """Poll on the loop; fail after ``timeout`` (a deadlock guard, not a measure)."""
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.05)
 
 
 async def test_each_task_that_raises_is_logged_once_counted_and_comes_back(

@@ -4,11 +4,11 @@ member, in the queue and in the now-playing message when it plays."""
 
 from __future__ import annotations
 
-import asyncio
 import io
 from pathlib import Path
 
 import pytest
+from support.wait import until
 
 from radio.app import AppOptions
 from radio.demo import DemoOptions
@@ -28,14 +28,6 @@ def options(root: Path) -> DemoOptions:
         generate_media=False,
         app=AppOptions(live_port=0, web_port=0, bot_options={"guild_ready_timeout": 0.05}),
     )
-
-
-async def until(predicate: object, timeout: float = 60.0) -> None:
-    """Poll on the loop; fail after ``timeout`` (a deadlock guard, not a measure)."""
-    assert callable(predicate)
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.05)
 
 
 async def test_an_action_right_after_start_is_answered(tmp_path: Path) -> None:

@@ -6,13 +6,14 @@ same talk ducks the music. Measured on what the listener decoded."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import io
 import math
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
+from support import wait
 
 from radio.app import AppOptions
 from radio.demo import DemoOptions
@@ -26,11 +27,7 @@ pytestmark = pytest.mark.e2e
 SPURTS = [Spurt(1.0, 0.3), Spurt(1.0)]  # seconds of talk, then of pause
 
 
-async def until(predicate: Any, timeout: float = 60.0) -> None:
-    """Poll on the loop; fail after ``timeout`` (a deadlock guard, not a measure)."""
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.02)
+until = functools.partial(wait.until, every=0.02)
 
 
 def heard(demo: Demo) -> list[bytes]:

@@ -5,7 +5,7 @@ he is left in the room, muted. In the default voice room and on the stage."""
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import io
 import math
 from pathlib import Path
@@ -14,6 +14,7 @@ from typing import Any
 import aiohttp
 import numpy as np
 import pytest
+from support import wait
 
 from radio.app import AppOptions
 from radio.demo import DemoOptions
@@ -29,11 +30,7 @@ ATTACK_FRAMES = 5  # the duck's 100 ms
 RELEASE_FRAMES = 50  # its 1 s
 
 
-async def until(predicate: Any, timeout: float = 60.0) -> None:
-    """Poll on the loop; fail after ``timeout`` (a deadlock guard, not a measure)."""
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.02)
+until = functools.partial(wait.until, every=0.02)
 
 
 def heard(demo: Demo) -> list[bytes]:

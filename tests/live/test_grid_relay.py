@@ -5,6 +5,7 @@ with the slot. A real aiohttp server on 127.0.0.1 serves real MP3."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import subprocess
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
+from support import wait
 
 from radio.clock import ManualClock
 from radio.events import Event, LiveProblem
@@ -66,11 +68,7 @@ async def partner() -> AsyncIterator[tuple[Partner, str]]:
         await runner.cleanup()
 
 
-async def until(predicate: object, timeout: float = 30.0) -> None:
-    assert callable(predicate)
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.02)
+until = functools.partial(wait.until, timeout=30.0, every=0.02)
 
 
 async def test_the_grid_relay_is_retried_runs_and_ends_with_its_slot(
