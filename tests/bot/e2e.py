@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 from discord.ext import commands
-from support import wait
 
 from radio.audio.operators import Sine
 from radio.bot.announcements import Announcer, Rooms
@@ -19,7 +17,12 @@ from radio.bot.config import DiscordConfig
 from radio.clock import SystemClock
 from radio.sandbox import Emulator, point_discord_at
 
-until = functools.partial(wait.until, timeout=15.0, every=0.02)
+
+async def until(predicate: Callable[[], bool], timeout: float = 15.0) -> None:
+    """Poll ``predicate`` on the loop; fail after ``timeout`` (a deadlock guard, not a measure)."""
+    async with asyncio.timeout(timeout):
+        while not predicate():
+            await asyncio.sleep(0.02)
 
 
 @contextlib.asynccontextmanager
