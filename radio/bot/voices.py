@@ -25,8 +25,11 @@ answers for all of them: each logs in, connects, rejoins and is reported on
 its own. A token that is missing or that Discord refuses takes that voice off
 the air with one message to the admins; the others play on. A failed login
 for another reason (Discord unreachable) is retried with backoff, told once.
-The relay node (``radio relay``) builds the same pieces around its own packet
-source: ``Voices`` needs nothing of the station but the bots.
+A relay node (``radio relay``, :mod:`radio.relay.node`) builds the same pieces
+around its own packet source and runs every voice as a follower (no primary:
+it has no commands); it owns the broadcaster and the send loop, so a first voice
+whose token is refused silences only its own rooms there too, and
+:meth:`Voices.ended` tells it when no voice is left to broadcast.
 """
 
 from __future__ import annotations
@@ -142,7 +145,8 @@ class Voices:
     the variable a voice names (raises ConfigError when it is missing).
     ``alerts`` tells the admins (None: only logged). ``supervisor`` runs one
     task per follower (``voice:<name>``): a bug is logged, counted and the
-    task started again. ``backoff`` spaces login retries.
+    task started again. ``backoff`` spaces login retries. ``node`` names what
+    must restart to bring back a voice whose token is missing ("station", "relay").
 
     :meth:`join` and :meth:`leave` act on every voice with a room in the guild
     (the admins' ``join``/``leave`` commands), so that a voice that was kicked
@@ -158,8 +162,10 @@ class Voices:
         supervisor: Supervisor,
         alerts: Announcer | None = None,
         backoff: Backoff | None = None,
+        node: str = "station",
     ) -> None:
         self._primary = None if primary is None else VoiceBot(*primary, VoiceStatus.PRIMARY)
+        self._node = node
         self._followers = [VoiceBot(voice, bot) for voice, bot in followers]
         self._token = token
         self._supervisor = supervisor
@@ -184,6 +190,18 @@ class Voices:
         for entry in self._followers:
             name = f"voice:{entry.voice.name}"
             self._tasks.append(self._supervisor.spawn(name, functools.partial(self._run, entry)))
+
+    async def ended(self) -> None:
+        """Return once every follower's task has ended: each voice is off (its token is
+        missing or refused) or closed, and none will broadcast again until restarted.
+
+        Returns at once before :meth:`start`, or when there are no followers. A
+        voice that retries its login (Discord unreachable) has not ended. Waiting
+        does not cancel anything.
+        """
+        tasks = list(self._tasks)
+        if tasks:
+            await asyncio.wait(tasks)
 
     async def close(self) -> None:
         """Close every follower (its rooms hear five silence frames and it leaves). Idempotent.
@@ -258,7 +276,7 @@ class Voices:
             token = self._token(voice.token_env)
         except ConfigError as exc:
             entry.status = VoiceStatus.NO_TOKEN
-            self._tell(entry, f"{exc}. Its rooms stay silent until the station restarts.")
+            self._tell(entry, f"{exc}. Its rooms stay silent until the {self._node} restarts.")
             return
         failures = 0
         while not entry.bot.is_closed():

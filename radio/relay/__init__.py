@@ -6,5 +6,6 @@
     (aiohttp GET,          (bursts in,             (a packet per       (the station's own
      demux.OggOpusDemuxer)  bounded delay)          frame, or silence)  sender and rooms)
 
-node.RelayNode puts them together with a RadioBot; config reads the relay file.
+node.RelayNode puts them together with its voices (voices: one bot per account, all on
+the one broadcaster); config reads the relay file.
 """

@@ -3,8 +3,9 @@
 ::
 
     Icecast mount ──HTTP GET──► MountReader ──► JitterBuffer ──► RelayFeed ──► Broadcaster ──► rooms
-    (or an Icecast relay)       (Ogg demux,     (bursts in,     (a packet or   (one sender
-                                 reconnects)     bounded delay)   Opus silence)  thread, 20 ms grid)
+    (or an Icecast relay)       (Ogg demux,     (bursts in,     (a packet or   (one sender  (of
+                                 reconnects)     bounded delay)   Opus silence)  thread, 20   every
+                                                                                 ms grid)     voice)
     chain titles (OpusTags) or the station's /api/nowplaying ──► Announcer ──► presence, posts
 
 No audio is decoded or encoded: the station's own Opus packets go out as
@@ -13,6 +14,14 @@ the speaking flag and the pacing are the station's own
 (:class:`~radio.bot.client.RadioBot`, :class:`~radio.bot.sender.Broadcaster`):
 a relay node is a station whose feed is a mount. Several relay nodes may read
 one mount; Icecast's own relays carry it between machines.
+
+A node may speak through several bot accounts (its voices,
+:mod:`radio.relay.voices`): the node owns the one broadcaster and send loop,
+every voice's rooms hang on it, and each voice logs in, joins and is reported
+on its own. A voice whose token is missing or refused is logged once (and
+told to the admins' rooms when the first voice can post); the others play
+on. When no voice is left, :meth:`RelayNode.run` stops with a ConfigError
+saying why.
 
 When the mount goes away the rooms hear Opus silence, the admins are told
 once, and the reader tries again every half second; when it returns the
@@ -36,14 +45,19 @@ from radio.audio.track import Track
 from radio.bot.announcements import Announcer, Rooms
 from radio.bot.client import Backoff, RadioBot
 from radio.bot.config import DiscordConfig
+from radio.bot.sender import Broadcaster
+from radio.bot.sendloop import REALTIME_PRIORITY, SendLoop
+from radio.bot.voices import TokenLookup
 from radio.clock import Clock
-from radio.events import TrackStarted
+from radio.errors import ConfigError
+from radio.events import Event, TrackStarted
 from radio.outputs.icecast import StreamTitle
 from radio.relay.config import RelayFile
 from radio.relay.feed import RelayFeed
 from radio.relay.jitter import JitterBuffer
 from radio.relay.mount import RETRY_S, MountChange, MountReader
 from radio.relay.nowplaying import NowPlayingPoller
+from radio.relay.voices import relay_voices, why_all_off
 from radio.tasks import Supervisor, cancel_all
 
 logger = logging.getLogger(__name__)
@@ -67,12 +81,14 @@ class RelayOptions:
 
 
 def relay_rooms(config: DiscordConfig) -> Rooms:
-    """Where the relay's bot says what plays and what is wrong, from its ``discord:`` section."""
+    """Where the relay's first voice says what plays and what is wrong, from its
+    ``discord:`` section (the topic or status of every voice's rooms)."""
     guilds = config.guilds
+    broadcast = tuple(room for voice in config.voice_plan() for room in voice.rooms.values())
     return Rooms(
         announcements=tuple(g.announcements for g in guilds if g.announcements is not None),
-        stages=tuple(g.broadcast for g in guilds),
-        voices=tuple(g.broadcast for g in guilds),
+        stages=broadcast,
+        voices=broadcast,
         programmers=tuple(g.programmers for g in guilds if g.programmers is not None),
         admins=tuple(room for g in guilds if (room := g.admin_room) is not None),
     )
@@ -117,20 +133,36 @@ class RelayNode:
             notify=self._wake_announcements,
         )
         self.supervisor = Supervisor(delay=options.backoff.delay, monotonic=monotonic)
-        self.bot: RadioBot[RelayFeed] = RadioBot(
+        # The one pacing of every voice's rooms: the node's, not a voice's.
+        first = f":{config.discord.guilds[0].id}"
+        self.broadcaster = Broadcaster(self.feed, name=f"relay-sender{first}")
+        self.send_loop = SendLoop(
+            monotonic,
+            name=f"relay-sender{first}",
+            realtime=REALTIME_PRIORITY if options.realtime_sender else None,
+        )
+        self._presences: list[Callable[[Event], None]] = []
+        self._token: TokenLookup | None = None
+        self.voices = relay_voices(
+            config.voice_plan(),
             config.discord,
             self.feed,
+            station=source.name,
             clock=clock,
             announcer=self.announcer,
+            broadcaster=self.broadcaster,
+            send_loop=self.send_loop,
+            supervisor=self.supervisor,
             backoff=options.backoff,
+            token=self._voice_token,
+            subscribe=self._presences.append,
             connect_timeout=options.connect_timeout,
             poll_interval=options.poll_interval,
-            sync_commands=False,
             monotonic=monotonic,
-            realtime=options.realtime_sender,
-            supervisor=self.supervisor,
-            **options.bot_options,
+            bot_options=options.bot_options,
         )
+        # The first voice: it posts the announcer's messages.
+        self.bot: RadioBot[RelayFeed] = self.voices.all[0].bot
         self._tasks: list[asyncio.Task[None]] = []
         self._titles = 0
         self._away_since: tuple[datetime, float] | None = None
@@ -149,13 +181,21 @@ class RelayNode:
             "now playing: %s", f"{title.artist} - {title.title}" if title.artist else title.title
         )
         track = Track(self.config.relay.source, title.title, artist=title.artist)
-        self.announcer.handle(TrackStarted(self._titles, track))
+        event = TrackStarted(self._titles, track)
+        self.announcer.handle(event)
+        for presence in self._presences:  # the other voices' "Listening to"
+            presence(event)
 
     def _wake_announcements(self) -> None:
         # The announcer is made before the bot; the first titles come long after.
         bot = getattr(self, "bot", None)
         if bot is not None:
             bot.wake_announcements()
+
+    def _voice_token(self, variable: str) -> str:
+        if self._token is None:
+            raise ConfigError(f"{variable}: no token given to the relay node")
+        return self._token(variable)
 
     def _mount_changed(self, change: MountChange) -> None:
         if not change.up:
@@ -183,46 +223,53 @@ class RelayNode:
 
     async def run(
         self,
-        token: str,
+        token: TokenLookup,
         stop: asyncio.Event,
         *,
-        before_start: Callable[[RadioBot[RelayFeed]], None] | None = None,
+        before_start: Callable[[RadioBot[Any]], None] | None = None,
     ) -> None:
         """Read the mount and broadcast until ``stop`` is set; close everything then.
 
-        ``before_start`` is called with the bot before it logs in (tests point
-        it at the local Discord). Raises what ``bot.start`` raises
-        (discord.LoginFailure for a refused token, ...), after closing.
+        ``token`` gives the token in the variable a voice names (raises
+        ConfigError when it is missing: that voice stays off, logged once).
+        ``before_start`` is called with each voice's bot before it logs in
+        (tests point them at the local Discord). Raises ConfigError, after
+        closing, when no voice is left on the air (every token missing or
+        refused), saying why for each.
         """
         switch_interval = sys.getswitchinterval()
         sys.setswitchinterval(min(switch_interval, SWITCH_INTERVAL_S))
-        bot_task: asyncio.Task[None] | None = None
+        self._token = token
+        waits: list[asyncio.Task[Any]] = []
         try:
             if before_start is not None:
-                before_start(self.bot)
+                for entry in self.voices.all:
+                    before_start(entry.bot)
             spawn = self.supervisor.spawn
             self._tasks.append(spawn("mount", self.reader.run))
             if self.poller is not None:
                 self._tasks.append(spawn("now-playing", self.poller.run))
-            bot_task = self._loop.create_task(self.bot.start(token), name="bot")
+            # The pacing runs from the start, whichever voice logs in first (or none):
+            # the buffer moves on in real time while no room listens.
+            self.send_loop.add(self.broadcaster)
+            self.send_loop.start()
+            self.voices.start()
+            ended = self._loop.create_task(self.voices.ended(), name="voices-ended")
             stopping = self._loop.create_task(stop.wait(), name="stop")
-            done, _ = await asyncio.wait({bot_task, stopping}, return_when=asyncio.FIRST_COMPLETED)
-            stopping.cancel()
-            if bot_task in done:
-                bot_task.result()  # raises why the bot stopped
-                logger.warning("the bot stopped by itself")
+            waits = [ended, stopping]
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            if ended.done() and not stop.is_set():
+                raise ConfigError(why_all_off(self.voices))
         finally:
+            await cancel_all(waits)
             await self.close()
             sys.setswitchinterval(switch_interval)
-            if bot_task is not None and not bot_task.done():
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await asyncio.wait_for(bot_task, 10)
 
     def diagnostics(self) -> list[str]:
-        """One line per part: the mount, the buffer, the sender."""
+        """One line per part: the mount, the buffer, the sender, then each voice and room."""
         mount = self.reader.stats()
         jitter = self.buffer.stats()
-        sent = self.bot.broadcaster.stats()
+        sent = self.broadcaster.stats()
         return [
             f"mount {self.reader.url}: {'up' if mount.up else 'away'}, {mount.connections}"
             f" connections, {mount.failures} failures, {mount.packets} packets,"
@@ -232,15 +279,20 @@ class RelayNode:
             f" underruns, {jitter.dropped} dropped as too deep",
             f"sender: {sent.frames} frames, {sent.packets} packets to {sent.rooms} rooms,"
             f" {sent.late} late, {sent.skipped} skipped",
+            *self.voices.diagnostics(),
         ]
 
     async def close(self) -> None:
-        """Stop reading, hush the rooms, log out. Idempotent."""
+        """Stop reading, hush the rooms (five silence frames each), log every voice out,
+        stop the pacing. Idempotent."""
         if self._closed:
             return
         self._closed = True
         await cancel_all(self._tasks)
         for line in self.diagnostics():
             logger.info("%s", line)
-        await self.bot.close()
+        await self.voices.close()  # each voice hushes and leaves its own rooms
+        self.send_loop.remove(self.broadcaster)
+        self.send_loop.stop()
+        self.broadcaster.stop()
         self.feed.close()

@@ -11,46 +11,26 @@ comes back is a benchmark figure (bench/relay.py), not asserted here.
 from __future__ import annotations
 
 import asyncio
-import itertools
-import json
-import os
 import signal
-import subprocess
-import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 import pytest
 from outputs.icecast_server import SOURCE_PASSWORD, IcecastServer
 
 from radio.bot.sender import STOP_SILENCE_FRAMES
 from radio.clock import SystemClock
 from radio.sandbox import Emulator
-from radio.sandbox.analysis import arrival_gaps, missing_sequences, tone_runs
+from radio.sandbox.analysis import arrival_gaps, missing_sequences
 from radio.sandbox.child import stop_child
 from radio.sandbox.record import PacketRecord
 
-from .station import MOUNT, TONES, TonesStation
+from .e2e import assert_programme, loud, start_relay, until
+from .station import MOUNT, TonesStation
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
-ROOT = Path(__file__).resolve().parents[2]
-SCRIPT = ROOT / "tests" / "relay" / "relay_process.py"
-LOUD_RMS = 500.0  # of int16 samples: the tones are at about 8,500
 OUTAGE_PACKETS = 50  # a second of silence heard while Icecast is down
-
-
-def rms(packet: PacketRecord) -> float:
-    if packet.pcm is None:
-        return 0.0
-    samples = np.frombuffer(packet.pcm, dtype="<i2").astype(float)
-    return float(np.sqrt(np.mean(samples**2)))
-
-
-def loud(packet: PacketRecord) -> bool:
-    return rms(packet) >= LOUD_RMS
 
 
 def runs_of(packets: list[PacketRecord]) -> list[tuple[bool, int, int]]:
@@ -63,20 +43,6 @@ def runs_of(packets: list[PacketRecord]) -> list[tuple[bool, int, int]]:
         else:
             runs.append((kind, index, index + 1))
     return runs
-
-
-def assert_programme(packets: list[PacketRecord], record: object) -> int:
-    """The stretch is the station's tones in the station's order; return how many tones."""
-    from radio.sandbox.record import ListenerRecord
-
-    assert isinstance(record, ListenerRecord)
-    found = tone_runs(record.pcm(packets))
-    heard = [min(range(len(TONES)), key=lambda i: abs(TONES[i] - run.frequency)) for run in found]
-    for run, index in zip(found, heard, strict=True):
-        assert abs(run.frequency - TONES[index]) < 2.0, found
-    for a, b in itertools.pairwise(heard):
-        assert b == (a + 1) % len(TONES), f"tones out of the programme's order: {found}"
-    return len(heard)
 
 
 def write_relay_file(path: Path, port: int, emulator: Emulator) -> Path:
@@ -94,42 +60,6 @@ def write_relay_file(path: Path, port: int, emulator: Emulator) -> Path:
         f"      admins: {world.text_channel.id}\n"
     )
     return path
-
-
-def start_relay(emulator: Emulator, relay_file: Path, log: Path) -> subprocess.Popen[str]:
-    env = {
-        **os.environ,
-        "DISCORD_TOKEN": emulator.world.token,
-        "SSL_CERT_FILE": str(emulator.addresses.cert_path),
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-    }
-    with log.open("w") as err:
-        return subprocess.Popen(
-            [
-                sys.executable,
-                str(SCRIPT),
-                json.dumps(emulator.addresses.to_json()),
-                str(relay_file),
-                "--env-file",
-                os.devnull,
-                "--no-realtime",
-            ],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=err,
-            text=True,
-        )
-
-
-async def until(
-    condition: Callable[[], object], process: subprocess.Popen[str], log: Path, what: str
-) -> None:
-    """Wait for ``condition()`` while the relay lives (generous: a busy machine is slow)."""
-    deadline = time.monotonic() + 90
-    while not condition():
-        assert process.poll() is None, f"radio relay exited:\n{log.read_text()}"
-        assert time.monotonic() < deadline, f"timed out waiting for {what}:\n{log.read_text()}"
-        await asyncio.sleep(0.1)
 
 
 async def test_a_relay_hears_the_programme_and_comes_back_after_icecast_restarts(
