@@ -7,6 +7,11 @@ station's events (tracks, live sessions). Its password comes from the
 environment variable the mount names. A mount whose password is missing is
 left off with one message to the admins; the station plays on.
 
+An entry's ``mp3:`` adds an :class:`~radio.outputs.mp3.Mp3Output` on the same
+server, fed from the same taps: it decodes the packets with libopus (the
+decoder comes from radio/bot, the one package that imports discord) and has
+FFmpeg encode them to MP3.
+
 When a mount goes down the admins are told once ("down since …"), and once
 when it is back (with how long it was down); the output itself retries with
 backoff and logs each change. This is the application layer: it reads the
@@ -23,12 +28,14 @@ from datetime import datetime
 
 from radio.bot.announcements import Announcer
 from radio.bot.audio import PacketTaps
+from radio.bot.opus_decoder import opus_decoder
 from radio.clock import Clock
 from radio.config.outputs import IcecastOutputModel
 from radio.errors import ConfigError
 from radio.events import EventBus
 from radio.outputs.icecast import IcecastChange, IcecastOutput
 from radio.outputs.icecast_client import IcecastMount, SourceInfo
+from radio.outputs.mp3 import Mp3Output, OpusDecoder
 from radio.settings import secret_from_env
 
 logger = logging.getLogger(__name__)
@@ -53,6 +60,7 @@ class StationOutputs:
         clock: Clock,
         monotonic: Callable[[], float],
         secret: Secret = _environment_secret,
+        decoder: Callable[[], OpusDecoder] = opus_decoder,
     ) -> None:
         self._taps = taps
         self._announcer = announcer
@@ -61,29 +69,46 @@ class StationOutputs:
         self._down_since: dict[str, datetime] = {}
         self._detach: list[Callable[[], None]] = []
         self.outputs: list[IcecastOutput] = []
+        self.mp3: list[Mp3Output] = []
         for model in mounts:
-            try:
-                password = secret(model.password_env)
-                mount = IcecastMount.from_url(model.url)
-            except ConfigError as exc:
-                message = f"The Icecast mount {model.url} is off until a restart: {exc}"
-                logger.error("%s", message)
-                announcer.alert("outputs", message, admins=True)
+            info = SourceInfo(name=model.name, description=model.description)
+            found = self._login(model.url, model.password_env, secret)
+            if found is not None:
+                output = IcecastOutput(
+                    *found, monotonic=monotonic, info=info, on_change=self._changed
+                )
+                # Titles from now on (the first track's event comes with its first frame).
+                self._detach.append(events.subscribe(output.on_event))
+                self.outputs.append(output)
+            if model.mp3 is None or model.mp3_url is None:
                 continue
-            output = IcecastOutput(
-                mount,
-                password,
-                monotonic=monotonic,
-                info=SourceInfo(name=model.name, description=model.description),
-                on_change=self._changed,
-            )
-            # Titles from now on (the first track's event comes with its first frame).
-            self._detach.append(events.subscribe(output.on_event))
-            self.outputs.append(output)
+            found = self._login(model.mp3_url, model.mp3.password_env or model.password_env, secret)
+            if found is not None:
+                mp3 = Mp3Output(
+                    *found,
+                    decoder=decoder,
+                    monotonic=monotonic,
+                    info=info,
+                    on_change=self._changed,
+                    bitrate_kbps=model.mp3.bitrate,
+                    sample_rate=model.mp3.sample_rate,
+                )
+                self._detach.append(events.subscribe(mp3.on_event))
+                self.mp3.append(mp3)
+
+    def _login(self, url: str, variable: str, secret: Secret) -> tuple[IcecastMount, str] | None:
+        """The mount and its password; None (the admins told why) when either is wanting."""
+        try:
+            return IcecastMount.from_url(url), secret(variable)
+        except ConfigError as exc:
+            message = f"The Icecast mount {url} is off until a restart: {exc}"
+            logger.error("%s", message)
+            self._announcer.alert("outputs", message, admins=True)
+            return None
 
     def start(self) -> None:
         """Connect every mount and feed it the station's packets."""
-        for output in self.outputs:
+        for output in self._all():
             output.start()
             self._detach.append(self._taps.add(output.packet, every_frame=True))
 
@@ -92,9 +117,12 @@ class StationOutputs:
         for detach in self._detach:
             detach()
         self._detach.clear()
-        for output in self.outputs:
+        for output in self._all():
             if not await asyncio.to_thread(output.close):
                 logger.error("icecast %s: the output did not stop in time", output.mount)
+
+    def _all(self) -> list[IcecastOutput | Mp3Output]:
+        return [*self.outputs, *self.mp3]
 
     def diagnostics(self) -> list[str]:
         """One line per mount for ``diag``: up or down, packets sent and lost."""
@@ -106,6 +134,14 @@ class StationOutputs:
                 f" {stats.sent} packets sent, {stats.dropped} dropped (queue full),"
                 f" {stats.discarded} while down, {stats.connections} connection(s),"
                 f" {stats.failures} failure(s)"
+            )
+        for mp3 in self.mp3:
+            got = mp3.stats()
+            lines.append(
+                f"icecast {mp3.mount} (MP3): {'up' if got.up else 'down'},"
+                f" {got.frames} frames sent, {got.dropped} packets dropped (queue full),"
+                f" {got.discarded} while down, {got.connections} connection(s),"
+                f" {got.failures} failure(s), {got.encoder_failures} FFmpeg failure(s)"
             )
         return lines
 
