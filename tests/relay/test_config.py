@@ -174,3 +174,12 @@ def test_a_token_for_one_voice_is_enough_to_start(tmp_path: Path) -> None:
     tokens.clear()
     with pytest.raises(ConfigError, match=r"^RELAY_TOKEN: missing or empty$"):
         require_a_token(voices, token)
+
+
+def test_the_example_relay_file_is_valid() -> None:
+    example = Path(__file__).resolve().parents[2] / "relay.example.yaml"
+    config = load_relay_config(example)
+    assert plan(config) == [
+        ("stage-2", "RELAY_DISCORD_TOKEN", {222222222222222222: 333333333333333333}),
+        ("stage-3", "RELAY_2_DISCORD_TOKEN", {222222222222222222: 666666666666666666}),
+    ]
