@@ -8,8 +8,7 @@ environment variable the mount names. A mount whose password is missing is
 left off with one message to the admins; the station plays on.
 
 An entry's ``mp3:`` adds an :class:`~radio.outputs.mp3.Mp3Output` on the same
-server, fed from the same taps: it decodes the packets with libopus (the
-decoder comes from radio/bot, the one package that imports discord) and has
+server, fed from the same taps: it decodes the packets with libopus and has
 FFmpeg encode them to MP3.
 
 When a mount goes down the admins are told once ("down since …"), and once
@@ -28,7 +27,6 @@ from datetime import datetime
 
 from radio.bot.announcements import Announcer
 from radio.bot.audio import PacketTaps
-from radio.bot.opus_decoder import opus_decoder
 from radio.clock import Clock
 from radio.config.outputs import IcecastOutputModel
 from radio.errors import ConfigError
@@ -36,6 +34,7 @@ from radio.events import EventBus
 from radio.outputs.icecast import IcecastChange, IcecastOutput
 from radio.outputs.icecast_client import IcecastMount, SourceInfo
 from radio.outputs.mp3 import Mp3Output, OpusDecoder
+from radio.outputs.opus_decoder import OpusPcmDecoder
 from radio.settings import secret_from_env
 
 logger = logging.getLogger(__name__)
@@ -60,7 +59,7 @@ class StationOutputs:
         clock: Clock,
         monotonic: Callable[[], float],
         secret: Secret = _environment_secret,
-        decoder: Callable[[], OpusDecoder] = opus_decoder,
+        decoder: Callable[[], OpusDecoder] = OpusPcmDecoder,
     ) -> None:
         self._taps = taps
         self._announcer = announcer

@@ -12,11 +12,11 @@
 Where the PCM comes from: the feed fans out its encoded packets only (its
 :class:`~radio.bot.audio.PacketTaps`), after the one encode; there is no PCM
 fan-out. So the worker decodes the station's own Opus packets with libopus
-(discord.py's decoder, handed in by the application): what the MP3 mount
-carries is exactly what Discord's listeners hear, and the sender thread pays
-what it pays for the Ogg mount, a deque append per packet. The decode costs the
-worker about as much as a tenth of FFmpeg's encode (BENCHMARKS.md, "The MP3
-mount").
+(:class:`~radio.outputs.opus_decoder.OpusPcmDecoder`, handed in by the
+application): what the MP3 mount carries is exactly what Discord's listeners
+hear, and the sender thread pays what it pays for the Ogg mount, a deque
+append per packet. The decode costs the worker a fraction of FFmpeg's encode
+(BENCHMARKS.md, "The MP3 mount").
 
 The worker wakes every ``interval_ms`` (200 ms), decodes what the queue holds,
 writes the PCM to FFmpeg's stdin, reads the frames FFmpeg has written meanwhile
@@ -85,7 +85,7 @@ _BYTES_PER_SAMPLE: Final = CHANNELS * 2
 
 
 class OpusDecoder(Protocol):
-    """What the output needs of a decoder (``discord.opus.Decoder`` provides it)."""
+    """What the output needs of a decoder (OpusPcmDecoder; ``discord.opus.Decoder`` too)."""
 
     def decode(self, data: bytes, *, fec: bool) -> bytes: ...
 

@@ -31,7 +31,6 @@ from radio.audio.frames import SAMPLE_RATE
 from radio.audio.track import Track
 from radio.bot.announcements import Alert, Announcer, Rooms
 from radio.bot.audio import SimulcastFeed
-from radio.bot.opus_decoder import opus_decoder
 from radio.config.outputs import IcecastOutputModel, Mp3MountModel
 from radio.errors import ConfigError, OutputError
 from radio.events import Event, EventBus, TrackStarted
@@ -40,6 +39,7 @@ from radio.outputs.icecast_client import IcecastMount, SourceInfo
 from radio.outputs.icecast_metadata import update_title
 from radio.outputs.mp3 import Mp3Output
 from radio.outputs.mp3frames import frame_header
+from radio.outputs.opus_decoder import OpusPcmDecoder
 
 from .icecast_server import SOURCE_PASSWORD, IcecastServer, RawListener, wait_for
 from .test_icecast import A_HZ, B_HZ, Tones
@@ -101,7 +101,7 @@ class Rig:
         self.output = Mp3Output(
             IcecastMount("127.0.0.1", port, MOUNT),
             password,
-            decoder=opus_decoder,
+            decoder=OpusPcmDecoder,
             monotonic=time.monotonic,
             info=SourceInfo(name="Test radio", description="tones for the tests"),
             on_change=self.changes.append,
@@ -443,7 +443,7 @@ def test_the_feed_never_waits_for_an_output_that_does_not_drain(
     output = Mp3Output(
         IcecastMount("127.0.0.1", 9, MOUNT),
         "x",
-        decoder=opus_decoder,
+        decoder=OpusPcmDecoder,
         monotonic=time.monotonic,
         capacity=10,
     )  # never started: nothing takes packets out of its queue

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+import discord.opus
 import pytest
 from pydantic import ValidationError
 
@@ -20,8 +21,9 @@ from radio.outputs.icecast_client import IcecastMount
 from radio.outputs.icecast_metadata import metadata_path, song
 from radio.outputs.mp3encoder import Mp3Encoder, encoder_args
 from radio.outputs.mp3frames import FrameHeader, Mp3Frames, frame_header
+from radio.outputs.opus_decoder import OpusPcmDecoder
 
-from .conftest import tone_pcm
+from .conftest import encode, tone_pcm
 
 
 def lame(pcm: bytes, *, bitrate: int = 128, rate: int = 48_000) -> bytes:
@@ -193,3 +195,17 @@ def test_radio_check_reports_a_bad_mp3_entry_at_its_line_and_column(tmp_path: Pa
         f"{station}:9:22 E110 bad value for outputs.icecast.0.mp3.sample_rate:"
         " Input should be 48000 or 44100",
     ]
+
+
+def test_our_libopus_decoder_gives_what_discord_pys_gives_sample_for_sample() -> None:
+    packets = encode(tone_pcm(1.0, 440.0) + tone_pcm(1.0, 660.0))
+    ours = OpusPcmDecoder()
+    theirs = discord.opus.Decoder()  # type: ignore[no-untyped-call]
+    decoded = [ours.decode(packet) for packet in packets]
+    assert decoded == [theirs.decode(packet, fec=False) for packet in packets]
+    assert {len(pcm) for pcm in decoded} == {3840}
+    assert any(pcm != bytes(3840) for pcm in decoded)
+    with pytest.raises(OutputError, match="libopus could not decode a packet"):
+        ours.decode(b"\xff" * 3)  # a code-3 packet that says nothing of its frames
+    ours.close()
+    ours.close()
