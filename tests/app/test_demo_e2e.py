@@ -173,9 +173,11 @@ async def test_demo_plays_the_grid_hard_start_and_a_request(tmp_path: Path) -> N
 
     # The hard start is on the frame of its instant (frames read every 20 ms).
     (show,) = show_started()
-    before = [(f, t) for f, t in stamps if show.frame - 100 <= f < show.frame]
-    assert len(before) == 100
-    origin = statistics.median([(t - f * FRAME).timestamp() for f, t in before])
+    # On a busy machine the demo may take so long to start that the show begins in
+    # its first 100 frames: the origin comes from the stamps around the show's frame.
+    near = [(f, t) for f, t in stamps if abs(f - show.frame) <= 100]
+    assert len(near) >= 50, (show.frame, [f for f, _ in stamps[:5]])
+    origin = statistics.median([(t - f * FRAME).timestamp() for f, t in near])
     expected = math.ceil((boundary.timestamp() - origin) / FRAME.total_seconds())
     assert abs(show.frame - expected) <= 1, (show.frame, expected)
 

@@ -56,6 +56,7 @@ def _silent_frames(path: Path) -> list[int]:
 
 
 @pytest.mark.e2e
+@pytest.mark.timeout(600)  # an hour of audio through FFmpeg: a deadlock guard, not a measure
 def test_a_rendered_hour(station: Station, tmp_path: Path) -> None:
     station.write("station.yaml", "timezone: Europe/Paris\nfallback: filler\nstation_id: ids\n")
     station.write("schedules/week.yaml", WEEK)
