@@ -54,6 +54,20 @@ def assert_programme(packets: list[PacketRecord], record: ListenerRecord) -> int
     return len(tones)
 
 
+def programme_tones(packets: list[PacketRecord], record: ListenerRecord) -> set[float]:
+    """The programme's tones heard in the stretch; every steady tone must be one of them.
+
+    The order is not judged: on a busy machine a relay may rightly play
+    silence while its buffer refills, or drop its oldest packets when a burst
+    overfills it (docs/relay.md), so a tone can go missing.
+    """
+    found = tone_runs(record.pcm(packets))
+    heard = {min(TONES, key=lambda hz: abs(hz - run.frequency)) for run in found}
+    for run in found:
+        assert min(abs(hz - run.frequency) for hz in TONES) < 2.0, found
+    return heard
+
+
 def start_relay(
     emulator: Emulator,
     relay_file: Path,
