@@ -16,7 +16,6 @@ rejoined and gives one message in the admins' room.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import time
 from collections.abc import AsyncIterator, Callable
@@ -26,14 +25,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 from support import wait
+from support.station_app import on_air, station_app
 
-from radio.app import AppOptions, StationApp
-from radio.bot.client import Backoff, RoomState
+from radio.app import StationApp
+from radio.bot.client import RoomState
 from radio.bot.config import DiscordConfig
 from radio.bot.sender import MAX_LATE_FRAMES
 from radio.clock import SystemClock
 from radio.events import Event, TrackStarted
-from radio.sandbox import Emulator, point_discord_at
+from radio.sandbox import Emulator
 from radio.sandbox.analysis import missing_sequences, mono, rms
 from radio.sandbox.record import SAMPLE_RATE, PacketRecord
 
@@ -243,39 +243,11 @@ async def onair(tmp_path: Path) -> AsyncIterator[OnAir]:
             {"guilds": [{"id": world.guild.id, "broadcast": world.voice_channel.id,
                          "admins": world.text_channel.id}]}
         )  # fmt: skip
-        app = StationApp(
-            station.root,
-            station.data,
-            config,
-            clock=SystemClock(),
-            monotonic=time.monotonic,
-            options=AppOptions(
-                live_port=0,
-                web_port=0,
-                normalize=False,
-                connect_timeout=3.0,
-                poll_interval=0.05,
-                backoff=Backoff(base=0.1, cap=0.5),
-                realtime_sender=False,
-                bot_options={"guild_ready_timeout": 0.05},
-            ),
-        )
+        app = station_app(station.root, station.data, config)
         programme = Programme(station.freq_of)
         app.events.subscribe(programme.on_event)
-        stop = asyncio.Event()
-        addresses = emulator.addresses
-        task = asyncio.create_task(
-            app.run(world.token, stop, before_start=lambda bot: point_discord_at(bot, addresses))
-        )
-        try:
-            room = world.guild.id
-            await until(lambda: task.done() or app.bot.rooms[room].state is RoomState.ON_AIR)
-            assert not task.done()
+        async with on_air(app, emulator, timeout=30.0):
             yield OnAir(app, programme, emulator)
-        finally:
-            stop.set()
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(task, 15)
 
 
 async def test_voice_faults_resume_at_the_grid_correct_point(onair: OnAir) -> None:

@@ -14,7 +14,6 @@ that holds the same tone.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import subprocess
 import time
 from collections.abc import AsyncIterator
@@ -23,14 +22,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from support.station_app import on_air, station_app
 from support.wait import until
 
-from radio.app import AppOptions, StationApp
-from radio.bot.client import Backoff, RoomState
+from radio.app import StationApp
 from radio.bot.config import DiscordConfig
 from radio.clock import SystemClock
 from radio.events import Event, LiveEnded, LiveStarted, LiveTitle, TrackStarted
-from radio.sandbox import Emulator, point_discord_at
+from radio.sandbox import Emulator
 from radio.sandbox.analysis import mono, rms
 from radio.sandbox.presenter import encoder_args, update_title
 from radio.sandbox.record import SAMPLE_RATE, PacketRecord
@@ -127,49 +126,14 @@ async def live(tmp_path: Path) -> AsyncIterator[Live]:
         config = DiscordConfig.model_validate(
             {"guilds": [{"id": world.guild.id, "broadcast": world.voice_channel.id}]}
         )
-        app = StationApp(
-            station.root,
-            station.data,
-            config,
-            clock=SystemClock(),
-            monotonic=time.monotonic,
-            options=AppOptions(
-                web_port=0,
-                normalize=False,
-                connect_timeout=3.0,
-                poll_interval=0.05,
-                backoff=Backoff(base=0.1, cap=0.5),
-                realtime_sender=False,
-                live_port=0,
-                bot_options={"guild_ready_timeout": 0.05},
-            ),
-        )
+        app = station_app(station.root, station.data, config)
         credentials = PresenterCredentials(app.db).set_password(alice.id, "alice", PASSWORD)
         events: list[Event] = []
         app.events.subscribe(events.append)
-        stop = asyncio.Event()
-        addresses = emulator.addresses
-        task = asyncio.create_task(
-            app.run(world.token, stop, before_start=lambda bot: point_discord_at(bot, addresses))
-        )
-        try:
-            room = world.guild.id
-            await until(
-                lambda: (
-                    task.done()
-                    or (
-                        app.bot.rooms[room].state is RoomState.ON_AIR
-                        and app.ingest is not None
-                        and app.ingest.listening
-                    )
-                )
-            )
-            assert not task.done()
+        async with on_air(
+            app, emulator, ready=lambda: app.ingest is not None and app.ingest.listening
+        ):
             yield Live(app, emulator, events, credentials.user)
-        finally:
-            stop.set()
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(task, 15)
 
 
 @pytest.mark.parametrize("legacy", [False, True], ids=["put-mp3", "source-ogg-opus"])

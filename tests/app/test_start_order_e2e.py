@@ -8,20 +8,17 @@ read the alert once the bot is there.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import socket
 import time
 from pathlib import Path
 
 import pytest
+from support.station_app import on_air, station_app
 from support.wait import until
 
-from radio.app import AppOptions, StationApp
-from radio.bot.client import Backoff, RoomState
 from radio.bot.config import DiscordConfig
 from radio.clock import SystemClock
-from radio.sandbox import Emulator, point_discord_at
+from radio.sandbox import Emulator
 from radio.sandbox.state import Message
 
 from .conftest import make_station
@@ -48,37 +45,9 @@ async def test_an_alert_before_login_is_posted_once_the_bot_is_on_air(tmp_path: 
                 {"guilds": [{"id": world.guild.id, "broadcast": world.voice_channel.id,
                              "admins": room}]}
             )  # fmt: skip
-            app = StationApp(
-                station.root,
-                station.data,
-                config,
-                clock=SystemClock(),
-                monotonic=time.monotonic,
-                options=AppOptions(
-                    web_port=0,
-                    normalize=False,
-                    connect_timeout=3.0,
-                    poll_interval=0.05,
-                    backoff=Backoff(base=0.1, cap=0.5),
-                    realtime_sender=False,
-                    live_port=port,
-                    bot_options={"guild_ready_timeout": 0.05},
-                ),
-            )
-            stop = asyncio.Event()
-            addresses = emulator.addresses
-            task = asyncio.create_task(
-                app.run(world.token, stop, before_start=lambda b: point_discord_at(b, addresses))
-            )
-            try:
-                guild = world.guild.id
-                await until(lambda: task.done() or app.bot.rooms[guild].state is RoomState.ON_AIR)
-                assert not task.done(), task.exception()
+            app = station_app(station.root, station.data, config, live_port=port)
+            async with on_air(app, emulator):
                 await until(lambda: bool(mount_alerts(world.messages_in(room))))
                 assert app.ingest is None
-            finally:
-                stop.set()
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(task, 15)
             (text,) = mount_alerts(world.messages_in(room))  # told once
     assert "The presenters' mount cannot listen on 127.0.0.1" in text and str(port) in text

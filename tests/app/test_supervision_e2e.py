@@ -10,8 +10,6 @@ room on air, now playing posted, the grid's relays followed again.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -19,13 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.station_app import on_air, station_app
 from support.wait import until
 
-from radio.app import AppOptions, StationApp
-from radio.bot.client import Backoff, RoomState
 from radio.bot.config import DiscordConfig
 from radio.clock import SystemClock
-from radio.sandbox import Emulator, point_discord_at
+from radio.sandbox import Emulator
 
 from .conftest import make_station, whole_seconds_after
 
@@ -72,25 +69,7 @@ async def test_each_task_that_raises_is_logged_once_counted_and_comes_back(
             {"guilds": [{"id": guild_id, "broadcast": world.voice_channel.id,
                          "announcements": world.text_channel.id}]}
         )  # fmt: skip
-        app = StationApp(
-            station.root,
-            station.data,
-            config,
-            clock=SystemClock(),
-            monotonic=time.monotonic,
-            options=AppOptions(
-                live_port=0,
-                web_port=0,
-                normalize=False,
-                connect_timeout=3.0,
-                poll_interval=0.05,
-                watch_interval=0.2,
-                backoff=Backoff(base=0.1, cap=0.5),
-                realtime_sender=False,
-                live=False,
-                bot_options={"guild_ready_timeout": 0.05},
-            ),
-        )
+        app = station_app(station.root, station.data, config, watch_interval=0.2, live=False)
         calls: list[str] = []
         keeper = f"keeper:{guild_id}"
         # Each task's coroutine, as its owner starts it (the factories are looked up
@@ -106,15 +85,8 @@ async def test_each_task_that_raises_is_logged_once_counted_and_comes_back(
         app.bot._keep = fail_once(app.bot._keep, calls, keeper)  # type: ignore[method-assign]
         app.bot._pump = fail_once(app.bot._pump, calls, "announcements")  # type: ignore[method-assign]
         old_grid = app.onair.station.grid
-        stop = asyncio.Event()
-        addresses = emulator.addresses
-        task = asyncio.create_task(
-            app.run(world.token, stop, before_start=lambda bot: point_discord_at(bot, addresses))
-        )
-        try:
+        async with on_air(app, emulator):
             # Each came back and did its work.
-            await until(lambda: task.done() or app.bot.rooms[guild_id].state is RoomState.ON_AIR)
-            assert not task.done()
             await until(lambda: not old.exists())  # recordings
             await until(lambda: bool(world.guild.scheduled_events))  # schedule-mirror
             await until(lambda: bool(world.messages_in(world.text_channel.id)))  # announcements
@@ -130,10 +102,6 @@ async def test_each_task_that_raises_is_logged_once_counted_and_comes_back(
             assert dict(app.supervisor.failures) == {name: 1 for name in (*TASKS, keeper)}
             assert dict(app.supervisor.restarts) == {name: 1 for name in (*TASKS, keeper)}
             assert any("failure(s)" in line for line in app.diagnostics())
-        finally:
-            stop.set()
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(task, 15)
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR and r.name == "radio.tasks"]
     failed = sorted(r.getMessage().split()[1] for r in errors)
     assert failed == sorted((*TASKS, keeper))
