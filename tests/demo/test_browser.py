@@ -13,11 +13,9 @@ from pathlib import Path
 import pytest
 from support.chromium import CHROMIUM, chromium
 
-from radio.app import AppOptions
-from radio.demo import DemoOptions
 from radio.demo.runner import Demo
 
-from .station import long_station
+from .station import demo_options, long_station
 
 pytestmark = [
     pytest.mark.e2e,
@@ -30,15 +28,7 @@ STUDIO = "[...document.querySelectorAll('#studio .msg')].map(m => m.innerText)"
 
 async def test_a_request_from_the_page_reaches_the_queue(tmp_path: Path) -> None:
     root = long_station(tmp_path / "station")
-    options = DemoOptions(
-        station_dir=root,
-        data_dir=root / "data",
-        port=0,
-        live_port=0,
-        generate_media=False,
-        app=AppOptions(live_port=0, web_port=0, bot_options={"guild_ready_timeout": 0.05}),
-    )
-    demo = Demo(options, io.StringIO())
+    demo = Demo(demo_options(root), io.StringIO())
     await demo.start()
     try:
         async with chromium(tmp_path / "profile") as browser:

@@ -10,29 +10,16 @@ from pathlib import Path
 import pytest
 from support.wait import until
 
-from radio.app import AppOptions
-from radio.demo import DemoOptions
 from radio.demo.runner import Demo
 
-from .station import long_station
+from .station import demo_options, long_station
 
 pytestmark = pytest.mark.e2e
 
 
-def options(root: Path) -> DemoOptions:
-    return DemoOptions(
-        station_dir=root,
-        data_dir=root / "data",
-        port=0,
-        live_port=0,
-        generate_media=False,
-        app=AppOptions(live_port=0, web_port=0, bot_options={"guild_ready_timeout": 0.05}),
-    )
-
-
 async def test_an_action_right_after_start_is_answered(tmp_path: Path) -> None:
     root = long_station(tmp_path / "station")
-    demo = Demo(options(root), io.StringIO())
+    demo = Demo(demo_options(root), io.StringIO())
     await demo.start()
     try:
         assert demo.app is not None and not demo.app.bot.is_ready()
@@ -54,7 +41,7 @@ async def test_a_kept_request_names_its_member_after_a_restart(tmp_path: Path) -
     # first after the restart, and its card goes out once the bot is ready (the
     # announcer keeps the latest card per room; a 3 s request could end before that).
     root = long_station(tmp_path / "station", request_seconds=60.0)
-    first = Demo(options(root), io.StringIO())
+    first = Demo(demo_options(root), io.StringIO())
     await first.start()
     try:
         assert (await first.act("alice", "/request request me")).status == 200
@@ -63,7 +50,7 @@ async def test_a_kept_request_names_its_member_after_a_restart(tmp_path: Path) -
     finally:
         await first.stop()
 
-    second = Demo(options(root), io.StringIO())
+    second = Demo(demo_options(root), io.StringIO())
     await second.start()
     try:
         assert second.emulator.world.people["alice"].id == alice  # Discord keeps ids

@@ -8,19 +8,17 @@ from __future__ import annotations
 import asyncio
 import functools
 import io
-import math
 from pathlib import Path
 
 import numpy as np
 import pytest
 from support import wait
 
-from radio.app import AppOptions
-from radio.demo import DemoOptions
 from radio.demo.runner import Demo
 from radio.sandbox.speakers import Spurt
 
-from .station import long_station
+from .listening import heard, levels
+from .station import demo_options, long_station
 
 pytestmark = pytest.mark.e2e
 
@@ -28,19 +26,6 @@ SPURTS = [Spurt(1.0, 0.3), Spurt(1.0)]  # seconds of talk, then of pause
 
 
 until = functools.partial(wait.until, every=0.02)
-
-
-def heard(demo: Demo) -> list[bytes]:
-    packets = demo.emulator.record.audio_packets(channel_id=demo.room_id)
-    return [p.pcm for p in sorted(packets, key=lambda p: p.sequence) if p.pcm is not None]
-
-
-def levels(frames: list[bytes], reference: slice) -> np.ndarray:
-    """Each frame's RMS in dB relative to the median of the ``reference`` frames."""
-    rms = np.array(
-        [math.sqrt(float(np.mean(np.frombuffer(f, "<i2").astype(np.float64) ** 2))) for f in frames]
-    )
-    return np.array(20 * np.log10(np.maximum(rms, 1e-9) / np.median(rms[reference])))
 
 
 def week(presenters: list[int]) -> str:
@@ -61,20 +46,7 @@ async def test_only_the_show_on_airs_presenters_duck_the_music(tmp_path: Path) -
     root = long_station(tmp_path / "station")
     schedule = root / "schedules" / "week.yaml"
     schedule.write_text(week([111111111111111111]), encoding="utf-8")  # somebody else's show
-    options = DemoOptions(
-        station_dir=root,
-        data_dir=root / "data",
-        port=0,
-        live_port=0,
-        generate_media=False,
-        app=AppOptions(
-            live_port=0,
-            web_port=0,
-            watch_interval=0.2,
-            bot_options={"guild_ready_timeout": 0.05},
-        ),
-    )
-    demo = Demo(options, io.StringIO())
+    demo = Demo(demo_options(root, watch_interval=0.2), io.StringIO())
     await demo.start()
     try:
         await demo.wait_on_air(60)

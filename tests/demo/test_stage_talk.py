@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import functools
 import io
-import math
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +15,11 @@ import numpy as np
 import pytest
 from support import wait
 
-from radio.app import AppOptions
-from radio.demo import DemoOptions
 from radio.demo.runner import Demo
 from radio.demo.stage_talk import TALK_SECONDS
 
-from .station import long_station
+from .listening import heard, levels
+from .station import demo_options, long_station
 
 pytestmark = pytest.mark.e2e
 
@@ -31,20 +29,6 @@ RELEASE_FRAMES = 50  # its 1 s
 
 
 until = functools.partial(wait.until, every=0.02)
-
-
-def heard(demo: Demo) -> list[bytes]:
-    """The PCM of each frame the listener decoded in the broadcast room, in send order."""
-    packets = demo.emulator.record.audio_packets(channel_id=demo.room_id)
-    return [p.pcm for p in sorted(packets, key=lambda p: p.sequence) if p.pcm is not None]
-
-
-def levels(frames: list[bytes], reference: slice) -> np.ndarray:
-    """Each frame's RMS in dB relative to the median of the ``reference`` frames."""
-    rms = np.array(
-        [math.sqrt(float(np.mean(np.frombuffer(f, "<i2").astype(np.float64) ** 2))) for f in frames]
-    )
-    return np.array(20 * np.log10(np.maximum(rms, 1e-9) / np.median(rms[reference])))
 
 
 async def post_talk(page_url: str) -> dict[str, Any]:
@@ -60,16 +44,7 @@ async def post_talk(page_url: str) -> dict[str, Any]:
 @pytest.mark.parametrize("stage", [False, True], ids=["voice-room", "stage"])
 async def test_the_demo_dj_talks_and_the_music_ducks_under_him(tmp_path: Path, stage: bool) -> None:
     root = long_station(tmp_path / "station")
-    options = DemoOptions(
-        station_dir=root,
-        data_dir=root / "data",
-        port=0,
-        live_port=0,
-        stage=stage,
-        generate_media=False,
-        app=AppOptions(live_port=0, web_port=0, bot_options={"guild_ready_timeout": 0.05}),
-    )
-    demo = Demo(options, io.StringIO())
+    demo = Demo(demo_options(root, stage=stage), io.StringIO())
     await demo.start()
     try:
         await demo.wait_on_air(60)
