@@ -53,6 +53,8 @@ from radio.store.db import Database
 from radio.store.live_sessions import LiveSession, LiveSessions
 from radio.store.presenters import PresenterCredentials, ScryptParams
 
+from .test_relay import http_server
+
 WAIT = 30.0  # generous: a condition that holds arrives long before this
 RULES = LiveRules(fade=0.1, grace=0.5, prebuffer=0.06, max_latency=1.0)
 GRACE_FRAMES = frames_for(RULES.grace)
@@ -706,16 +708,21 @@ METAINT = 4096
 ICY_TITLE = "Partner FM - Morning Relay"
 
 
-@pytest.fixture(scope="module")
-def mp3() -> bytes:
-    """Three seconds of an 880 Hz sine as MP3, by real FFmpeg."""
+def sine_mp3(hz: int, seconds: int, bitrate: str) -> bytes:
+    """``seconds`` of a ``hz`` sine as MP3 at ``bitrate``, by real FFmpeg."""
     done = subprocess.run(
         ["ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi",
-         "-i", "sine=frequency=880:duration=3", "-c:a", "libmp3lame", "-b:a", "128k",
-         "-f", "mp3", "pipe:"],
+         "-i", f"sine=frequency={hz}:duration={seconds}", "-c:a", "libmp3lame",
+         "-b:a", bitrate, "-f", "mp3", "pipe:"],
         capture_output=True, check=True, timeout=60,
     )  # fmt: skip
     return done.stdout
+
+
+@pytest.fixture(scope="module")
+def mp3() -> bytes:
+    """Three seconds of an 880 Hz sine as MP3."""
+    return sine_mp3(880, 3, "128k")
 
 
 def with_icy(audio: bytes, title: str) -> bytes:
@@ -759,16 +766,11 @@ async def streams(mp3: bytes) -> AsyncIterator[str]:
     app = web.Application()
     app.router.add_get("/tone", tone)
     app.router.add_get("/stall", stall)
-    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.1)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        release.set()
-        await runner.cleanup()
+    async with http_server(app) as base:
+        try:
+            yield base
+        finally:
+            release.set()
 
 
 async def test_a_relay_goes_on_air_with_its_icy_title(rig: Rig, streams: str) -> None:
@@ -921,13 +923,7 @@ async def test_closing_leaves_no_ffmpeg_behind(tmp_path: Path, desk_first: bool)
 @pytest.fixture(scope="module")
 def long_mp3() -> bytes:
     """Fifteen seconds of a 660 Hz sine as MP3: more than a live buffer holds."""
-    done = subprocess.run(
-        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi",
-         "-i", "sine=frequency=660:duration=15", "-c:a", "libmp3lame", "-b:a", "64k",
-         "-f", "mp3", "pipe:"],
-        capture_output=True, check=True, timeout=60,
-    )  # fmt: skip
-    return done.stdout
+    return sine_mp3(660, 15, "64k")
 
 
 async def test_closing_while_the_station_no_longer_reads_leaves_no_ffmpeg(
