@@ -35,37 +35,28 @@ pytestmark = pytest.mark.e2e
 
 P = "@radio-bot "  # how a member without the message content intent writes a command
 LONG = "x" * 3000
-USE = "; `{p}help {name}` tells more."
+
+
+def usage(problem: str, use: str) -> str:
+    """The reply to a command typed wrong: the problem, how the command is written (its
+    name first), and where to read more."""
+    name = use.split()[0]
+    return f"{problem} Use `{P}{use}`; `{P}help {name}` tells more."
+
 
 # (who, what they typed after the mention, the bot's reply, first line); run in this order.
 PREFIX_ROWS: list[tuple[str, str, str]] = [
-    (
-        "alice",
-        "request",
-        f"Missing `words`. Use `{P}request <words>`" + USE.format(p=P, name="request"),
-    ),
+    ("alice", "request", usage("Missing `words`.", "request <words>")),
     ("alice", "request zzz", "No requestable track matches “zzz”."),
     ("alice", f"request {LONG}", "No requestable track matches “" + "x" * 59 + "…”."),
-    ("alice", "cancel", f"Missing `id`. Use `{P}cancel <id>`" + USE.format(p=P, name="cancel")),
-    (
-        "alice",
-        "cancel abc",
-        f"“abc” is not a whole number. Use `{P}cancel <id>`" + USE.format(p=P, name="cancel"),
-    ),
+    ("alice", "cancel", usage("Missing `id`.", "cancel <id>")),
+    ("alice", "cancel abc", usage("“abc” is not a whole number.", "cancel <id>")),
     ("alice", "cancel 42", "You have no request number 42."),
     ("alice", "cancel 2", "You have no request number 2."),  # bob's request: not hers
     ("alice", "cancel 99999999999999999999", "You have no request number 99999999999999999999."),
     ("alice", "cancel -1", "You have no request number -1."),
-    (
-        "bob",
-        "move abc 2",
-        f"“abc” is not a whole number. Use `{P}move <id> <place>`" + USE.format(p=P, name="move"),
-    ),
-    (
-        "bob",
-        "move 1",
-        f"Missing `place`. Use `{P}move <id> <place>`" + USE.format(p=P, name="move"),
-    ),
+    ("bob", "move abc 2", usage("“abc” is not a whole number.", "move <id> <place>")),
+    ("bob", "move 1", usage("Missing `place`.", "move <id> <place>")),
     ("bob", "move 1 0", "Places in the queue start at 1, not 0."),
     ("bob", "move 77 1", "There is no request number 77 in the queue."),
     (
@@ -73,11 +64,7 @@ PREFIX_ROWS: list[tuple[str, str, str]] = [
         "move 1 99999999999999999999",
         "Moved request 1 to number 2: the end of the queue (2).",
     ),
-    (
-        "bob",
-        "remove xyz",
-        f"“xyz” is not a whole number. Use `{P}remove <id>`" + USE.format(p=P, name="remove"),
-    ),
+    ("bob", "remove xyz", usage("“xyz” is not a whole number.", "remove <id>")),
     ("bob", "remove 77", "You have no request number 77."),
     ("alice", "skip", "This command is for DJs: you need one of these roles: {dj}."),
     (
@@ -91,7 +78,7 @@ PREFIX_ROWS: list[tuple[str, str, str]] = [
         "“" + "y" * 59 + "…” is not a day: use today, tomorrow, a weekday (mon…sun) or YYYY-MM-DD.",
     ),
     ("carol", "at 25:99", "“25:99” is not a time: use HH:MM or YYYY-MM-DD HH:MM (station time)."),
-    ("carol", "at", f"Missing `when`. Use `{P}at <time>`" + USE.format(p=P, name="at")),
+    ("carol", "at", usage("Missing `when`.", "at <time>")),
     (
         "alice",
         "at 10:00",
