@@ -1,13 +1,23 @@
-"""A minimal valid station in a temporary folder; tests break one file at a time."""
+"""A minimal valid station in a temporary folder; tests break one file at a time.
+
+:func:`radio_station` puts a folder on air offline (the real station tree on a
+FrameClock) and :func:`pull` takes its frames, faster than real time."""
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from radio.audio import synth
+from radio.audio.buffering import wait_buffered
+from radio.events import Event
+from radio.grid.check import check_station
+from radio.grid.frameclock import FrameClock
+from radio.station import Station as RadioStation
 
 STATION = """\
 timezone: Europe/Paris
@@ -58,3 +68,30 @@ def station(tmp_path: Path) -> Station:
     s.write("playlists/music.yaml", MUSIC)
     s.write("schedules/week.yaml", WEEK)
     return s
+
+
+def radio_station(
+    station: Station, start: datetime, events: list[Event], *, seed: int = 1, **options: Any
+) -> RadioStation:
+    """The station tree of ``station``'s folder, checked at ``start`` (asserted valid), on
+    a FrameClock that starts there and moves with the frames pulled; its events go to
+    ``events``, its rng is seeded with ``seed``, ``options`` go to it (``history``,
+    ``live``, ...). The caller closes it."""
+    setup = check_station(station.root, start)
+    assert setup.ok, setup.errors
+    holder: list[RadioStation] = []
+    clock = FrameClock(start, lambda: holder[0].root.position if holder else 0)
+    radio = RadioStation(
+        setup, clock=clock, rng=random.Random(seed), events=events.append, **options
+    )
+    holder.append(radio)
+    return radio
+
+
+def pull(radio: RadioStation, frames: int) -> list[bytes]:
+    """The station's next ``frames`` frames, each waited for up to 30 s (a deadlock guard)."""
+    out = []
+    for _ in range(frames):
+        assert wait_buffered(radio.root, 30)
+        out.append(radio.root.read())
+    return out

@@ -4,19 +4,14 @@ real time)."""
 
 from __future__ import annotations
 
-import random
 from datetime import UTC, datetime
 
 import numpy as np
 
 from radio.audio import synth
-from radio.audio.buffering import wait_buffered
 from radio.events import Event, TrackBlank, TrackStarted
-from radio.grid.check import check_station
-from radio.grid.frameclock import FrameClock
-from radio.station import Station as RadioStation
 
-from .conftest import Station
+from .conftest import Station, pull, radio_station
 
 START = datetime(2026, 11, 23, 11, 0, tzinfo=UTC)
 WEEK = """\
@@ -36,17 +31,10 @@ def test_the_station_skips_a_blank_file_after_its_blank_limit(station: Station) 
     blank = station.root / "media/music/a-blank.flac"
     synth.write_samples(blank, np.zeros((48_000 * 30, 2), dtype=np.int16))
     station.tone("media/music/b-tone.flac", 440.0, 1.0)
-    setup = check_station(station.root, START)
-    assert setup.ok, setup.errors
     events: list[Event] = []
-    holder: list[RadioStation] = []
-    clock = FrameClock(START, lambda: holder[0].root.position if holder else 0)
-    radio = RadioStation(setup, clock=clock, rng=random.Random(1), events=events.append)
-    holder.append(radio)
+    radio = radio_station(station, START, events)
     try:
-        for _ in range(250):
-            assert wait_buffered(radio.root, 30)
-            radio.root.read()
+        pull(radio, 250)
     finally:
         radio.close()
     starts = [(e.track.title, e.frame) for e in events if isinstance(e, TrackStarted)]

@@ -9,21 +9,16 @@ and that the L samples in between are the equal-power mix of the two.
 from __future__ import annotations
 
 import itertools
-import random
 from datetime import UTC, datetime
 
 import numpy as np
 
 from radio.audio import curves
-from radio.audio.buffering import wait_buffered
 from radio.audio.frames import SAMPLES_PER_FRAME
 from radio.audio.pcm import decode_file, to_int16
 from radio.events import Event, TrackStarted
-from radio.grid.check import check_station
-from radio.grid.frameclock import FrameClock
-from radio.station import Station as RadioStation
 
-from .conftest import Station
+from .conftest import Station, pull, radio_station
 
 START = datetime(2026, 11, 23, 11, 0, tzinfo=UTC)  # Monday noon in Paris
 WEEK = """\
@@ -57,18 +52,10 @@ def _station(station: Station, *, station_fade: str, show_fade: str, music_fade:
 
 
 def _on_air(station: Station, frames: int) -> tuple[np.ndarray, list[TrackStarted]]:
-    setup = check_station(station.root, START)
-    assert setup.ok, setup.errors
     events: list[Event] = []
-    holder: list[RadioStation] = []
-    clock = FrameClock(START, lambda: holder[0].root.position if holder else 0)
-    radio = RadioStation(setup, clock=clock, rng=random.Random(3), events=events.append)
-    holder.append(radio)
-    out = []
+    radio = radio_station(station, START, events, seed=3)
     try:
-        for _ in range(frames):
-            assert wait_buffered(radio.root, 30)
-            out.append(radio.root.read())
+        out = pull(radio, frames)
     finally:
         radio.close()
     starts = [e for e in events if isinstance(e, TrackStarted)]

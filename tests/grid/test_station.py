@@ -5,21 +5,18 @@ Requests (played at track boundaries): tests/app/test_requests_boundary.py.
 
 from __future__ import annotations
 
-import random
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from radio.audio.buffering import wait_buffered
 from radio.audio.frames import SAMPLES_PER_FRAME
 from radio.events import Event, ShowStarted, TrackStarted
 from radio.grid.check import check_station
-from radio.grid.frameclock import FrameClock
 from radio.station import Station as RadioStation
 from radio.store.db import Database
 from radio.store.history import PlayHistory
 
-from .conftest import Station
+from .conftest import Station, pull, radio_station
 
 START = datetime(2026, 11, 23, 11, 0, tzinfo=UTC)  # Monday noon in Paris: the show is on
 SHOW_HZ, FILLER_HZ = 600.0, 300.0
@@ -38,31 +35,15 @@ def _build(station: Station, events: list[Event]) -> tuple[RadioStation, PlayHis
     station.tone("media/music/a.flac", SHOW_HZ, 2.0)
     station.tone("media/music/b.flac", SHOW_HZ, 2.0)
     station.tone("media/filler/f.flac", FILLER_HZ, 2.0)
-    setup = check_station(station.root, START)
-    assert setup.ok, setup.errors
     history = PlayHistory(Database(":memory:"))
-    holder: list[RadioStation] = []
-    clock = FrameClock(START, lambda: holder[0].root.position if holder else 0)
-    radio = RadioStation(
-        setup, clock=clock, rng=random.Random(1), history=history, events=events.append
-    )
-    holder.append(radio)
-    return radio, history
-
-
-def _pull(radio: RadioStation, frames: int) -> list[bytes]:
-    out = []
-    for _ in range(frames):
-        assert wait_buffered(radio.root, 30)
-        out.append(radio.root.read())
-    return out
+    return radio_station(station, START, events, history=history), history
 
 
 def test_show_plays_and_history_is_written(station: Station) -> None:
     events: list[Event] = []
     radio, history = _build(station, events)
     try:
-        frames = _pull(radio, 150)  # 3 s: both show tracks start
+        frames = pull(radio, 150)  # 3 s: both show tracks start
         assert {_dominant(f) for f in frames[5:95]} == {SHOW_HZ}
         assert [e.show_id for e in events if isinstance(e, ShowStarted)] == ["allday"]
         plays = history.since(START)
@@ -82,7 +63,7 @@ def test_a_show_whose_media_vanished_falls_back_to_the_fallback(station: Station
     try:
         for name in ("a", "b"):
             (station.root / f"media/music/{name}.flac").unlink()
-        frames = _pull(radio, 100)
+        frames = pull(radio, 100)
         assert {_dominant(f) for f in frames} == {FILLER_HZ}
         assert radio.root.dead_air_frames == 0
         assert radio.programme.on_air is not None  # the grid still says the show is on
@@ -119,15 +100,10 @@ def test_listeners_are_told_titles_not_ids(station: Station) -> None:
     station.tone("media/music/a.flac", SHOW_HZ, 2.0)
     station.tone("media/filler/f.flac", FILLER_HZ, 2.0)
     before_show = START - timedelta(seconds=1)  # 11:59:59 in Paris: the fallback plays
-    setup = check_station(station.root, before_show)
-    assert setup.ok, setup.errors
     events: list[Event] = []
-    holder: list[RadioStation] = []
-    clock = FrameClock(before_show, lambda: holder[0].root.position if holder else 0)
-    radio = RadioStation(setup, clock=clock, rng=random.Random(1), events=events.append)
-    holder.append(radio)
+    radio = radio_station(station, before_show, events)
     try:
-        _pull(radio, 150)  # 1 s of fallback, then the show
+        pull(radio, 150)  # 1 s of fallback, then the show
         shows = [(e.show_id, e.title) for e in events if isinstance(e, ShowStarted)]
         assert shows == [("", "Night Owls"), ("noon", "The Noon Show")]
         started = [e.track.tags for e in events if isinstance(e, TrackStarted)]

@@ -4,22 +4,18 @@ mid-track with its fade, the programme comes back after the grace on a fresh tra
 
 from __future__ import annotations
 
-import random
 from datetime import UTC, datetime
 
 import numpy as np
 
-from radio.audio.buffering import wait_buffered
 from radio.audio.frames import SAMPLES_PER_FRAME, SILENCE
 from radio.audio.operators import Sine
 from radio.events import Event, LiveEnded, LiveStarted, TrackEnded, TrackStarted
-from radio.grid.check import check_station
-from radio.grid.frameclock import FrameClock
 from radio.live.pcm_buffer import PcmBuffer
 from radio.live.source import LiveInput, LiveRules
 from radio.station import Station as RadioStation
 
-from .conftest import Station
+from .conftest import Station, pull, radio_station
 
 START = datetime(2026, 11, 23, 11, 0, tzinfo=UTC)
 A_HZ, B_HZ, LIVE_HZ, FILLER_HZ = 600.0, 750.0, 1200.0, 300.0
@@ -38,21 +34,7 @@ def build(station: Station, events: list[Event]) -> RadioStation:
     station.tone("media/music/a.flac", A_HZ, 3.0)
     station.tone("media/music/b.flac", B_HZ, 3.0)
     station.tone("media/filler/f.flac", FILLER_HZ, 3.0)
-    setup = check_station(station.root, START)
-    assert setup.ok, setup.errors
-    holder: list[RadioStation] = []
-    clock = FrameClock(START, lambda: holder[0].root.position if holder else 0)
-    radio = RadioStation(setup, clock=clock, rng=random.Random(1), events=events.append, live=RULES)
-    holder.append(radio)
-    return radio
-
-
-def pull(radio: RadioStation, frames: int) -> list[bytes]:
-    out = []
-    for _ in range(frames):
-        assert wait_buffered(radio.root, 30)
-        out.append(radio.root.read())
-    return out
+    return radio_station(station, START, events, live=RULES)
 
 
 def test_live_cuts_in_then_the_programme_returns_on_a_fresh_track(station: Station) -> None:
