@@ -22,6 +22,7 @@ import subprocess
 from typing import Any, Final
 
 from radio.errors import SourceError
+from radio.filekind import special_kind as special_kind  # playlists/library.py takes it here
 
 QUIET: Final = ("-hide_banner", "-nostdin", "-loglevel", "error")
 #: The protocols FFmpeg may use for media files (a file, or our own pipes).
@@ -54,20 +55,6 @@ def require_regular_file(location: str | os.PathLike[str], error: type[SourceErr
         raise error(f"{os.fspath(location)}: cannot read the file: {exc.strerror or exc}") from None
     if not stat.S_ISREG(mode):
         raise error(f"{os.fspath(location)}: not a regular file ({special_kind(mode)})")
-
-
-def special_kind(mode: int) -> str:
-    """What a file that is not a regular file is, in words."""
-    for test, name in (
-        (stat.S_ISDIR, "a directory"),
-        (stat.S_ISFIFO, "a FIFO"),
-        (stat.S_ISCHR, "a character device"),
-        (stat.S_ISBLK, "a block device"),
-        (stat.S_ISSOCK, "a socket"),
-    ):
-        if test(mode):
-            return name
-    return "not a plain file"
 
 
 def run_to_end(

@@ -42,6 +42,7 @@ from ruamel.yaml.events import (
 from ruamel.yaml.reader import ReaderError
 
 from radio.config.diagnostics import Diagnostic, Mark, file_mark
+from radio.filekind import special_kind
 
 logger = logging.getLogger(__name__)
 
@@ -180,7 +181,7 @@ def read_bounded(path: Path, limit: int) -> tuple[bytes | None, Diagnostic | Non
     try:
         info = os.stat(path)
         if not stat.S_ISREG(info.st_mode):
-            return None, mark.diagnostic("E003", f"not a regular file ({_kind(info.st_mode)})")
+            return None, _not_regular(mark, info.st_mode)
         if info.st_size > limit:
             return None, _too_large(mark, limit)
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
@@ -189,7 +190,7 @@ def read_bounded(path: Path, limit: int) -> tuple[bytes | None, Diagnostic | Non
     try:
         opened = os.fstat(fd)  # it may have been replaced between stat and open
         if not stat.S_ISREG(opened.st_mode):
-            return None, mark.diagnostic("E003", f"not a regular file ({_kind(opened.st_mode)})")
+            return None, _not_regular(mark, opened.st_mode)
         chunks: list[bytes] = []
         size = 0
         while size <= limit:
@@ -207,21 +208,12 @@ def read_bounded(path: Path, limit: int) -> tuple[bytes | None, Diagnostic | Non
     return b"".join(chunks), None
 
 
+def _not_regular(mark: Mark, mode: int) -> Diagnostic:
+    return mark.diagnostic("E003", f"not a regular file ({special_kind(mode)})")
+
+
 def _too_large(mark: Mark, limit: int) -> Diagnostic:
     return mark.diagnostic("E004", f"the file is larger than {limit // 1024} kB: split it")
-
-
-def _kind(mode: int) -> str:
-    for test, name in (
-        (stat.S_ISDIR, "a directory"),
-        (stat.S_ISFIFO, "a FIFO"),
-        (stat.S_ISCHR, "a character device"),
-        (stat.S_ISBLK, "a block device"),
-        (stat.S_ISSOCK, "a socket"),
-    ):
-        if test(mode):
-            return name
-    return "not a plain file"
 
 
 def _byte_position(data: bytes, offset: int) -> tuple[int, int]:
