@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import numpy as np
+
 from radio.audio import synth
-from radio.sandbox.record import PacketRecord
+from radio.sandbox.analysis import mono, rms
+from radio.sandbox.record import SAMPLE_RATE, PacketRecord
 
 # (folder, file stem, title, artist, frequency, seconds)
 FALLBACK_TONES = (
@@ -99,3 +103,19 @@ def rtp_steps(packets: list[PacketRecord]) -> set[int]:
     """The distinct RTP timestamp steps between consecutive packets ({960}: every
     20 ms frame was sent, none skipped or repeated)."""
     return {(b.timestamp - a.timestamp) % 2**32 for a, b in itertools.pairwise(packets)}
+
+
+def packet_tone(packet: PacketRecord, tones: Sequence[float]) -> float | None:
+    """The one of ``tones`` a packet carries (its peak within 20 Hz), 0.0 for silence,
+    or None for a mixture or a packet the listener could not open (DAVE refuses a
+    frame sent across a transition). A 32,768-point FFT: 1.5 Hz bins."""
+    if packet.pcm is None:
+        return None
+    signal = mono(np.frombuffer(packet.pcm, dtype=np.int16).reshape(-1, 2))
+    if rms(signal) < 0.003:
+        return 0.0
+    windowed = (signal - signal.mean()) * np.hanning(signal.size)
+    points = 1 << 15
+    peak = float(np.argmax(np.abs(np.fft.rfft(windowed, n=points)))) * SAMPLE_RATE / points
+    nearest = min(tones, key=lambda hz: abs(hz - peak))
+    return nearest if abs(nearest - peak) < 20.0 else None

@@ -22,7 +22,6 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pytest
 from support import wait
 from support.station_app import on_air, station_app
@@ -34,10 +33,10 @@ from radio.bot.sender import MAX_LATE_FRAMES
 from radio.clock import SystemClock
 from radio.events import Event, TrackStarted
 from radio.sandbox import Emulator
-from radio.sandbox.analysis import missing_sequences, mono, rms
-from radio.sandbox.record import SAMPLE_RATE, PacketRecord
+from radio.sandbox.analysis import missing_sequences
+from radio.sandbox.record import PacketRecord
 
-from .conftest import FALLBACK_TONES, make_station
+from .conftest import FALLBACK_TONES, make_station, packet_tone
 
 pytestmark = pytest.mark.e2e
 
@@ -59,19 +58,8 @@ LATE_WINDOW = 50
 until = functools.partial(wait.until, timeout=30.0)
 
 
-def tone_of(packet: PacketRecord) -> float | None:
-    """The fallback tone a packet carries: 0.0 for silence, None for a mixture (or a
-    packet the listener could not open: DAVE refuses a frame sent across a transition)."""
-    if packet.pcm is None:
-        return None
-    signal = mono(np.frombuffer(packet.pcm, dtype=np.int16).reshape(-1, 2))
-    if rms(signal) < 0.003:
-        return 0.0
-    windowed = (signal - signal.mean()) * np.hanning(signal.size)
-    points = 1 << 15  # 1.5 Hz bins: the tones are 110 Hz apart
-    peak = float(np.argmax(np.abs(np.fft.rfft(windowed, n=points)))) * SAMPLE_RATE / points
-    nearest = min(TONES, key=lambda hz: abs(hz - peak))
-    return nearest if abs(nearest - peak) < 20.0 else None
+# the fallback tone a packet carries: 0.0 for silence, None for a mixture
+tone_of = functools.partial(packet_tone, tones=TONES)
 
 
 @dataclass

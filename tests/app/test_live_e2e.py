@@ -14,6 +14,7 @@ that holds the same tone.
 from __future__ import annotations
 
 import asyncio
+import functools
 import subprocess
 import time
 from collections.abc import AsyncIterator
@@ -30,12 +31,11 @@ from radio.bot.config import DiscordConfig
 from radio.clock import SystemClock
 from radio.events import Event, LiveEnded, LiveStarted, LiveTitle, TrackStarted
 from radio.sandbox import Emulator
-from radio.sandbox.analysis import mono, rms
 from radio.sandbox.presenter import encoder_args, update_title
-from radio.sandbox.record import SAMPLE_RATE, PacketRecord
+from radio.sandbox.record import PacketRecord
 from radio.store.presenters import PresenterCredentials
 
-from .conftest import make_station
+from .conftest import make_station, packet_tone
 
 pytestmark = pytest.mark.e2e
 
@@ -45,19 +45,8 @@ GRACE_S = 1.0
 PASSWORD = "alices-secret"
 
 
-def tone_of(packet: PacketRecord) -> float | None:
-    """0.0 for silence, the nearest known tone, or None for a mixture (or a packet the
-    listener could not open)."""
-    if packet.pcm is None:
-        return None
-    signal = mono(np.frombuffer(packet.pcm, dtype=np.int16).reshape(-1, 2))
-    if rms(signal) < 0.003:
-        return 0.0
-    windowed = (signal - signal.mean()) * np.hanning(signal.size)
-    points = 1 << 15
-    peak = float(np.argmax(np.abs(np.fft.rfft(windowed, n=points)))) * SAMPLE_RATE / points
-    nearest = min((*PROGRAMME_HZ, LIVE_HZ), key=lambda hz: abs(hz - peak))
-    return nearest if abs(nearest - peak) < 20.0 else None
+# 0.0 for silence, the programme's or the presenter's tone, None for a mixture
+tone_of = functools.partial(packet_tone, tones=(*PROGRAMME_HZ, LIVE_HZ))
 
 
 class ProgrammeBack:
