@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from aiohttp import web
+from support.http import http_server
 
 from radio.audio.frames import FRAME_BYTES, SAMPLE_RATE, SAMPLES_PER_FRAME, frames_for
 from radio.bot.audio import music_encoder
@@ -52,8 +53,6 @@ from radio.sandbox.analysis import mono, peak_frequency, rms
 from radio.store.db import Database
 from radio.store.live_sessions import LiveSession, LiveSessions
 from radio.store.presenters import PresenterCredentials, ScryptParams
-
-from .test_relay import http_server
 
 WAIT = 30.0  # generous: a condition that holds arrives long before this
 RULES = LiveRules(fade=0.1, grace=0.5, prebuffer=0.06, max_latency=1.0)

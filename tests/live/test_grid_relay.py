@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 from support import wait
+from support.http import http_server
 
 from radio.clock import ManualClock
 from radio.events import Event, LiveProblem
@@ -57,15 +58,8 @@ async def partner() -> AsyncIterator[tuple[Partner, str]]:
     server = Partner()
     app = web.Application()
     app.router.add_get("/stream", server.stream)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    try:
-        yield server, f"http://127.0.0.1:{port}/stream"
-    finally:
-        await runner.cleanup()
+    async with http_server(app) as base:
+        yield server, f"{base}/stream"
 
 
 until = functools.partial(wait.until, timeout=30.0, every=0.02)

@@ -18,6 +18,7 @@ from types import SimpleNamespace
 import aiohttp
 import pytest
 from aiohttp import web
+from support.http import http_server
 
 from radio.errors import LiveRefused, SourceError
 from radio.live.relay import (
@@ -117,20 +118,6 @@ async def write_in_pieces(response: web.StreamResponse, body: bytes, piece: int 
     """Send ``body`` in odd-sized writes so chunk boundaries fall inside blocks."""
     for start in range(0, len(body), piece):
         await response.write(body[start : start + piece])
-
-
-@asynccontextmanager
-async def http_server(app: web.Application) -> AsyncIterator[str]:
-    """Serve ``app`` on 127.0.0.1 at a free port; yields its base URL."""
-    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.1)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        await runner.cleanup()
 
 
 @asynccontextmanager

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 from support.chromium import CHROMIUM, chromium
+from support.http import http_server
 
 from .conftest import TITLES, Station
 
@@ -36,15 +37,8 @@ async def stream_url(tmp_path: Path) -> AsyncIterator[str]:
         return web.FileResponse(ogg, headers={"Content-Type": "audio/ogg"})
 
     app.router.add_get("/stream.ogg", stream)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    try:
-        yield f"http://127.0.0.1:{port}/stream.ogg"
-    finally:
-        await runner.cleanup()
+    async with http_server(app) as base:
+        yield f"{base}/stream.ogg"
 
 
 @pytest.fixture
