@@ -14,19 +14,11 @@ from radio.events import Event, TrackBlank, TrackStarted
 from .conftest import Station, pull, radio_station
 
 START = datetime(2026, 11, 23, 11, 0, tzinfo=UTC)
-WEEK = """\
-shows:
-  - id: allday
-    days: [mon, tue, wed, thu, fri, sat, sun]
-    start: "00:00"
-    end: "24:00"
-    rotation: [{playlist: music}]
-"""
 
 
 def test_the_station_skips_a_blank_file_after_its_blank_limit(station: Station) -> None:
     station.write("station.yaml", "timezone: UTC\nfallback: music\nblank_limit: 1.5\n")
-    station.write("schedules/week.yaml", WEEK)
+    # the fixture's week: one all-day show of the music playlist
     station.write("playlists/music.yaml", "sources: [media/music]\norder: sequential\n")
     blank = station.root / "media/music/a-blank.flac"
     synth.write_samples(blank, np.zeros((48_000 * 30, 2), dtype=np.int16))
