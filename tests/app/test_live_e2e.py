@@ -199,7 +199,14 @@ async def test_presenter_goes_live_and_the_programme_comes_back_fresh(
     samples = np.frombuffer(pcm, dtype=np.int16).astype(np.float64)
     frames = len(samples) // 960
     on_air_frames = ended.frame - started.frame + 1
-    assert abs(frames - on_air_frames) <= 2, (frames, on_air_frames)
+    # Frames the sender skipped to stay on time (a busy machine) never went on air,
+    # so they are not in the recording either.
+    skipped = app.bot.broadcaster.stats().skipped
+    assert on_air_frames - skipped - 2 <= frames <= on_air_frames + 2, (
+        frames,
+        on_air_frames,
+        skipped,
+    )
     loud = samples[: len(live_at) * 960]
     spectrum = np.abs(np.fft.rfft(loud * np.hanning(loud.size)))
     assert abs(float(np.argmax(spectrum)) * 48000 / loud.size - LIVE_HZ) < 5
