@@ -25,10 +25,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 from support import wait
+from support.demo import demo_options
 
-from radio.app import AppOptions
 from radio.app.stamps import FRAME
-from radio.demo import DemoOptions
 from radio.demo.runner import Demo
 from radio.events import ShowStarted, TrackEnded, TrackStarted
 from radio.sandbox.analysis import missing_sequences, tone_runs
@@ -53,18 +52,8 @@ until = functools.partial(wait.until, timeout=30.0)
 async def test_demo_plays_the_grid_hard_start_and_a_request(tmp_path: Path) -> None:
     boundary = whole_seconds_after(datetime.now(UTC), 8.0)
     station = make_station(tmp_path / "station", show_start=boundary)
-    options = DemoOptions(
-        station_dir=station.root,
-        data_dir=station.data,
-        port=0,
-        live_port=0,
-        generate_media=False,
-        app=AppOptions(
-            live_port=0, web_port=0, watch_interval=0.5, bot_options={"guild_ready_timeout": 0.05}
-        ),
-    )
     out = io.StringIO()
-    demo = Demo(options, out)
+    demo = Demo(demo_options(station.root, watch_interval=0.5), out)
     await demo.start()
     try:
         await demo.wait_on_air()

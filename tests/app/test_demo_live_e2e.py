@@ -9,10 +9,9 @@ import shlex
 from pathlib import Path
 
 import pytest
+from support.demo import demo_options
 from support.wait import until
 
-from radio.app import AppOptions
-from radio.demo import DemoOptions
 from radio.demo.runner import Demo
 from radio.events import LiveEnded, LiveStarted
 
@@ -24,16 +23,8 @@ pytestmark = pytest.mark.e2e
 @pytest.mark.timeout(300)  # a deadlock guard for a busy machine, not a measure
 async def test_the_printed_encoder_line_goes_live(tmp_path: Path) -> None:
     station = make_station(tmp_path / "station", show_start=None)
-    options = DemoOptions(
-        station_dir=station.root,
-        data_dir=station.data,
-        port=0,
-        live_port=0,
-        generate_media=False,
-        app=AppOptions(live_port=0, web_port=0, bot_options={"guild_ready_timeout": 0.05}),
-    )
     out = io.StringIO()
-    demo = Demo(options, out)
+    demo = Demo(demo_options(station.root), out)
     await demo.start()
     try:
         await demo.wait_on_air()

@@ -1,17 +1,13 @@
 """A small station for the control room tests: a long fallback track, so that a
-request waits in the queue (requests never cut the song on air), and a requestable one;
-the demo's options for running it in a test."""
+request waits in the queue (requests never cut the song on air), and a requestable one."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from radio.app import AppOptions
 from radio.audio import synth
-from radio.demo import DemoOptions
 
 RATE = 48_000
 
@@ -40,18 +36,3 @@ def long_station(
     (root / "schedules").mkdir()
     (root / "schedules/week.yaml").write_text("shows: []\n", encoding="utf-8")
     return root
-
-
-def demo_options(root: Path, *, stage: bool = False, **app: Any) -> DemoOptions:
-    """The demo of the station at ``root`` (data in ``root / "data"``) on any free ports,
-    its media not generated, the bot quick to find its guild; ``app`` adds
-    :class:`AppOptions` fields (``watch_interval``, ...); ``stage`` broadcasts on a stage."""
-    return DemoOptions(
-        station_dir=root,
-        data_dir=root / "data",
-        port=0,
-        live_port=0,
-        stage=stage,
-        generate_media=False,
-        app=AppOptions(live_port=0, web_port=0, bot_options={"guild_ready_timeout": 0.05}, **app),
-    )

@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 from support.chromium import CHROMIUM, chromium
+from support.demo import demo_options
 
 from radio.demo.runner import Demo
 
-from .station import demo_options, long_station
+from .station import long_station
 
 pytestmark = [
     pytest.mark.e2e,

@@ -8,11 +8,12 @@ import io
 from pathlib import Path
 
 import pytest
+from support.demo import demo_options
 from support.wait import until
 
 from radio.demo.runner import Demo
 
-from .station import demo_options, long_station
+from .station import long_station
 
 pytestmark = pytest.mark.e2e
 

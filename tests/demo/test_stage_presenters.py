@@ -13,12 +13,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from support import wait
+from support.demo import demo_options
 
 from radio.demo.runner import Demo
 from radio.sandbox.speakers import Spurt
 
 from .listening import heard, levels
-from .station import demo_options, long_station
+from .station import long_station
 
 pytestmark = pytest.mark.e2e
 

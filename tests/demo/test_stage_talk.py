@@ -14,12 +14,13 @@ import aiohttp
 import numpy as np
 import pytest
 from support import wait
+from support.demo import demo_options
 
 from radio.demo.runner import Demo
 from radio.demo.stage_talk import TALK_SECONDS
 
 from .listening import heard, levels
-from .station import demo_options, long_station
+from .station import long_station
 
 pytestmark = pytest.mark.e2e
 
