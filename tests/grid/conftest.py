@@ -10,10 +10,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from radio.audio import synth
 from radio.audio.buffering import wait_buffered
+from radio.audio.frames import SAMPLES_PER_FRAME
 from radio.events import Event
 from radio.grid.check import check_station
 from radio.grid.frameclock import FrameClock
@@ -95,3 +97,9 @@ def pull(radio: RadioStation, frames: int) -> list[bytes]:
         assert wait_buffered(radio.root, 30)
         out.append(radio.root.read())
     return out
+
+
+def dominant(frame: bytes) -> float:
+    """The strongest frequency of a frame's left channel, to the FFT's 50 Hz bin."""
+    left = np.frombuffer(frame, dtype="<i2").reshape(-1, 2)[:, 0].astype(np.float64)
+    return float(np.argmax(np.abs(np.fft.rfft(left))) * 48_000 / SAMPLES_PER_FRAME)

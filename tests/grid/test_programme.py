@@ -5,9 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import numpy as np
-
-from radio.audio.frames import SAMPLES_PER_FRAME
 from radio.audio.operators import Sine
 from radio.audio.source import Source
 from radio.events import Event, ShowStarted
@@ -15,6 +12,8 @@ from radio.grid.frameclock import FrameClock
 from radio.grid.grid import Grid, Occurrence
 from radio.grid.model import ScheduleFile
 from radio.grid.programme import Programme
+
+from .conftest import dominant
 
 START = datetime(2026, 11, 23, 5, 59, 58, tzinfo=UTC)  # 06:59:58 in Paris
 FREQS = {None: 250.0, "a": 500.0, "b": 1000.0}
@@ -30,11 +29,6 @@ def _grid(*shows: tuple[str, str, str]) -> Grid:
         }
     )
     return Grid(tz=ZoneInfo("Europe/Paris"), shows=tuple(schedule.shows), fallback="x")
-
-
-def _dominant(frame: bytes) -> float:
-    left = np.frombuffer(frame, dtype="<i2").reshape(-1, 2)[:, 0].astype(np.float64)
-    return float(np.argmax(np.abs(np.fft.rfft(left))) * 48_000 / SAMPLES_PER_FRAME)
 
 
 class Harness:
@@ -61,7 +55,7 @@ class Harness:
         out = []
         for _ in range(count):
             assert self.programme.ready
-            out.append(_dominant(self.programme.read()))
+            out.append(dominant(self.programme.read()))
             self.frames += 1
         return out
 

@@ -7,25 +7,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import numpy as np
-
-from radio.audio.frames import SAMPLES_PER_FRAME
 from radio.events import Event, ShowStarted, TrackStarted
 from radio.grid.check import check_station
 from radio.station import Station as RadioStation
 from radio.store.db import Database
 from radio.store.history import PlayHistory
 
-from .conftest import Station, pull, radio_station
+from .conftest import Station, dominant, pull, radio_station
 
 START = datetime(2026, 11, 23, 11, 0, tzinfo=UTC)  # Monday noon in Paris: the show is on
 SHOW_HZ, FILLER_HZ = 600.0, 300.0
-
-
-def _dominant(frame: bytes) -> float:
-    left = np.frombuffer(frame, dtype="<i2").reshape(-1, 2)[:, 0].astype(np.float64)
-    spectrum = np.abs(np.fft.rfft(left))
-    return float(np.argmax(spectrum) * 48_000 / SAMPLES_PER_FRAME)
 
 
 def _build(station: Station, events: list[Event]) -> tuple[RadioStation, PlayHistory]:
@@ -44,7 +35,7 @@ def test_show_plays_and_history_is_written(station: Station) -> None:
     radio, history = _build(station, events)
     try:
         frames = pull(radio, 150)  # 3 s: both show tracks start
-        assert {_dominant(f) for f in frames[5:95]} == {SHOW_HZ}
+        assert {dominant(f) for f in frames[5:95]} == {SHOW_HZ}
         assert [e.show_id for e in events if isinstance(e, ShowStarted)] == ["allday"]
         plays = history.since(START)
         assert [(p.title, p.show, p.playlist) for p in plays] == [
@@ -64,7 +55,7 @@ def test_a_show_whose_media_vanished_falls_back_to_the_fallback(station: Station
         for name in ("a", "b"):
             (station.root / f"media/music/{name}.flac").unlink()
         frames = pull(radio, 100)
-        assert {_dominant(f) for f in frames} == {FILLER_HZ}
+        assert {dominant(f) for f in frames} == {FILLER_HZ}
         assert radio.root.dead_air_frames == 0
         assert radio.programme.on_air is not None  # the grid still says the show is on
     finally:

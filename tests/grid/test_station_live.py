@@ -8,23 +8,18 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from radio.audio.frames import SAMPLES_PER_FRAME, SILENCE
+from radio.audio.frames import SILENCE
 from radio.audio.operators import Sine
 from radio.events import Event, LiveEnded, LiveStarted, TrackEnded, TrackStarted
 from radio.live.pcm_buffer import PcmBuffer
 from radio.live.source import LiveInput, LiveRules
 from radio.station import Station as RadioStation
 
-from .conftest import Station, pull, radio_station
+from .conftest import Station, dominant, pull, radio_station
 
 START = datetime(2026, 11, 23, 11, 0, tzinfo=UTC)
 A_HZ, B_HZ, LIVE_HZ, FILLER_HZ = 600.0, 750.0, 1200.0, 300.0
 RULES = LiveRules(fade=0.1, grace=0.2, prebuffer=0.06, max_latency=0.5)
-
-
-def dominant(frame: bytes) -> float:
-    left = np.frombuffer(frame, dtype="<i2").reshape(-1, 2)[:, 0].astype(np.float64)
-    return float(np.argmax(np.abs(np.fft.rfft(left))) * 48_000 / SAMPLES_PER_FRAME)
 
 
 def build(station: Station, events: list[Event]) -> RadioStation:
