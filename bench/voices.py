@@ -10,12 +10,16 @@ frame), the primary :class:`~radio.bot.client.RadioBot` and its followers
 (:func:`radio.bot.voices.follower`, run by :class:`~radio.bot.voices.Voices`),
 all on one :class:`~radio.bot.sendloop.SendLoop`, against the local Discord
 running in this process (arrivals only, not decoded, so that the listener costs
-the station nothing). Once every room is on air, the child's CPU time (user +
-system, from ``/proc``) is measured over ``--seconds`` of real time; the least
-of ``--repeats`` runs is kept (a shared machine only ever adds time). Cases:
+the station nothing). Once every room is on air, the child names its threads in
+the kernel (``/proc/self/task/<tid>/comm``: ``sender``, ``loop``,
+``vsock-reader``, ``voice-keepalive``, ``gw-keepalive``, ...), and this process
+reads each thread's CPU time (``/proc/<pid>/task/<tid>/schedstat``, in
+nanoseconds) at the start and the end of ``--seconds`` of real time; the
+least of ``--repeats`` runs is kept (a shared machine only ever adds time),
+per thread group as well as in all. Cases:
 
 - 1 voice in 1 room (the baseline: a station as it was);
-- 1 voice in 4 rooms (4 servers): what a room costs;
+- 1 voice in 4 rooms, then 8 (one per server): what a room costs;
 - 4 voices in 4 rooms (4 stages of one server, one bot each): what a voice costs
   on top of its room (its gateway and voice WebSockets, heartbeats, its keeper).
 
@@ -31,7 +35,9 @@ import os
 import platform
 import signal
 import sys
+import threading
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,7 +48,9 @@ from radio.sandbox.child import announce_ready, start_child, stop_child
 from radio.sandbox.state import ChannelType, World, bot_token
 
 ROOT = Path(__file__).resolve().parents[1]
-SERVERS = 4
+SERVERS = 8
+# Thread groups, by the kernel names the child gives its threads.
+GROUPS = ("sender", "loop", "vsock-reader", "voice-keepalive", "gw-keepalive", "other")
 
 
 @dataclass(frozen=True)
@@ -57,12 +65,21 @@ class Case:
 CASES = (
     Case("1 voice, 1 room", 1, 1),
     Case("1 voice, 4 rooms (4 servers)", 1, 4),
+    Case("1 voice, 8 rooms (8 servers)", 1, 8),
     Case("4 voices, 4 rooms (4 stages of one server)", 4, 4),
 )
 
 
+@dataclass(frozen=True)
+class Run:
+    """One measured run: percent of a core in all and per thread group."""
+
+    total: float
+    groups: dict[str, float]
+
+
 def discord_section(world: World, case: Case) -> dict[str, Any]:
-    """The ``discord:`` section of ``case`` in ``world`` (4 servers of 4 stages, 4 bots)."""
+    """The ``discord:`` section of ``case`` in ``world`` (8 servers of 4 stages, 4 bots)."""
     guilds = list(world.guilds.values())
     first_stages = [s.id for s in world.stages(guilds[0])]
     if case.voices == 1:
@@ -82,14 +99,58 @@ def discord_section(world: World, case: Case) -> dict[str, Any]:
     }
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of process ``pid`` so far (Linux ``/proc``)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def thread_group(name: str) -> str:
+    """The group of a thread of the child, by its Python name (15 characters at most)."""
+    if name == "MainThread":
+        return "loop"  # the event loop: keepers, gateway and voice WebSockets, announcements
+    if name.startswith("radio-sender"):
+        return "sender"
+    if name.startswith("voice-socket-reader"):
+        return "vsock-reader"
+    if name.startswith("voice-keep-alive"):
+        return "voice-keepalive"
+    if name.startswith("keep-alive-handler"):
+        return "gw-keepalive"
+    return "other"
 
 
-async def measure(emulator: Emulator, case: Case, seconds: float) -> float:
-    """Percent of a core the station side uses in ``case``, over ``seconds``."""
+def name_threads() -> None:
+    """In the child: give every live thread its group as its kernel name (``comm``)."""
+    for thread in threading.enumerate():
+        if thread.native_id is not None:
+            with open(f"/proc/self/task/{thread.native_id}/comm", "w") as comm:
+                comm.write(thread_group(thread.name))
+
+
+def thread_cpu(pid: int) -> dict[int, tuple[str, int]]:
+    """Every live thread of ``pid``: its kernel name and CPU nanoseconds so far."""
+    threads: dict[int, tuple[str, int]] = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            name = (task / "comm").read_text().strip()
+            ns = int((task / "schedstat").read_text().split()[0])
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # the thread ended meanwhile
+        threads[int(task.name)] = (name, ns)
+    return threads
+
+
+def cpu_by_group(
+    before: dict[int, tuple[str, int]], after: dict[int, tuple[str, int]]
+) -> Counter[str]:
+    """CPU nanoseconds per thread group between two :func:`thread_cpu` readings.
+
+    A thread born meanwhile counts from zero; one that ended is lost (none
+    does while the rooms stay on air)."""
+    spent: Counter[str] = Counter()
+    for tid, (name, ns) in after.items():
+        group = name if name in GROUPS else "other"
+        spent[group] += ns - before.get(tid, (name, 0))[1]
+    return spent
+
+
+async def measure(emulator: Emulator, case: Case, seconds: float, realtime: bool = False) -> Run:
+    """Percent of a core the station side uses in ``case`` over ``seconds``, per thread group."""
     world = emulator.world
     tokens = {"DISCORD_TOKEN": world.token}
     tokens |= {f"VOICE_{n}": bot_token(world.token, n) for n in range(2, case.voices + 1)}
@@ -99,17 +160,20 @@ async def measure(emulator: Emulator, case: Case, seconds: float) -> float:
             "addresses": emulator.addresses.to_json(),
             "config": discord_section(world, case),
             "tokens": tokens,
+            "realtime": realtime,
         },
         pythonpath=ROOT,
     )
     try:
         await asyncio.sleep(2.0)  # logins and first joins settle
-        before, start = cpu_seconds(child.pid), time.monotonic()
+        before, start = thread_cpu(child.pid), time.monotonic()
         await asyncio.sleep(seconds)
-        after, end = cpu_seconds(child.pid), time.monotonic()
+        after, end = thread_cpu(child.pid), time.monotonic()
     finally:
         await stop_child(child, signal.SIGTERM)
-    return 100.0 * (after - before) / (end - start)
+    spent = cpu_by_group(before, after)
+    percent = {group: 100.0 * spent[group] / 1e9 / (end - start) for group in GROUPS}
+    return Run(sum(percent.values()), percent)
 
 
 async def child(args: dict[str, Any]) -> None:
@@ -130,7 +194,7 @@ async def child(args: dict[str, Any]) -> None:
         feed,
         clock=SystemClock(),
         rooms=plan[0].rooms,
-        realtime=False,
+        realtime=bool(args.get("realtime")),
         guild_ready_timeout=0.05,
     )
     followers = [
@@ -157,13 +221,17 @@ async def child(args: dict[str, Any]) -> None:
         await primary.close()
         await task
 
+    def on_air() -> bool:
+        if not all(line.state == str(RoomState.ON_AIR) for line in voices.rooms()):
+            return False
+        name_threads()  # every thread of the measure is there once the rooms are on air
+        return True
+
     task = asyncio.create_task(run())
-    await announce_ready(
-        lambda: all(line.state == str(RoomState.ON_AIR) for line in voices.rooms()), task
-    )
+    await announce_ready(on_air, task)
 
 
-async def bench(seconds: float, repeats: int) -> None:
+async def bench(seconds: float, repeats: int, realtime: bool) -> None:
     async with Emulator(
         clock=SystemClock(),
         monotonic=time.monotonic,
@@ -177,31 +245,72 @@ async def bench(seconds: float, repeats: int) -> None:
             len([c for c in g.channels.values() if c.type is ChannelType.STAGE]) == 4
             for g in emulator.world.guilds.values()
         )
-        results: dict[str, float] = {}
+        results: dict[str, Run] = {}
         for case in CASES:
-            runs = [await measure(emulator, case, seconds) for _ in range(repeats)]
-            results[case.label] = min(runs)
-            print(f"| {case.label} | {min(runs):.3f} | {' / '.join(f'{r:.3f}' for r in runs)} |")
-        base, rooms, voices = (results[c.label] for c in CASES)
+            runs = [await measure(emulator, case, seconds, realtime) for _ in range(repeats)]
+            results[case.label] = least(runs)
+            print(
+                f"| {case.label} | {results[case.label].total:.3f} |"
+                f" {' / '.join(f'{r.total:.3f}' for r in runs)} |"
+            )
         print()
-        print(f"each extra room (same voice): {(rooms - base) / 3:.3f} % of a core")
-        print(f"each extra voice with its room: {(voices - base) / 3:.3f} % of a core")
+        print("Least per thread group (% of a core; each group's least over the runs):")
+        print()
+        print("| case | " + " | ".join(GROUPS) + " |")
+        print("|---|" + "---:|" * len(GROUPS))
+        for case in CASES:
+            groups = results[case.label].groups
+            print(f"| {case.label} | " + " | ".join(f"{groups[g]:.3f}" for g in GROUPS) + " |")
+        base, four, eight, voices = (results[c.label] for c in CASES)
+        print()
+        for group in ("total", *GROUPS):
+            slope = (value(eight, group) - value(base, group)) / 7
+            print(f"each extra room (1 -> 8 rooms), {group}: {slope:.4f} % of a core")
+        print(f"each extra room (1 -> 4 rooms): {(four.total - base.total) / 3:.3f} % of a core")
+        print(
+            f"each extra voice with its room (1 -> 4 voices): {(voices.total - base.total) / 3:.3f}"
+            " % of a core"
+        )
+        print(
+            f"a voice beyond its room (4 voices against 1 voice, 4 rooms):"
+            f" {(voices.total - four.total) / 3:.3f} % of a core"
+        )
+
+
+def least(runs: list[Run]) -> Run:
+    """The least total of ``runs``, and each group's least on its own."""
+    return Run(
+        min(r.total for r in runs),
+        {group: min(r.groups[group] for r in runs) for group in GROUPS},
+    )
+
+
+def value(run: Run, group: str) -> float:
+    """``run``'s total (``group`` "total") or one group's figure."""
+    return run.total if group == "total" else run.groups[group]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--seconds", type=float, default=30.0, help="real time measured per run")
     parser.add_argument("--repeats", type=int, default=3, help="runs per case (least kept)")
+    parser.add_argument(
+        "--realtime",
+        action="store_true",
+        help="the sender asks for SCHED_FIFO, as `radio run` does (default: normal priority)",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child is not None:
         asyncio.run(child(json.loads(args.child)))
         return
     print(f"machine: {os.cpu_count()} CPUs, Python {platform.python_version()}")
+    print(f"sender: {'SCHED_FIFO' if args.realtime else 'normal priority'}")
     print(f"load average at start: {os.getloadavg()}")
     print("| case | % of a core (least) | runs |")
     print("|---|---:|---:|")
-    asyncio.run(bench(args.seconds, args.repeats))
+    asyncio.run(bench(args.seconds, args.repeats, args.realtime))
+    print(f"load average at the end: {os.getloadavg()}")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,11 @@ permission is missing), attaches the connection to the station's one
 each frame once and sends it to every room), and watches the connection.
 discord.py itself reconnects the voice session after most close codes (4006,
 ...); the broadcaster sends nothing while a room is down and says it is
-speaking again on the new session. When discord.py lets the connection go,
+speaking again on the new session. The keepers do not poll on their own: the
+bot's one poll task checks every watched connection each ``poll_interval``, on a
+grid of the loop's clock that every bot of the process shares (one wake of the
+event loop per poll, whatever the rooms), and wakes a keeper only when its
+connection is gone, stalled, or left. When discord.py lets the connection go,
 the keeper learns why from discord.py's own log (:mod:`radio.bot.voiceclose`):
 after 4014, 4021 or 4022 (kicked, rate limited, call terminated) Discord does not
 want the bot back, so it reports to the admins' room and waits for an admin's
@@ -33,7 +37,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from enum import StrEnum
+from enum import Enum, StrEnum
 from typing import Any, ClassVar, Generic
 
 import discord
@@ -98,6 +102,32 @@ class _Ended:
 
 
 _Ended.STALLED = _Ended(None, stalled=True)
+
+
+class _Outcome(Enum):
+    """How the bot's poll settles a keeper's watch."""
+
+    GONE = "discord.py let the connection go"
+    STALLED = "down for stall_after while discord.py holds it"
+    STOPPED = "the bot is closing, or the room was left by command"
+
+
+@dataclass(eq=False)
+class _Watch:
+    """A connection a keeper watches, checked by the bot's poll (:meth:`RadioBot._poll_rooms`)."""
+
+    room: Room
+    vc: discord.VoiceClient
+    outcome: asyncio.Future[_Outcome]
+    down: int = 0  # consecutive polls that found it down while discord.py held it
+
+
+def until_next_poll(now: float, interval: float) -> float:
+    """Seconds from ``now`` to the next multiple of ``interval`` after it (in (0, interval]).
+
+    The bots poll their rooms on this grid: whenever each started, they wake together.
+    """
+    return interval - now % interval
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,6 +263,7 @@ class RadioBot(commands.Bot, Generic[FeedT]):
             if guild.id in kept
         }
         self._wake: dict[int, asyncio.Event] = {}
+        self._watches: dict[int, _Watch] = {}  # by guild: the connections the keepers watch
         self._tasks: list[asyncio.Task[None]] = []
         self.supervisor = supervisor or Supervisor(
             delay=backoff.delay, monotonic=monotonic or time.monotonic
@@ -266,6 +297,8 @@ class RadioBot(commands.Bot, Generic[FeedT]):
         for guild_id in self.rooms:
             self._wake[guild_id] = asyncio.Event()
             self._tasks.append(spawn(f"keeper:{guild_id}", functools.partial(self._keep, guild_id)))
+        if self.rooms:
+            self._tasks.append(spawn("rooms-poll", self._poll_rooms))
         if self.announcer is not None:
             self._tasks.append(spawn("announcements", self._pump))
 
@@ -493,22 +526,54 @@ class RadioBot(commands.Bot, Generic[FeedT]):
         While discord.py resumes or reconnects, the broadcaster skips the room;
         it sends again (at the live edge) as soon as the connection is back. A
         connection that stays down for ``stall_after`` seconds of checks while
-        discord.py still holds it is reported as STALLED.
+        discord.py still holds it is reported as STALLED. The checks are the
+        bot's one poll (:meth:`_poll_rooms`); the keeper waits for its verdict.
         """
-        down = 0
-        while not self.is_closed() and room.state is not RoomState.LEFT:
-            if vc.is_connected():
-                if down:
-                    logger.info("connection to %s is back: playing live again", vc.channel)
-                down = 0
-            elif vc not in self.voice_clients:
-                return _Ended(await self._close_code(room.guild.id))
-            else:
-                down += 1
-                if down >= self.stall_polls:
-                    return _Ended.STALLED
-            await asyncio.sleep(self.poll_interval)
-        return _Ended(None)
+        watch = _Watch(room, vc, asyncio.get_running_loop().create_future())
+        self._watches[room.guild.id] = watch
+        try:
+            outcome = await watch.outcome
+        finally:
+            if self._watches.get(room.guild.id) is watch:
+                del self._watches[room.guild.id]
+        if outcome is _Outcome.GONE:
+            return _Ended(await self._close_code(room.guild.id))
+        return _Ended.STALLED if outcome is _Outcome.STALLED else _Ended(None)
+
+    async def _poll_rooms(self) -> None:
+        """Check every watched connection once per ``poll_interval``, settling a
+        keeper's watch when its connection is gone, stalled, or no longer wanted.
+
+        One task per bot rather than one timer per room: each poll is one wake
+        of the event loop, on a grid every bot of the process shares.
+        """
+        while not self.is_closed():
+            await self._next_poll()
+            for watch in list(self._watches.values()):
+                if not watch.outcome.done():
+                    outcome = self._check(watch)
+                    if outcome is not None:
+                        watch.outcome.set_result(outcome)
+
+    def _check(self, watch: _Watch) -> _Outcome | None:
+        """One poll of one connection: its outcome, or None while it is watched on."""
+        vc = watch.vc
+        if self.is_closed() or watch.room.state is RoomState.LEFT:
+            return _Outcome.STOPPED
+        if vc.is_connected():
+            if watch.down:
+                logger.info("connection to %s is back: playing live again", vc.channel)
+            watch.down = 0
+            return None
+        if vc not in self.voice_clients:
+            return _Outcome.GONE
+        watch.down += 1
+        return _Outcome.STALLED if watch.down >= self.stall_polls else None
+
+    async def _next_poll(self) -> None:
+        # Every bot of the process polls on one grid of the loop's clock, so the
+        # loop wakes once per poll for all of them.
+        await asyncio.sleep(until_next_poll(asyncio.get_running_loop().time(), self.poll_interval))
 
     async def _close_code(self, guild_id: int) -> int | None:
         """The close code that ended the guild's connection, when discord.py logged one.
@@ -520,7 +585,7 @@ class RadioBot(commands.Bot, Generic[FeedT]):
             code = self._closes.take(guild_id)
             if code is not None:
                 return code
-            await asyncio.sleep(self.poll_interval)
+            await self._next_poll()
         return None
 
     # -- scheduled events ----------------------------------------------------------
