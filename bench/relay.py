@@ -6,10 +6,13 @@ IcecastOutput publishing a tone that changes pitch every 1.5 s (paced on a
 ``radio relay`` in its own process (tests/relay/relay_process.py) reading the
 mount and broadcasting to N rooms (one per guild).
 
-* CPU: the relay process's user+system time (``/proc/<pid>/stat``) over a
-  steady window, with 1 room and with N rooms: the slope is the cost of a
-  room, the rest the node's fixed cost (the mount reader, the sender thread,
-  discord.py's gateway).
+* CPU: the relay process's CPU time over a steady window, with 1 room and
+  with N rooms: the slope is the cost of a room, the rest the node's fixed
+  cost (the mount reader, the sender thread, discord.py's gateway). Per
+  thread as well (``/proc/<pid>/task/<tid>/schedstat``): once the rooms are on
+  air the relay process is sent SIGUSR1 and names its threads in the kernel
+  (``sender``, ``loop``, ``vsock-reader``, ``voice-keepalive``,
+  ``gw-keepalive``; :func:`bench.voices.name_threads`).
 * Latency: the instant the station pulls the first frame of a new tone
   against the kernel arrival stamp of the listener's first packet of that
   tone (one monotonic clock: everything but the relay runs in this process).
@@ -17,7 +20,10 @@ mount and broadcasting to N rooms (one per guild).
   status page lists the source again, polled every 20 ms) to the listener's
   first packet of the programme.
 
-    .venv/bin/python -m bench.relay [--rooms 8] [--seconds 30] [--restarts 3]
+    .venv/bin/python -m bench.relay [--rooms 8] [--seconds 30] [--restarts 3] [--stages]
+
+Rooms are voice rooms (the local Discord's speak DAVE: each packet is also
+end-to-end encrypted per room), or stages with ``--stages`` (no DAVE).
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.icecast_output import PASSWORD, free_port, start_icecast
+from bench.voices import GROUPS, cpu_by_group, thread_cpu
 from radio.audio.frames import SAMPLE_RATE, SAMPLES_PER_FRAME
 from radio.audio.source import Endless
 from radio.audio.track import Track
@@ -59,7 +66,15 @@ SCRIPT = ROOT / "tests" / "relay" / "relay_process.py"
 MOUNT = "/bench.opus"
 TONES = (440.0, 660.0)
 TONE_FRAMES = 75
-TICK = os.sysconf("SC_CLK_TCK")
+# Runs tests/relay/relay_process.py (argv[1]) with its arguments, naming its
+# threads in the kernel on SIGUSR1 (the bench's per-thread figures).
+CHILD = """
+import runpy, signal, sys
+from bench.voices import name_threads
+signal.signal(signal.SIGUSR1, lambda *_: name_threads())
+sys.argv = sys.argv[1:]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
 
 
 class Tones(Endless):
@@ -119,6 +134,7 @@ class Station(threading.Thread):
 class RunResult:
     rooms: int
     cpu_percent: float = 0.0
+    threads: dict[str, float] = field(default_factory=dict)  # % of a core per thread group
     latency_ms: list[int] = field(default_factory=list)
     back_s: list[float] = field(default_factory=list)
     min_gap_ms: float = 0.0
@@ -142,11 +158,6 @@ def tone_of(packet: PacketRecord) -> int | None:
     return best if abs(TONES[best] - hz) < 40 else None
 
 
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
-
-
 def mount_up(port: int) -> bool:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/status-json.xsl", timeout=2) as r:
@@ -166,7 +177,9 @@ async def wait(condition: object, timeout: float = 60.0) -> None:
         await asyncio.sleep(0.02)
 
 
-async def one_run(rooms: int, seconds: float, restarts: int, folder: Path) -> RunResult:
+async def one_run(
+    rooms: int, seconds: float, restarts: int, folder: Path, stages: bool
+) -> RunResult:
     port = free_port()
     icecast = start_icecast(folder, port)
     station = Station(port)
@@ -177,9 +190,10 @@ async def one_run(rooms: int, seconds: float, restarts: int, folder: Path) -> Ru
             clock=SystemClock(), monotonic=time.monotonic, guilds=rooms
         ) as emulator:
             world = emulator.world
-            voices = [g.channel_of_type(ChannelType.VOICE).id for g in world.guilds.values()]
+            kind = ChannelType.STAGE if stages else ChannelType.VOICE
+            voices = [g.channel_of_type(kind).id for g in world.guilds.values()]
             guilds = "".join(
-                f"    - id: {g.id}\n      broadcast: {g.channel_of_type(ChannelType.VOICE).id}\n"
+                f"    - id: {g.id}\n      broadcast: {g.channel_of_type(kind).id}\n"
                 for g in world.guilds.values()
             )
             relay_file = folder / "relay.yaml"
@@ -194,7 +208,7 @@ async def one_run(rooms: int, seconds: float, restarts: int, folder: Path) -> Ru
                 "PYTHONPATH": str(ROOT),
             }
             addresses = json.dumps(emulator.addresses.to_json())
-            command = [sys.executable, str(SCRIPT), addresses, str(relay_file)]
+            command = [sys.executable, "-c", CHILD, str(SCRIPT), addresses, str(relay_file)]
             command += ["--env-file", os.devnull]
             process = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
             try:
@@ -204,11 +218,14 @@ async def one_run(rooms: int, seconds: float, restarts: int, folder: Path) -> Ru
                     return record.audio_packets(channel_id=room)
 
                 await wait(lambda: all(len(heard(v)) > 100 for v in voices))
+                process.send_signal(signal.SIGUSR1)  # name the threads
                 await asyncio.sleep(2.0)
-                cpu0, t0 = cpu_seconds(process.pid), time.monotonic()
+                cpu0, t0 = thread_cpu(process.pid), time.monotonic()
                 await asyncio.sleep(seconds)
-                cpu1, t1 = cpu_seconds(process.pid), time.monotonic()
-                result.cpu_percent = 100 * (cpu1 - cpu0) / (t1 - t0)
+                cpu1, t1 = thread_cpu(process.pid), time.monotonic()
+                spent = cpu_by_group(cpu0, cpu1)
+                result.threads = {g: round(100 * spent[g] / 1e9 / (t1 - t0), 3) for g in GROUPS}
+                result.cpu_percent = sum(result.threads.values())
                 # Latency: each tone change against the first packet of the new tone.
                 first = voices[0]
                 latencies = []
@@ -262,18 +279,24 @@ def main() -> None:
     parser.add_argument("--rooms", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--restarts", type=int, default=3)
+    parser.add_argument("--stages", action="store_true", help="stages (no DAVE), not voice rooms")
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} CPUs, {platform.processor() or platform.machine()},")
     print(f"Python {platform.python_version()}, load {os.getloadavg()}")
     results = []
     for rooms in (1, args.rooms):
         with tempfile.TemporaryDirectory() as folder:
-            result = asyncio.run(one_run(rooms, args.seconds, args.restarts, Path(folder)))
+            result = asyncio.run(
+                one_run(rooms, args.seconds, args.restarts, Path(folder), args.stages)
+            )
         results.append(result)
         print(result, flush=True)
     one, many = results
     per_room = (many.cpu_percent - one.cpu_percent) / (args.rooms - 1)
     print(f"per room {per_room:.3f} % of a core; fixed {one.cpu_percent - per_room:.2f} %")
+    for group in GROUPS:
+        slope = (many.threads[group] - one.threads[group]) / (args.rooms - 1)
+        print(f"  per room, {group}: {slope:.4f} % of a core")
     lat = [x for r in results for x in r.latency_ms]
     back = [x for r in results for x in r.back_s]
     if lat:

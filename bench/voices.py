@@ -103,8 +103,10 @@ def thread_group(name: str) -> str:
     """The group of a thread of the child, by its Python name (15 characters at most)."""
     if name == "MainThread":
         return "loop"  # the event loop: keepers, gateway and voice WebSockets, announcements
-    if name.startswith("radio-sender"):
+    if name.startswith(("radio-sender", "relay-sender")):
         return "sender"
+    if name.startswith("bench-"):
+        return "bench"  # the bench's own, left out of every figure
     if name.startswith("voice-socket-reader"):
         return "vsock-reader"
     if name.startswith("voice-keep-alive"):
@@ -144,6 +146,8 @@ def cpu_by_group(
     does while the rooms stay on air)."""
     spent: Counter[str] = Counter()
     for tid, (name, ns) in after.items():
+        if name == "bench":
+            continue
         group = name if name in GROUPS else "other"
         spent[group] += ns - before.get(tid, (name, 0))[1]
     return spent
