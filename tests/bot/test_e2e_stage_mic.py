@@ -82,38 +82,42 @@ async def stage_on_air(
         await bot.close()
 
 
+# The silence frames a bot sends as it leaves carry a 3-byte Opus payload: with the
+# RTP header and the transport's nonce and tag a packet is under this size, where
+# every packet of the station's music (128 kb/s) is hundreds of bytes.
+SILENCE_WIRE_BYTES = 64
+
+
 def heard(emulator: Emulator) -> list[Any]:
     """The frames the listener decoded, in the order they were sent; without the
-    silence frames a bot sends as it leaves."""
+    silence frames a bot sends as it leaves (told by their size: their decoded
+    audio is the music fading out, so it cannot be told by its samples)."""
     packets = emulator.record.audio_packets(channel_id=emulator.world.stage_channel.id)
     ordered = sorted((p for p in packets if p.pcm is not None), key=lambda p: p.sequence)
-    while ordered and not any(ordered[-1].pcm or b""):
+    while ordered and ordered[-1].size < SILENCE_WIRE_BYTES:
         ordered.pop()
-    # and the frames Opus blends into that silence (its look-ahead)
-    return ordered[:-2] if emulator.record.packets and not any(packets[-1].pcm or b"") else ordered
+    return ordered
 
 
-def levels(emulator: Emulator) -> np.ndarray:
-    """The level of each frame the listener decoded, in dB relative to the first frames'."""
-    frames = [np.frombuffer(p.pcm, "<i2").astype(np.float64) for p in heard(emulator)]
-    rms = np.array([math.sqrt(float(np.mean(f * f))) for f in frames])
+def levels(frames: list[Any]) -> np.ndarray:
+    """The level of each of ``frames`` (heard), in dB relative to the first frames'."""
+    pcm = [np.frombuffer(p.pcm, "<i2").astype(np.float64) for p in frames]
+    rms = np.array([math.sqrt(float(np.mean(f * f))) for f in pcm])
     return np.array(20 * np.log10(rms / np.median(rms[5:25])))
 
 
 STALL_S = 0.06  # an arrival gap past the listeners' jitter buffer: the sender was late
 
 
-def steady(emulator: Emulator) -> np.ndarray:
+def steady(frames: list[Any]) -> np.ndarray:
     """Per heard frame: False for a frame sent after a stall and the two after it.
 
     On a busy machine the sender can be held up past the jitter buffer; it then
     skips frames to stay on time, and the listener hears a jump in the music (a
-    dropout and a step in the waveform, up to +8 dB in a frame: the Opus overlap
-    of two unrelated frames). That is the sender's lateness (counted as a stall),
-    not the duck's doing, so those frames are left out of the level checks; they
-    must stay few.
+    dropout and a step in the waveform). That is the sender's lateness (counted
+    as a stall), not the duck's doing, so those frames are left out of the level
+    checks; they must stay few.
     """
-    frames = heard(emulator)
     mask = np.ones(len(frames), dtype=bool)
     for i in range(1, len(frames)):
         if frames[i].arrival - frames[i - 1].arrival > STALL_S:
@@ -128,16 +132,17 @@ def worst(deviation: np.ndarray, mask: np.ndarray) -> float:
     return float(kept.max()) if kept.size else 0.0
 
 
-def samples(emulator: Emulator) -> np.ndarray:
-    return np.concatenate([np.frombuffer(p.pcm, "<i2") for p in heard(emulator)])
+def samples(frames: list[Any]) -> np.ndarray:
+    return np.concatenate([np.frombuffer(p.pcm, "<i2") for p in frames])
 
 
 def assert_no_click_nor_silence(emulator: Emulator) -> None:
     # from the third frame: a fresh Opus decoder fades its first frame in
-    mask = steady(emulator)
-    level = levels(emulator)[2:]
+    frames = heard(emulator)
+    mask = steady(frames)
+    level = levels(frames)[2:]
     assert level[mask[2:]].min() > DEPTH - 3  # never a silent frame
-    left = samples(emulator)[0::2].astype(np.int64)
+    left = samples(frames)[0::2].astype(np.int64)
     steps = np.abs(np.diff(left, prepend=left[0]))
     # a -12 dBFS 440 Hz sine moves at most ~475 per sample; a click is far above
     undisturbed = steps[960 * 5 : 960 * 25].max()
@@ -158,7 +163,8 @@ async def test_voice_state_mode_ducks_while_the_mic_is_open(emulator: Emulator) 
         await speakers.mute("bob", True)
         await until(lambda: talkover.on_mic == ())
         await until(lambda: len(heard(emulator)) > muted_at + 20 + RELEASE_FRAMES + 30)
-    level, mask = levels(emulator), steady(emulator)
+    frames = heard(emulator)
+    level, mask = levels(frames), steady(frames)
     assert not talkover.packet_mode
     onset = before + int(np.flatnonzero(level[before:] < -0.3)[0])
     # at the depth (±1 dB) within the attack (plus the frame it started in), and held
@@ -190,7 +196,8 @@ async def test_packet_mode_hold_bridges_pauses_and_a_long_pause_releases(
         await until(lambda: talkover.on_mic == ())
         await until(lambda: len(heard(emulator)) > talked + 100)
     assert report.packets == 150
-    level, mask = levels(emulator), steady(emulator)
+    frames = heard(emulator)
+    level, mask = levels(frames), steady(frames)
     ducked = start + int(np.flatnonzero(level[start:] < DEPTH + 1.0)[0])
     released = ducked + int(np.flatnonzero(level[ducked:] > DEPTH + 1.0)[0])
     # one stretch at the depth through the three spurts and their pauses ...
@@ -211,4 +218,5 @@ async def test_a_member_who_is_not_a_presenter_ducks_nothing(emulator: Emulator)
         await until(lambda: len(heard(emulator)) > 150)
         assert talkover.on_mic == ()
     assert report.packets == 75
-    assert worst(levels(emulator)[2:], steady(emulator)[2:]) <= 0.5
+    frames = heard(emulator)
+    assert worst(levels(frames)[2:], steady(frames)[2:]) <= 0.5
