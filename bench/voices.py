@@ -2,7 +2,7 @@
 
 Run from the repository root:
 
-    .venv/bin/python -m bench.voices              # about 3 minutes on 2 cores
+    .venv/bin/python -m bench.voices              # about 12 minutes on 2 cores
 
 The station side runs in a child process: one sine station, one
 :class:`~radio.bot.audio.SimulcastFeed` (one pull and one libopus encode per
@@ -23,6 +23,13 @@ per thread group as well as in all. Cases:
 - 4 voices in 4 rooms (4 stages of one server, one bot each): what a voice costs
   on top of its room (its gateway and voice WebSockets, heartbeats, its keeper).
 
+The cases run round after round (a drift of the machine's load hits them
+alike). A room costs far less than the differences between two processes on
+a shared machine, so the per-room cost is also measured in one process: one
+voice in 8 rooms, then in 1 (it leaves the 7 others, as the admins' ``leave``
+does), then in 8 again, ``--repeats`` pairs of windows; each pair gives a
+slope, and the median of the slopes is printed.
+
 Prints Markdown. Linux only (``/proc``).
 """
 
@@ -30,14 +37,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import os
 import platform
 import signal
+import statistics
+import subprocess
 import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,12 +73,15 @@ class Case:
     rooms: int
 
 
+SETTLE_S = 2.0  # after a change of rooms, before a window
 CASES = (
     Case("1 voice, 1 room", 1, 1),
     Case("1 voice, 4 rooms (4 servers)", 1, 4),
     Case("1 voice, 8 rooms (8 servers)", 1, 8),
     Case("4 voices, 4 rooms (4 stages of one server)", 4, 4),
 )
+
+ALTERNATING = Case("1 voice, 8 rooms and 1, alternating", 1, 8)
 
 
 @dataclass(frozen=True)
@@ -153,12 +167,12 @@ def cpu_by_group(
     return spent
 
 
-async def measure(emulator: Emulator, case: Case, seconds: float, realtime: bool = False) -> Run:
-    """Percent of a core the station side uses in ``case`` over ``seconds``, per thread group."""
+async def start_station(emulator: Emulator, case: Case, realtime: bool) -> subprocess.Popen[str]:
+    """The station side of ``case`` in a child process, once every room is on air."""
     world = emulator.world
     tokens = {"DISCORD_TOKEN": world.token}
     tokens |= {f"VOICE_{n}": bot_token(world.token, n) for n in range(2, case.voices + 1)}
-    child = await start_child(
+    return await start_child(
         [sys.executable, "-m", "bench.voices", "--child"],
         {
             "addresses": emulator.addresses.to_json(),
@@ -168,16 +182,79 @@ async def measure(emulator: Emulator, case: Case, seconds: float, realtime: bool
         },
         pythonpath=ROOT,
     )
-    try:
-        await asyncio.sleep(2.0)  # logins and first joins settle
-        before, start = thread_cpu(child.pid), time.monotonic()
-        await asyncio.sleep(seconds)
-        after, end = thread_cpu(child.pid), time.monotonic()
-    finally:
-        await stop_child(child, signal.SIGTERM)
+
+
+async def window(pid: int, seconds: float) -> Run:
+    """Percent of a core process ``pid`` uses over the next ``seconds``, per thread group."""
+    before, start = thread_cpu(pid), time.monotonic()
+    await asyncio.sleep(seconds)
+    after, end = thread_cpu(pid), time.monotonic()
     spent = cpu_by_group(before, after)
     percent = {group: 100.0 * spent[group] / 1e9 / (end - start) for group in GROUPS}
     return Run(sum(percent.values()), percent)
+
+
+async def measure(emulator: Emulator, case: Case, seconds: float, realtime: bool = False) -> Run:
+    """Percent of a core the station side uses in ``case`` over ``seconds``, per thread group."""
+    child = await start_station(emulator, case, realtime)
+    try:
+        await asyncio.sleep(SETTLE_S)  # logins and first joins settle
+        return await window(child.pid, seconds)
+    finally:
+        await stop_child(child, signal.SIGTERM)
+
+
+async def alternate(
+    emulator: Emulator, seconds: float, rounds: int, realtime: bool
+) -> list[tuple[Run, Run]]:
+    """One station in 8 rooms, then in 1, then in 8 again...: ``rounds`` pairs of
+    windows of ``seconds`` (8 rooms, 1 room), in one child process.
+
+    The child leaves, then rejoins, its rooms but the first on SIGUSR2 (the
+    admins' ``leave`` and ``join``); each window begins once the change is
+    seen here (the bot's voice states; packets arriving again) and has settled.
+    """
+    world = emulator.world
+    case = ALTERNATING
+    others = [g["broadcast"] for g in discord_section(world, case)["guilds"][1:]]
+    bot = world.bot.id
+
+    def left() -> bool:
+        return all(
+            (state := world.guild_of(room).voice_states.get(bot)) is None
+            or state.channel_id is None
+            for room in others
+        )
+
+    def back(since: float) -> bool:
+        heard = {p.channel_id for p in emulator.record.packets if p.arrival > since}
+        return all(room in heard for room in others)
+
+    child = await start_station(emulator, case, realtime)
+    pairs: list[tuple[Run, Run]] = []
+    try:
+        await asyncio.sleep(SETTLE_S)
+        for _ in range(rounds):
+            many = await window(child.pid, seconds)
+            child.send_signal(signal.SIGUSR2)
+            await until(left)
+            await asyncio.sleep(SETTLE_S)
+            one = await window(child.pid, seconds)
+            since = time.monotonic()
+            child.send_signal(signal.SIGUSR2)
+            await until(functools.partial(back, since))
+            await asyncio.sleep(SETTLE_S)
+            pairs.append((many, one))
+    finally:
+        await stop_child(child, signal.SIGTERM)
+    return pairs
+
+
+async def until(condition: Callable[[], bool], timeout: float = 60.0) -> None:
+    """Wait for ``condition`` (checked every 20 ms); TimeoutError after ``timeout``."""
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await asyncio.sleep(0.02)
 
 
 async def child(args: dict[str, Any]) -> None:
@@ -211,7 +288,29 @@ async def child(args: dict[str, Any]) -> None:
     for _, bot in ((plan[0], primary), *followers):
         point_discord_at(bot, addresses)
     stop = asyncio.Event()
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    toggles: set[asyncio.Task[None]] = set()
+
+    async def toggle() -> None:
+        # All the primary's rooms but the first: leave them, or join them again.
+        others = list(primary.rooms)[1:]
+        if any(primary.rooms[g].state is RoomState.LEFT for g in others):
+            for guild in others:
+                primary.join(guild)
+            while not all(primary.rooms[g].state is RoomState.ON_AIR for g in others):
+                await asyncio.sleep(0.02)
+            name_threads()  # the new connections' threads
+        else:
+            for guild in others:
+                await primary.leave(guild)
+
+    def on_toggle() -> None:
+        task = loop.create_task(toggle())
+        toggles.add(task)
+        task.add_done_callback(toggles.discard)
+
+    loop.add_signal_handler(signal.SIGUSR2, on_toggle)
 
     async def run() -> None:
         task = asyncio.create_task(primary.start(tokens["DISCORD_TOKEN"]))
@@ -249,13 +348,15 @@ async def bench(seconds: float, repeats: int, realtime: bool) -> None:
             len([c for c in g.channels.values() if c.type is ChannelType.STAGE]) == 4
             for g in emulator.world.guilds.values()
         )
-        results: dict[str, Run] = {}
+        runs: dict[str, list[Run]] = {case.label: [] for case in CASES}
+        for _ in range(repeats):  # case after case, round after round: drifts hit all alike
+            for case in CASES:
+                runs[case.label].append(await measure(emulator, case, seconds, realtime))
+        results = {label: least(case_runs) for label, case_runs in runs.items()}
         for case in CASES:
-            runs = [await measure(emulator, case, seconds, realtime) for _ in range(repeats)]
-            results[case.label] = least(runs)
             print(
                 f"| {case.label} | {results[case.label].total:.3f} |"
-                f" {' / '.join(f'{r.total:.3f}' for r in runs)} |"
+                f" {' / '.join(f'{r.total:.3f}' for r in runs[case.label])} |"
             )
         print()
         print("Least per thread group (% of a core; each group's least over the runs):")
@@ -267,9 +368,7 @@ async def bench(seconds: float, repeats: int, realtime: bool) -> None:
             print(f"| {case.label} | " + " | ".join(f"{groups[g]:.3f}" for g in GROUPS) + " |")
         base, four, eight, voices = (results[c.label] for c in CASES)
         print()
-        for group in ("total", *GROUPS):
-            slope = (value(eight, group) - value(base, group)) / 7
-            print(f"each extra room (1 -> 8 rooms), {group}: {slope:.4f} % of a core")
+        print(f"each extra room (1 -> 8 rooms): {(eight.total - base.total) / 7:.3f} % of a core")
         print(f"each extra room (1 -> 4 rooms): {(four.total - base.total) / 3:.3f} % of a core")
         print(
             f"each extra voice with its room (1 -> 4 voices): {(voices.total - base.total) / 3:.3f}"
@@ -279,6 +378,20 @@ async def bench(seconds: float, repeats: int, realtime: bool) -> None:
             f"a voice beyond its room (4 voices against 1 voice, 4 rooms):"
             f" {(voices.total - four.total) / 3:.3f} % of a core"
         )
+        print()
+        print(f"{ALTERNATING.label}, {repeats} pairs of {seconds:.0f} s windows in one process:")
+        print()
+        print("| pair | 8 rooms | 1 room | per extra room | " + " | ".join(GROUPS) + " |")
+        print("|---|---:|---:|---:|" + "---:|" * len(GROUPS))
+        pairs = await alternate(emulator, seconds, repeats, realtime)
+        slopes = []
+        for n, (many, one) in enumerate(pairs, 1):
+            slope = (many.total - one.total) / 7
+            slopes.append(slope)
+            per_group = " | ".join(f"{(many.groups[g] - one.groups[g]) / 7:.4f}" for g in GROUPS)
+            print(f"| {n} | {many.total:.3f} | {one.total:.3f} | {slope:.4f} | {per_group} |")
+        print()
+        print(f"each extra room, median of the pairs: {statistics.median(slopes):.4f} % of a core")
 
 
 def least(runs: list[Run]) -> Run:
@@ -287,11 +400,6 @@ def least(runs: list[Run]) -> Run:
         min(r.total for r in runs),
         {group: min(r.groups[group] for r in runs) for group in GROUPS},
     )
-
-
-def value(run: Run, group: str) -> float:
-    """``run``'s total (``group`` "total") or one group's figure."""
-    return run.total if group == "total" else run.groups[group]
 
 
 def main() -> None:
