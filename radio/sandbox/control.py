@@ -283,6 +283,7 @@ class Control:
                     "first_packet": r.first_packet,
                     "spurt_starts": r.spurt_starts,
                     "spurt_ends": r.spurt_ends,
+                    "sent_at": r.sent_at,
                 }
                 for r in self._emulator.speakers.reports
             ]

@@ -70,6 +70,9 @@ class TalkReport:
     first_packet: float | None = None  # on ``monotonic``, when the first datagram left
     spurt_starts: list[float] = field(default_factory=list)
     spurt_ends: list[float] = field(default_factory=list)  # when each spurt's last packet left
+    # When each frame of voice left (one entry per frame, whatever the receivers):
+    # on a busy machine the talker itself can fall silent longer than it meant to.
+    sent_at: list[float] = field(default_factory=list)
 
 
 def parse_spurts(raw: object) -> list[Spurt]:
@@ -243,8 +246,10 @@ class StageSpeakers:
                 sent = await self._send_packet(
                     state, ssrc, timestamp, frames[index % len(frames)], announced, report
                 )
+                if sent:
+                    report.sent_at.append(self._monotonic())
                 if sent and index == 0:
-                    report.spurt_starts.append(self._monotonic())
+                    report.spurt_starts.append(report.sent_at[-1])
                 timestamp += SAMPLES_PER_FRAME
                 due += FRAME_SECONDS
             if count:
