@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -235,7 +236,9 @@ async def test_three_voices_every_frame_in_every_room_one_pull_one_encode() -> N
             )
             window = packets[before[room] : before[room] + FRAMES]
             assert len(window) == FRAMES
-            runs = tone_runs(record.pcm(window))
+            # Laid end to end: every frame is there (sequences checked above), and
+            # a late packet on a busy machine is not a gap in what was sent.
+            runs = tone_runs(record.pcm(window, jitter=math.inf))
             assert runs and all(abs(run.frequency - HZ) < 1.0 for run in runs)
             heard_pcm.append([p.pcm for p in window])
             # Closing sends each room the five silence frames, nothing after.
