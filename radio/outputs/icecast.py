@@ -52,9 +52,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
-from radio.errors import OutputError
 from radio.events import Event, LiveStarted, LiveTitle, TrackStarted
 from radio.outputs.icecast_client import IcecastMount, IcecastSource, SourceInfo
+from radio.outputs.mount_worker import IcecastChange, MountWorker
 from radio.outputs.oggopus import OPUS_PRE_SKIP, OPUS_RATE, OggOpusWriter
 
 logger = logging.getLogger(__name__)
@@ -91,15 +91,6 @@ def stream_title(event: Event) -> StreamTitle | None:
 
 
 @dataclass(frozen=True, slots=True)
-class IcecastChange:
-    """The output went up (``up``) or down (``reason`` says why)."""
-
-    mount: str
-    up: bool
-    reason: str = ""
-
-
-@dataclass(frozen=True, slots=True)
 class IcecastStats:
     """Counters of an output since it started."""
 
@@ -117,15 +108,10 @@ class _Stop:
     pass
 
 
-_STOPPED: Final = object()  # a session's outcomes
-_BROKE: Final = object()
-_REFUSED: Final = object()
-
-
 _Item = bytes | StreamTitle | _Stop
 
 
-class IcecastOutput:
+class IcecastOutput(MountWorker):
     """Publishes the station's packets to one Icecast mount (see the module docstring).
 
     :meth:`packet` is the feed's tap (the sender thread; never waits);
@@ -151,32 +137,32 @@ class IcecastOutput:
     ) -> None:
         if capacity < 1 or page_ms < 20 or backoff_base <= 0 or backoff_cap < backoff_base:
             raise ValueError("invalid queue, page or backoff settings")
-        self.mount = mount
-        self._password = password
-        self._info = info or SourceInfo()
+        super().__init__(
+            "icecast",
+            logger,
+            mount,
+            password,
+            info or SourceInfo(),
+            on_change=on_change,
+            backoff=(backoff_base, backoff_cap),
+            timeouts=(connect_timeout, send_timeout),
+        )
         self._monotonic = monotonic
-        self._on_change = on_change
         self._capacity = capacity
         self._page_samples = page_ms * OPUS_RATE // 1000
-        self._backoff = (backoff_base, backoff_cap)
-        self._timeouts = (connect_timeout, send_timeout)
         # The sender appends and the worker pops (both atomic in a deque): no lock and
         # no wake-up per packet; the worker drains it every page (see _drain).
         self._items: deque[_Item] = deque()
         self._wake = threading.Event()  # set by close(): the worker drains at once
         self._interval = page_ms / 1000
-        self._lock = threading.Lock()  # the worker's counters and state, read by stats()
         self._title: StreamTitle | None = None  # the worker's latest title
         self._serial = 0  # of the worker's current chain
         self._thread: threading.Thread | None = None
-        self._up = False
         self._received = 0
         self._dropped = 0
         self._discarded = 0
         self._sent = 0
         self._chains = 0
-        self._connections = 0
-        self._failures = 0
 
     # --- the producers' side -------------------------------------------------
 
@@ -242,52 +228,6 @@ class IcecastOutput:
             )
 
     # --- the worker --------------------------------------------------------------
-
-    def _run(self) -> None:
-        attempt = 0
-        while True:
-            try:
-                outcome = self._session()
-            except Exception as exc:  # never die in silence: anything else is a failed session
-                logger.exception("icecast %s: unexpected failure", self.mount)
-                self._down(f"unexpected failure: {exc}")
-                outcome = _REFUSED
-            if outcome is _STOPPED:
-                return
-            if outcome is _BROKE:
-                attempt = 0  # it was streaming: start the backoff over
-            delay = min(self._backoff[1], self._backoff[0] * 2**attempt)
-            attempt += 1
-            if self._wait(delay):
-                return
-
-    def _session(self) -> object:
-        """Connect, then stream: _STOPPED, _BROKE (it streamed, then failed) or _REFUSED."""
-        connect_timeout, send_timeout = self._timeouts
-        try:
-            source = IcecastSource.connect(
-                self.mount,
-                self._password,
-                self._info,
-                timeout=connect_timeout,
-                send_timeout=send_timeout,
-            )
-        except OutputError as exc:
-            self._down(str(exc))
-            return _REFUSED
-        with self._lock:
-            self._connections += 1
-            self._up = True
-        logger.info("icecast %s: streaming", self.mount)
-        self._notify(IcecastChange(str(self.mount), up=True))
-        try:
-            self._stream(source)
-        except OutputError as exc:
-            self._down(str(exc))
-            return _BROKE
-        finally:
-            source.close()
-        return _STOPPED
 
     def _stream(self, source: IcecastSource) -> None:
         """Send the queue's packets in chained Ogg streams until a stop; raises OutputError.
@@ -390,26 +330,6 @@ class IcecastOutput:
                 continue
             with self._lock:
                 self._discarded += 1
-
-    def _down(self, reason: str) -> None:
-        with self._lock:
-            self._failures += 1
-            was_up = self._up
-            first = self._failures == 1
-            self._up = False
-        if was_up or first:
-            logger.warning("icecast %s: down, reconnecting with backoff: %s", self.mount, reason)
-            self._notify(IcecastChange(str(self.mount), up=False, reason=reason))
-        else:
-            logger.debug("icecast %s: still down: %s", self.mount, reason)
-
-    def _notify(self, change: IcecastChange) -> None:
-        if self._on_change is None:
-            return
-        try:
-            self._on_change(change)
-        except Exception:
-            logger.exception("icecast %s: the state callback failed", self.mount)
 
 
 __all__ = [

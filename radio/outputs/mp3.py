@@ -70,6 +70,7 @@ from radio.outputs.icecast import (
 )
 from radio.outputs.icecast_client import IcecastMount, IcecastSource, SourceInfo
 from radio.outputs.icecast_metadata import song, update_title
+from radio.outputs.mount_worker import MountWorker
 from radio.outputs.mp3encoder import Mp3Encoder, encoder_args
 from radio.outputs.mp3frames import SAMPLES_PER_FRAME, Mp3Frames
 
@@ -114,10 +115,6 @@ class _Stop:
     pass
 
 
-_STOPPED: Final = object()  # a session's outcomes
-_BROKE: Final = object()
-_REFUSED: Final = object()
-
 _Item = bytes | StreamTitle | _Stop
 
 
@@ -139,7 +136,7 @@ class _Encoding:
         return samples * self.rate // SAMPLE_RATE + ENCODER_DELAY
 
 
-class Mp3Output:
+class Mp3Output(MountWorker):
     """Publishes the station's audio as MP3 to one Icecast mount (see the module docstring).
 
     :meth:`packet` is the feed's tap (the sender thread; never waits);
@@ -173,29 +170,31 @@ class Mp3Output:
             raise ValueError("invalid queue, interval or backoff settings")
         if sample_rate not in (44_100, 48_000) or not 32 <= bitrate_kbps <= 320:
             raise ValueError("an MP3 mount is 44.1 or 48 kHz, 32 to 320 kb/s")
-        self.mount = mount
-        self._password = password
         base = info or SourceInfo()
-        self._info = dataclasses.replace(base, content_type="audio/mpeg")
+        super().__init__(
+            "mp3",
+            logger,
+            mount,
+            password,
+            dataclasses.replace(base, content_type="audio/mpeg"),
+            on_change=on_change,
+            backoff=(backoff_base, backoff_cap),
+            timeouts=(connect_timeout, send_timeout),
+        )
         self._new_decoder = decoder
         self._monotonic = monotonic
-        self._on_change = on_change
         self._capacity = capacity
         self._interval = interval_ms / 1000
-        self._backoff = (backoff_base, backoff_cap)
-        self._timeouts = (connect_timeout, send_timeout)
         self._args = encoder_args(bitrate_kbps, sample_rate, binary=ffmpeg)
         self._rate = sample_rate
         # The sender appends and the worker pops (both atomic in a deque): no lock and
         # no wake-up per packet; the worker drains it every interval.
         self._items: deque[_Item] = deque()
         self._wake = threading.Event()  # set by close(): the worker stops at once
-        self._lock = threading.Lock()  # the worker's counters, read by stats()
         self._title: StreamTitle | None = None  # the worker's latest title
         self._encoder_attempt = 0
         self._encoder_due = float("-inf")  # when the next FFmpeg may start
         self._thread: threading.Thread | None = None
-        self._up = False
         self._received = 0
         self._dropped = 0
         self._discarded = 0
@@ -203,8 +202,6 @@ class Mp3Output:
         self._frames = 0
         self._titles = 0
         self._title_failures = 0
-        self._connections = 0
-        self._failures = 0
         self._encoder_starts = 0
         self._encoder_failures = 0
         self._decode_errors = 0
@@ -279,52 +276,6 @@ class Mp3Output:
             )
 
     # --- the worker: connections ---------------------------------------------------
-
-    def _run(self) -> None:
-        attempt = 0
-        while True:
-            try:
-                outcome = self._session()
-            except Exception as exc:  # never die in silence: anything else is a failed session
-                logger.exception("mp3 %s: unexpected failure", self.mount)
-                self._down(f"unexpected failure: {exc}")
-                outcome = _REFUSED
-            if outcome is _STOPPED:
-                return
-            if outcome is _BROKE:
-                attempt = 0  # it was streaming: start the backoff over
-            delay = min(self._backoff[1], self._backoff[0] * 2**attempt)
-            attempt += 1
-            if self._wait(delay):
-                return
-
-    def _session(self) -> object:
-        """Connect, then stream: _STOPPED, _BROKE (it streamed, then failed) or _REFUSED."""
-        connect_timeout, send_timeout = self._timeouts
-        try:
-            source = IcecastSource.connect(
-                self.mount,
-                self._password,
-                self._info,
-                timeout=connect_timeout,
-                send_timeout=send_timeout,
-            )
-        except OutputError as exc:
-            self._down(str(exc))
-            return _REFUSED
-        with self._lock:
-            self._connections += 1
-            self._up = True
-        logger.info("mp3 %s: streaming", self.mount)
-        self._notify(IcecastChange(str(self.mount), up=True))
-        try:
-            self._stream(source)
-        except OutputError as exc:
-            self._down(str(exc))
-            return _BROKE
-        finally:
-            source.close()
-        return _STOPPED
 
     def _stream(self, source: IcecastSource) -> None:
         """Decode, encode and send until a stop; raises OutputError when Icecast fails."""
@@ -512,26 +463,6 @@ class Mp3Output:
             if left <= 0:
                 return False
             self._wake.wait(min(self._interval, left))
-
-    def _down(self, reason: str) -> None:
-        with self._lock:
-            self._failures += 1
-            was_up = self._up
-            first = self._failures == 1
-            self._up = False
-        if was_up or first:
-            logger.warning("mp3 %s: down, reconnecting with backoff: %s", self.mount, reason)
-            self._notify(IcecastChange(str(self.mount), up=False, reason=reason))
-        else:
-            logger.debug("mp3 %s: still down: %s", self.mount, reason)
-
-    def _notify(self, change: IcecastChange) -> None:
-        if self._on_change is None:
-            return
-        try:
-            self._on_change(change)
-        except Exception:
-            logger.exception("mp3 %s: the state callback failed", self.mount)
 
 
 __all__ = ["BITRATE_KBPS", "MP3_RATE", "Mp3Output", "Mp3Stats", "OpusDecoder"]
