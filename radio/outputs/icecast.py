@@ -46,15 +46,13 @@ from __future__ import annotations
 import io
 import logging
 import secrets
-import threading
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
 from radio.events import Event, LiveStarted, LiveTitle, TrackStarted
 from radio.outputs.icecast_client import IcecastMount, IcecastSource, SourceInfo
-from radio.outputs.mount_worker import IcecastChange, MountWorker
+from radio.outputs.mount_worker import IcecastChange, MountWorker, Stop
 from radio.outputs.oggopus import OPUS_PRE_SKIP, OPUS_RATE, OggOpusWriter
 
 logger = logging.getLogger(__name__)
@@ -104,11 +102,7 @@ class IcecastStats:
     up: bool
 
 
-class _Stop:
-    pass
-
-
-_Item = bytes | StreamTitle | _Stop
+_Item = bytes | StreamTitle | Stop
 
 
 class IcecastOutput(MountWorker):
@@ -146,42 +140,18 @@ class IcecastOutput(MountWorker):
             on_change=on_change,
             backoff=(backoff_base, backoff_cap),
             timeouts=(connect_timeout, send_timeout),
+            capacity=capacity,
+            interval=page_ms / 1000,
         )
         self._monotonic = monotonic
-        self._capacity = capacity
         self._page_samples = page_ms * OPUS_RATE // 1000
-        # The sender appends and the worker pops (both atomic in a deque): no lock and
-        # no wake-up per packet; the worker drains it every page (see _drain).
-        self._items: deque[_Item] = deque()
-        self._wake = threading.Event()  # set by close(): the worker drains at once
-        self._interval = page_ms / 1000
         self._title: StreamTitle | None = None  # the worker's latest title
         self._serial = 0  # of the worker's current chain
-        self._thread: threading.Thread | None = None
-        self._received = 0
-        self._dropped = 0
         self._discarded = 0
         self._sent = 0
         self._chains = 0
 
     # --- the producers' side -------------------------------------------------
-
-    def packet(self, packet: bytes) -> None:
-        """The station's next encoded packet (sender thread): queued, or dropped when full.
-
-        An append to a deque: no lock, no wake-up of the worker (it drains the
-        queue every page), so the sender pays well under a microsecond.
-        """
-        if len(self._items) < self._capacity:
-            self._items.append(packet)
-            self._received += 1  # written by the sender's thread only
-            return
-        self._dropped += 1
-        dropped = self._dropped
-        if dropped == 1 or dropped % 500 == 0:
-            logger.warning(
-                "icecast %s: the output is behind, %d packet(s) dropped", self.mount, dropped
-            )
 
     def title(self, title: StreamTitle) -> None:
         """Set the stream title from the next packet on (a new chained stream)."""
@@ -194,24 +164,6 @@ class IcecastOutput(MountWorker):
             self.title(title)
 
     # --- life ------------------------------------------------------------------
-
-    def start(self) -> None:
-        """Start the worker thread (connects, streams, reconnects). Idempotent."""
-        if self._thread is None:
-            self._thread = threading.Thread(
-                target=self._run, name=f"icecast{self.mount.mount}", daemon=True
-            )
-            self._thread.start()
-
-    def close(self, timeout: float = 15.0) -> bool:
-        """End the stream and stop the worker; False if it did not stop within ``timeout``."""
-        thread = self._thread
-        if thread is None:
-            return True
-        self._items.append(_Stop())
-        self._wake.set()
-        thread.join(timeout)
-        return not thread.is_alive()
 
     def stats(self) -> IcecastStats:
         """A snapshot of the counters."""
@@ -265,7 +217,7 @@ class IcecastOutput(MountWorker):
                 writer.close()  # EOS: this chain ends with the packets it holds
                 self._flush(source, buffer, writer.packets - flushed)
                 writer = None
-            if isinstance(item, _Stop):
+            if isinstance(item, Stop):
                 return
 
     def _chain(self, source: IcecastSource, buffer: io.BytesIO, pre_skip: int) -> OggOpusWriter:
@@ -323,7 +275,7 @@ class IcecastOutput(MountWorker):
                 if self._monotonic() >= end:
                     return False
                 continue
-            if isinstance(item, _Stop):
+            if isinstance(item, Stop):
                 return True
             if isinstance(item, StreamTitle):
                 self._title = item

@@ -17,16 +17,24 @@ from __future__ import annotations
 import logging
 import threading
 from abc import ABC, abstractmethod
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from radio.errors import OutputError
 from radio.outputs.icecast_client import IcecastMount, IcecastSource, SourceInfo
 
+if TYPE_CHECKING:
+    from radio.outputs.icecast import StreamTitle
+
 STOPPED: Final = object()  # a session's outcomes
 BROKE: Final = object()
 REFUSED: Final = object()
+
+
+class Stop:
+    """The item :meth:`MountWorker.close` queues: the worker stops when it takes it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,11 +47,13 @@ class IcecastChange:
 
 
 class MountWorker(ABC):
-    """The connection side of an output's worker: sessions, backoff, up/down state.
+    """An output's queue and worker thread: sessions, backoff, up/down state.
 
     ``kind`` ("icecast", "mp3") begins each log line, written to ``log`` (the
     output's module logger). The counters ``_connections`` and ``_failures``
-    and the state ``_up`` are guarded by ``_lock``.
+    and the state ``_up`` are guarded by ``_lock``; ``_received`` and
+    ``_dropped`` are written by the sender's thread only. The worker drains
+    ``_items`` every ``interval`` s (sooner once ``_wake`` is set).
     """
 
     def __init__(
@@ -57,6 +67,8 @@ class MountWorker(ABC):
         on_change: Callable[[IcecastChange], None] | None,
         backoff: tuple[float, float],
         timeouts: tuple[float, float],
+        capacity: int,
+        interval: float,
     ) -> None:
         self.mount = mount
         self._kind = kind
@@ -70,6 +82,54 @@ class MountWorker(ABC):
         self._up = False
         self._connections = 0
         self._failures = 0
+        self._capacity = capacity
+        self._interval = interval
+        # The sender appends and the worker pops (both atomic in a deque): no lock and
+        # no wake-up per packet; the worker drains it every interval.
+        self._items: deque[bytes | StreamTitle | Stop] = deque()
+        self._wake = threading.Event()  # set by close(): the worker drains at once
+        self._thread: threading.Thread | None = None
+        self._received = 0
+        self._dropped = 0
+
+    # --- the producers' side and life ------------------------------------------
+
+    def packet(self, packet: bytes) -> None:
+        """The station's next encoded packet (sender thread): queued, or dropped when full.
+
+        An append to a deque: no lock, no wake-up of the worker (it drains the
+        queue every interval), so the sender pays well under a microsecond.
+        """
+        if len(self._items) < self._capacity:
+            self._items.append(packet)
+            self._received += 1  # written by the sender's thread only
+            return
+        self._dropped += 1
+        dropped = self._dropped
+        if dropped == 1 or dropped % 500 == 0:
+            self._log.warning(
+                "%s %s: the output is behind, %d packet(s) dropped", self._kind, self.mount, dropped
+            )
+
+    def start(self) -> None:
+        """Start the worker thread (connects, streams, reconnects). Idempotent."""
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._run, name=f"{self._kind}{self.mount.mount}", daemon=True
+            )
+            self._thread.start()
+
+    def close(self, timeout: float = 15.0) -> bool:
+        """End the stream and stop the worker; False if it did not stop within ``timeout``."""
+        thread = self._thread
+        if thread is None:
+            return True
+        self._items.append(Stop())
+        self._wake.set()
+        thread.join(timeout)
+        return not thread.is_alive()
+
+    # --- the worker ----------------------------------------------------------------
 
     @abstractmethod
     def _stream(self, source: IcecastSource) -> None:
@@ -148,4 +208,4 @@ class MountWorker(ABC):
             self._log.exception("%s %s: the state callback failed", self._kind, self.mount)
 
 
-__all__ = ["BROKE", "REFUSED", "STOPPED", "IcecastChange", "MountWorker"]
+__all__ = ["BROKE", "REFUSED", "STOPPED", "IcecastChange", "MountWorker", "Stop"]

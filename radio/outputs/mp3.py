@@ -50,7 +50,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -70,7 +69,7 @@ from radio.outputs.icecast import (
 )
 from radio.outputs.icecast_client import IcecastMount, IcecastSource, SourceInfo
 from radio.outputs.icecast_metadata import song, update_title
-from radio.outputs.mount_worker import MountWorker
+from radio.outputs.mount_worker import MountWorker, Stop
 from radio.outputs.mp3encoder import Mp3Encoder, encoder_args
 from radio.outputs.mp3frames import SAMPLES_PER_FRAME, Mp3Frames
 
@@ -109,13 +108,6 @@ class Mp3Stats:
     decode_errors: int  # packets libopus refused (sent as silence)
     up: bool
     encoder_pid: int | None  # the running FFmpeg's process id
-
-
-class _Stop:
-    pass
-
-
-_Item = bytes | StreamTitle | _Stop
 
 
 class _Encoding:
@@ -180,23 +172,16 @@ class Mp3Output(MountWorker):
             on_change=on_change,
             backoff=(backoff_base, backoff_cap),
             timeouts=(connect_timeout, send_timeout),
+            capacity=capacity,
+            interval=interval_ms / 1000,
         )
         self._new_decoder = decoder
         self._monotonic = monotonic
-        self._capacity = capacity
-        self._interval = interval_ms / 1000
         self._args = encoder_args(bitrate_kbps, sample_rate, binary=ffmpeg)
         self._rate = sample_rate
-        # The sender appends and the worker pops (both atomic in a deque): no lock and
-        # no wake-up per packet; the worker drains it every interval.
-        self._items: deque[_Item] = deque()
-        self._wake = threading.Event()  # set by close(): the worker stops at once
         self._title: StreamTitle | None = None  # the worker's latest title
         self._encoder_attempt = 0
         self._encoder_due = float("-inf")  # when the next FFmpeg may start
-        self._thread: threading.Thread | None = None
-        self._received = 0
-        self._dropped = 0
         self._discarded = 0
         self._encoded = 0
         self._frames = 0
@@ -209,22 +194,6 @@ class Mp3Output(MountWorker):
 
     # --- the producers' side -------------------------------------------------
 
-    def packet(self, packet: bytes) -> None:
-        """The station's next encoded packet (sender thread): queued, or dropped when full.
-
-        An append to a deque: no lock, no wake-up of the worker.
-        """
-        if len(self._items) < self._capacity:
-            self._items.append(packet)
-            self._received += 1  # written by the sender's thread only
-            return
-        self._dropped += 1
-        dropped = self._dropped
-        if dropped == 1 or dropped % 500 == 0:
-            logger.warning(
-                "mp3 %s: the output is behind, %d packet(s) dropped", self.mount, dropped
-            )
-
     def title(self, title: StreamTitle) -> None:
         """Set the mount's title from the next packet on."""
         self._items.append(title)
@@ -236,24 +205,6 @@ class Mp3Output(MountWorker):
             self.title(title)
 
     # --- life ------------------------------------------------------------------
-
-    def start(self) -> None:
-        """Start the worker thread (connects, encodes, streams, reconnects). Idempotent."""
-        if self._thread is None:
-            self._thread = threading.Thread(
-                target=self._run, name=f"mp3{self.mount.mount}", daemon=True
-            )
-            self._thread.start()
-
-    def close(self, timeout: float = 15.0) -> bool:
-        """Stop the worker (and FFmpeg); False if it did not stop within ``timeout``."""
-        thread = self._thread
-        if thread is None:
-            return True
-        self._items.append(_Stop())
-        self._wake.set()
-        thread.join(timeout)
-        return not thread.is_alive()
 
     def stats(self) -> Mp3Stats:
         """A snapshot of the counters."""
@@ -451,7 +402,7 @@ class Mp3Output(MountWorker):
             discarded = 0
             for _ in range(len(self._items)):
                 item = self._items.popleft()
-                if isinstance(item, _Stop):
+                if isinstance(item, Stop):
                     return True
                 if isinstance(item, StreamTitle):
                     self._title = item
