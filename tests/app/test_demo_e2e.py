@@ -41,6 +41,28 @@ pytestmark = pytest.mark.e2e
 SHORTEST_RUN = 10  # frames: tone_runs needs three 50 ms windows of one tone
 
 
+def heard_as_played(heard: list[float], played: list[tuple[float, bool]], start: int) -> bool:
+    """True when ``heard`` (repeats folded) is what ``played`` sounds like from its
+    ``start``-th track on: each (tone, optional) is heard in order, an optional one
+    (too short to be sure to hear) may be missing, and a tone that repeats the one
+    just heard folds into it."""
+
+    @functools.cache
+    def match(j: int, k: int) -> bool:
+        if j == len(heard):
+            return True
+        if k == len(played):
+            return False
+        tone, optional = played[k]
+        if tone == heard[j] and match(j + 1, k + 1):
+            return True
+        if j > 0 and tone == heard[j - 1] and match(j, k + 1):
+            return True
+        return optional and match(j, k + 1)
+
+    return match(0, start)
+
+
 def collapse(values: list[float]) -> list[float]:
     """Consecutive repeats folded into one (the show's single tone loops)."""
     return [v for i, v in enumerate(values) if i == 0 or v != values[i - 1]]
@@ -128,23 +150,18 @@ async def test_demo_plays_the_grid_hard_start_and_a_request(tmp_path: Path) -> N
     assert rtp_steps(packets) == {960}
 
     # Tones heard, in order, are the tracks the station says it started.
-    # A track cut within a few frames of its start (by the hard start) is too short
-    # for the tone analysis (150 ms at least): it is not expected to be heard.
+    # A track cut within a few frames of its start (by the hard start) is at the
+    # edge of what the tone analysis can see (three 50 ms windows): one shorter
+    # than two such runs may be heard or not; every longer one must be.
     tracks = started()
-    lasted = [b.frame - a.frame for a, b in itertools.pairwise(tracks)] + [SHORTEST_RUN]
-    played = collapse(
-        [
-            station.freq_of[e.track.location]
-            for e, frames in zip(tracks, lasted, strict=True)
-            if frames >= SHORTEST_RUN
-        ]
-    )
+    lasted = [b.frame - a.frame for a, b in itertools.pairwise(tracks)] + [2 * SHORTEST_RUN]
+    played = [
+        (station.freq_of[e.track.location], frames < 2 * SHORTEST_RUN)
+        for e, frames in zip(tracks, lasted, strict=True)
+    ]
     heard = collapse([float(round(r.frequency)) for r in tone_runs(result.record.pcm(packets))])
     assert len(heard) >= 4, heard  # at least three track changes heard
-    assert any(played[i : i + len(heard)] == heard for i in range(len(played) - len(heard) + 1)), (
-        heard,
-        played,
-    )
+    assert any(heard_as_played(heard, played, k) for k in range(len(played))), (heard, played)
     # The request played at the next track boundary: the show's track ended by
     # itself, not skipped, right before the request's first frame (gapless: the
     # tones are whole frames long, so the end is in the frame before, or noticed
