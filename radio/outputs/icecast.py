@@ -50,10 +50,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
-from radio.events import Event, LiveStarted, LiveTitle, TrackStarted
 from radio.outputs.icecast_client import IcecastMount, IcecastSource, SourceInfo
 from radio.outputs.mount_worker import IcecastChange, MountWorker, Stop
 from radio.outputs.oggopus import OPUS_PRE_SKIP, OPUS_RATE, OggOpusWriter
+from radio.outputs.titles import StreamTitle, stream_title
 
 logger = logging.getLogger(__name__)
 
@@ -62,30 +62,6 @@ PAGE_MS: Final = 200  # audio per Ogg page: Icecast's (and its listeners') added
 BACKOFF_BASE_S: Final = 1.0
 BACKOFF_CAP_S: Final = 30.0
 MAX_TAG: Final = 1000  # characters of a title or artist put in the comment header
-
-
-@dataclass(frozen=True, slots=True)
-class StreamTitle:
-    """What the mount says is playing: Icecast shows ``artist - title`` (or the title alone)."""
-
-    title: str
-    artist: str = ""
-
-
-def stream_title(event: Event) -> StreamTitle | None:
-    """The mount's title after ``event``, or None when the event does not change it.
-
-    A track: its title and artist. A live session: the presenter (and the show),
-    then what the presenter's encoder says is playing.
-    """
-    if isinstance(event, TrackStarted):
-        return StreamTitle(event.track.title, event.track.artist)
-    if isinstance(event, LiveStarted):
-        title = f"{event.show} (live)" if event.show else "Live"
-        return StreamTitle(title, event.presenter)
-    if isinstance(event, LiveTitle):
-        return StreamTitle(event.title, event.presenter)
-    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,16 +128,6 @@ class IcecastOutput(MountWorker):
         self._chains = 0
 
     # --- the producers' side -------------------------------------------------
-
-    def title(self, title: StreamTitle) -> None:
-        """Set the stream title from the next packet on (a new chained stream)."""
-        self._items.append(title)
-
-    def on_event(self, event: Event) -> None:
-        """A station event: a track or live change sets the title (see :func:`stream_title`)."""
-        title = stream_title(event)
-        if title is not None:
-            self.title(title)
 
     # --- life ------------------------------------------------------------------
 

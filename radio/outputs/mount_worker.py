@@ -20,13 +20,12 @@ from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 from radio.errors import OutputError
+from radio.events import Event
 from radio.outputs.icecast_client import IcecastMount, IcecastSource, SourceInfo
-
-if TYPE_CHECKING:
-    from radio.outputs.icecast import StreamTitle
+from radio.outputs.titles import StreamTitle, stream_title
 
 STOPPED: Final = object()  # a session's outcomes
 BROKE: Final = object()
@@ -93,6 +92,16 @@ class MountWorker(ABC):
         self._dropped = 0
 
     # --- the producers' side and life ------------------------------------------
+
+    def title(self, title: StreamTitle) -> None:
+        """Set the mount's title from the next packet on (the Ogg mount: a new chained stream)."""
+        self._items.append(title)
+
+    def on_event(self, event: Event) -> None:
+        """A station event: a track or live change sets the title (see :func:`stream_title`)."""
+        title = stream_title(event)
+        if title is not None:
+            self.title(title)
 
     def packet(self, packet: bytes) -> None:
         """The station's next encoded packet (sender thread): queued, or dropped when full.

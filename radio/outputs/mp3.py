@@ -57,21 +57,19 @@ from typing import Final, Protocol
 
 from radio.audio.frames import CHANNELS, SAMPLE_RATE, SILENCE
 from radio.errors import OutputError
-from radio.events import Event
 from radio.outputs.icecast import (
     BACKOFF_BASE_S,
     BACKOFF_CAP_S,
     PAGE_MS,
     QUEUE_PACKETS,
     IcecastChange,
-    StreamTitle,
-    stream_title,
 )
 from radio.outputs.icecast_client import IcecastMount, IcecastSource, SourceInfo
 from radio.outputs.icecast_metadata import song, update_title
 from radio.outputs.mount_worker import MountWorker, Stop
 from radio.outputs.mp3encoder import Mp3Encoder, encoder_args
 from radio.outputs.mp3frames import SAMPLES_PER_FRAME, Mp3Frames
+from radio.outputs.titles import StreamTitle
 
 logger = logging.getLogger(__name__)
 
@@ -193,16 +191,6 @@ class Mp3Output(MountWorker):
         self._encoder_pid: int | None = None
 
     # --- the producers' side -------------------------------------------------
-
-    def title(self, title: StreamTitle) -> None:
-        """Set the mount's title from the next packet on."""
-        self._items.append(title)
-
-    def on_event(self, event: Event) -> None:
-        """A station event: a track or live change sets the title (see :func:`stream_title`)."""
-        title = stream_title(event)
-        if title is not None:
-            self.title(title)
 
     # --- life ------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable
 
 from radio.bot.audio import OPUS_SILENCE
-from radio.outputs.icecast import StreamTitle
+from radio.outputs.titles import StreamTitle
 from radio.relay.jitter import JitterBuffer
 
 logger = logging.getLogger(__name__)

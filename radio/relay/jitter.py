@@ -29,7 +29,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Final
 
-from radio.outputs.icecast import StreamTitle
+from radio.outputs.titles import StreamTitle
 
 TARGET_FRAMES: Final = 15  # 300 ms: above one Ogg page of the station (200 ms) plus jitter
 CEILING_FRAMES: Final = 75  # 1.5 s: past this the oldest go (a burst, clock drift)

@@ -27,7 +27,7 @@ from typing import Final
 import aiohttp
 
 from radio import __version__
-from radio.outputs.icecast import StreamTitle
+from radio.outputs.titles import StreamTitle
 from radio.relay.demux import ChainStarted, OggOpusDemuxer
 from radio.relay.jitter import JitterBuffer
 

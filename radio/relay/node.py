@@ -51,7 +51,7 @@ from radio.bot.voices import TokenLookup
 from radio.clock import Clock
 from radio.errors import ConfigError
 from radio.events import Event, TrackStarted
-from radio.outputs.icecast import StreamTitle
+from radio.outputs.titles import StreamTitle
 from radio.relay.config import RelayFile
 from radio.relay.feed import RelayFeed
 from radio.relay.jitter import JitterBuffer

@@ -20,7 +20,7 @@ from typing import Final
 import aiohttp
 
 from radio import __version__
-from radio.outputs.icecast import StreamTitle
+from radio.outputs.titles import StreamTitle
 
 logger = logging.getLogger(__name__)
 
