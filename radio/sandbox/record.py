@@ -43,6 +43,8 @@ class PacketRecord:
     # DAVE: "none" outside DAVE rooms, else how the room's first listening member
     # opened it: decrypted, passthrough (plain, allowed), silence, refused, failed
     e2ee: str = "none"
+    # the Opus frame as opened (transport, then DAVE), or None when it could not be
+    opus: bytes | None = None
 
 
 @dataclass

@@ -305,6 +305,7 @@ class VoiceListener:
             self.record.unknown_ssrc += 1
             return
         pcm: bytes | None = None
+        opus: bytes | None = None
         decrypted = True
         e2ee = "none"
         try:
@@ -315,7 +316,7 @@ class VoiceListener:
             if self.record.auth_failures == 1:
                 logger.warning("voice packet from SSRC %d does not verify: wrong key?", ssrc)
         else:
-            opus: bytes | None = packet.payload
+            opus = packet.payload
             if self.e2ee is not None:
                 opus, e2ee = self.e2ee.open_frame(
                     sender.channel_id, sender.user_id, sequence, packet.payload
@@ -334,6 +335,7 @@ class VoiceListener:
                 decrypted=decrypted,
                 pcm=pcm,
                 e2ee=e2ee,
+                opus=opus,
             )
         )
 

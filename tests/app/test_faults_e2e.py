@@ -4,32 +4,44 @@ One station run of sequential tones (440 Hz 2 s, 550 Hz 2.5 s, 660 Hz 2 s) meets
 in turn, a voice WebSocket closed with 4006, one closed with 4015, a silenced
 UDP path, a dropped gateway, and last a 4014 close. After each of the first
 four the listener must hear audio again, every RTP sequence after the resume,
-and the programme at its grid-correct point: each heard packet is matched to
-the station frame it carries, and the first frame heard after an outage is the
-one due at that moment on the sender's frame grid (the station kept pulling
-frames while the room was gone), not the one after the last frame heard.
-Tones are compared with the tracks the station reported (TrackStarted frames)
-and with the timeline the files' durations predict. A 4014 close is not
-rejoined and gives one message in the admins' room.
+and the programme at its grid-correct point: the station kept pulling frames
+while the room was gone, so the first frame heard after an outage is past
+the last one heard before it by at least the frames pulled meanwhile, not the
+one after it. A 4014 close is not rejoined and gives one message in the
+admins' room.
+
+Which station frame each heard packet carries is known exactly, not inferred
+from when it arrived: a tap on the station's feed keeps every packet the
+station encoded with its frame, and each packet the listener opened is found
+among them by its bytes (the tones carry two faint partials that make every
+frame of a play encode differently; a file played again repeats its packets
+only 325 frames later, and the packets are found in order). The heard
+packets' tones are then compared with the tracks the station reported
+(TrackStarted frames) and with the timeline the files' durations predict.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import itertools
+import threading
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pytest
 from support import wait
 from support.station_app import on_air, station_app
 
 from radio.app import StationApp
+from radio.audio import synth
+from radio.audio.frames import SAMPLE_RATE
+from radio.bot.audio import OPUS_SILENCE, SimulcastFeed
 from radio.bot.client import RoomState
 from radio.bot.config import DiscordConfig
-from radio.bot.sender import MAX_LATE_FRAMES
 from radio.clock import SystemClock
 from radio.events import Event, TrackStarted
 from radio.sandbox import Emulator
@@ -42,17 +54,11 @@ pytestmark = pytest.mark.e2e
 
 TONES = tuple(hz for *_, hz, _ in FALLBACK_TONES)  # 440, 550, 660: the fallback's order
 LENGTHS = tuple(round(seconds * 50) for *_, seconds in FALLBACK_TONES)  # frames: 100, 125, 100
+PARTIALS = (97.31, 3141.5926)  # Hz, each 30 dB under the tone: no frame repeats in a play
 EDGE = 2  # frames either side of a track change: the encoder's look-ahead mixes two tones
-FRESH = 2  # packets at a connection's start that may decode as a mixture
-AFTER = 140  # packets of a stretch matched to frames (a loaded sender may skip ahead later)
+FRESH = 2  # packets after a gap that may decode as a mixture (the decoder's state)
+AFTER = 140  # packets heard before the first fault
 SETTLE = 10  # packets of one tone heard after a change: the change is past the EDGE
-# How far behind the frame due at its arrival a stretch's first packet may carry: the
-# sender sends at most MAX_LATE_FRAMES late before it skips ahead, but on a busy
-# machine the thread can be held up between its decision and the send, and the
-# listener's stamp taken late. The tones decide the match (a track change among
-# the packets pins the offset; the same change recurs only every 325 frames), so
-# the window is generous: one second.
-LATE_WINDOW = 50
 
 
 until = functools.partial(wait.until, timeout=30.0)
@@ -62,45 +68,56 @@ until = functools.partial(wait.until, timeout=30.0)
 tone_of = functools.partial(packet_tone, tones=TONES)
 
 
+def write_marked_tones(station_root: Path) -> None:
+    """Write the fallback's files again, each tone with two faint partials whose
+    periods share nothing with a 20 ms frame: every frame of a file differs, so
+    does every packet the station encodes from it."""
+    for folder, stem, title, artist, hz, seconds in FALLBACK_TONES:
+        t = np.arange(round(seconds * SAMPLE_RATE)) / SAMPLE_RATE
+        tone = synth.amplitude(-18.0) * np.sin(2 * np.pi * hz * t)
+        faint = sum(synth.amplitude(-48.0) * np.sin(2 * np.pi * f * t) for f in PARTIALS)
+        path = station_root / "media" / folder / f"{stem}.flac"
+        synth.write_samples(path, tone + faint, title=title, artist=artist)
+
+
 @dataclass
-class Segment:
-    """Packets heard back to back: one SSRC, consecutive sequences, no silence."""
+class Encoded:
+    """Every packet the station's feed encoded, with the station frame it carries
+    (a feed tap: called on the sender thread, right after the frame's pull)."""
 
-    packets: list[PacketRecord]
-    tones: list[float | None]
-    fits: list[int] | None = None  # station frames its first packet may carry, once matched
+    feed: SimulcastFeed
+    frames: list[int] = field(default_factory=list)
+    packets: list[bytes] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def tap(self, packet: bytes) -> None:
+        with self._lock:
+            self.frames.append(self.feed.position - 1)
+            self.packets.append(packet)
 
-def segments(packets: list[PacketRecord], due: Callable[[float], int]) -> list[Segment]:
-    """Split the record where the connection changed, a sequence is missing, silence
-    was sent (the five silence frames of a detach carry no station frame), or the
-    frames due by two packets' arrivals (``due``, the sender's frame grid) differ by
-    more than the sender's lateness allows for consecutive frames: after a
-    reconnect discord.py keeps its SSRC and sequence, and only the frame grid
-    shows the frames pulled while no room was connected (a packet held up on its
-    way splits a stretch too: :func:`matched` joins it back)."""
-    out: list[Segment] = []
-    current: Segment | None = None
-    previous: PacketRecord | None = None
-    for packet in packets:
-        tone = tone_of(packet)
-        joined = (
-            previous is not None
-            and current is not None
-            and packet.ssrc == previous.ssrc
-            and (packet.sequence - previous.sequence) % 65536 == 1
-            and due(packet.arrival) - due(previous.arrival) <= 1 + MAX_LATE_FRAMES + 2
-        )
-        previous = packet
-        if tone == 0.0:
-            current = None
-            continue
-        if not joined or current is None:
-            current = Segment([], [])
-            out.append(current)
-        current.packets.append(packet)
-        current.tones.append(tone)
-    return out
+    def frames_of(self, heard: list[PacketRecord]) -> list[int | None]:
+        """The station frame each heard packet carries: None for silence and for
+        packets the listener could not open. Each packet is the next one, in the
+        order encoded, with its bytes; raises AssertionError for a packet the
+        station never encoded."""
+        with self._lock:
+            packets = list(self.packets)
+            frames = list(self.frames)
+        where: dict[bytes, list[int]] = {}
+        for index, packet in enumerate(packets):
+            where.setdefault(packet, []).append(index)
+        out: list[int | None] = []
+        last = -1
+        for heard_packet in heard:
+            opus = heard_packet.opus
+            if opus is None or opus == OPUS_SILENCE:
+                out.append(None)
+                continue
+            later = [i for i in where.get(opus, []) if i > last]
+            assert later, f"sequence {heard_packet.sequence}: a packet the station did not encode"
+            last = later[0]
+            out.append(frames[last])
+        return out
 
 
 class Programme:
@@ -122,38 +139,6 @@ class Programme:
         tones = [hz for start, hz in starts if start <= frame]
         return tones[-1] if tones else None
 
-    def on_air(self, frame: int) -> float:
-        """The tone of the track the station reported on air at ``frame``."""
-        return [hz for start, hz in list(self.started) if start <= frame][-1]
-
-    def mismatches(
-        self, segment: Segment, first: int, *, tolerant: bool = False
-    ) -> list[int] | None:
-        """The packets of ``segment`` away from a change whose tone is not the one the
-        station reported for frame ``first`` + their index; None when no change falls
-        among them (then any offset within a track would do) unless ``tolerant``. The
-        first packets of a connection may decode as a mixture (a fresh decoder): they
-        are not compared."""
-        wrong: list[int] = []
-        seen: set[float] = set()
-        opening = True  # still in the packets a connection's start may spoil
-        for index, tone in enumerate(segment.tones):
-            expected = self.tone_at(first + index)
-            # a fresh decoder's mixture (FRESH packets), or frames DAVE refused while
-            # the connection's keys were being set up: not compared
-            opening = opening and (tone is None or index < FRESH)
-            if expected is None or (tone is None and opening):
-                continue
-            seen.add(expected)
-            if tone != expected:
-                wrong.append(index)
-        return wrong if len(seen) > 1 or tolerant else None
-
-    def matches(self, segment: Segment, first: int) -> bool:
-        """True when every packet of ``segment`` away from a change carries the tone the
-        station reported for frame ``first`` + its index, and a change is among them."""
-        return self.mismatches(segment, first) == []
-
 
 def predicted_starts(first: int, first_tone: float, until_frame: int) -> list[tuple[int, float]]:
     """Track starts the files' durations predict from the first track on, in order."""
@@ -171,6 +156,7 @@ def predicted_starts(first: int, first_tone: float, until_frame: int) -> list[tu
 class OnAir:
     app: StationApp
     programme: Programme
+    encoded: Encoded
     emulator: Emulator
 
     def heard(self) -> list[PacketRecord]:
@@ -184,46 +170,10 @@ def changed(onair: OnAir, mark: int) -> bool:
     return len(tones) > SETTLE and len(set(tones[-SETTLE:])) == 1 and tones[0] != tones[-1]
 
 
-def matched(parts: list[Segment], programme: Programme, due: Callable[[float], int]) -> None:
-    """Match each stretch to the frames it carried (its ``fits``), and join back a
-    stretch split by a late packet, not by a gap in the frames.
-
-    A stretch's first packet carries a frame within the sender's lateness bound of
-    the frame due when it arrived (never sent before it is due, at most
-    MAX_LATE_FRAMES after, then the sender skips ahead; 2 more for the trip):
-    the fits are the offsets there at which every tone is the one the station
-    reported. A stretch that continues its predecessor's connection and
-    frames (its tones are those of the frames after the predecessor's last) is
-    the same stretch, delayed on the way (a sender thread held up between its
-    skip decision and its send).
-    """
-    index = 0
-    while index < len(parts):
-        part = parts[index]
-        previous = parts[index - 1] if index else None
-        if (
-            previous is not None
-            and previous.fits
-            and part.packets[0].ssrc == previous.packets[-1].ssrc
-            and (part.packets[0].sequence - previous.packets[-1].sequence) % 65536 == 1
-            and not programme.mismatches(
-                part, previous.fits[0] + len(previous.packets), tolerant=True
-            )
-        ):
-            previous.packets.extend(part.packets)
-            previous.tones.extend(part.tones)
-            del parts[index]
-            continue
-        first = due(part.packets[0].arrival)  # frames 0 .. first-1 are due
-        head = Segment(part.packets[:AFTER], part.tones[:AFTER])
-        window = range(first - LATE_WINDOW, first + 1)
-        part.fits = [f for f in window if programme.matches(head, f)]
-        index += 1
-
-
 @pytest.fixture
 async def onair(tmp_path: Path) -> AsyncIterator[OnAir]:
     station = make_station(tmp_path / "station", show_start=None)
+    write_marked_tones(station.root)
     async with Emulator(clock=SystemClock(), monotonic=time.monotonic) as emulator:
         world = emulator.world
         config = DiscordConfig.model_validate(
@@ -234,8 +184,10 @@ async def onair(tmp_path: Path) -> AsyncIterator[OnAir]:
         app = station_app(station.root, station.data, config)
         programme = Programme(station.freq_of)
         app.events.subscribe(programme.on_event)
+        encoded = Encoded(app.feed)
+        app.feed.taps.add(encoded.tap)  # before the first frame is pulled
         async with on_air(app, emulator, timeout=30.0):
-            yield OnAir(app, programme, emulator)
+            yield OnAir(app, programme, encoded, emulator)
 
 
 async def test_voice_faults_resume_at_the_grid_correct_point(onair: OnAir) -> None:
@@ -258,10 +210,11 @@ async def test_voice_faults_resume_at_the_grid_correct_point(onair: OnAir) -> No
         ("udp silenced", silence_udp),
         ("gateway dropped", lambda: emulator.gateway.close_sockets(4000)),
     ]
-    # Per fault: the last packet heard before it and the last one heard once it was over.
-    bounds: dict[str, tuple[PacketRecord, PacketRecord]] = {}
+    # Per fault: the index of the last packet heard before it and of the last one
+    # heard once it was over, and the frames pulled with no room connected meanwhile.
+    bounds: dict[str, tuple[int, int, int]] = {}
     for name, inject in faults:
-        last_before = onair.heard()[-1]
+        last_before = len(onair.heard()) - 1
         idle = broadcaster.stats().idle
         result = inject()
         if asyncio.iscoroutine(result):
@@ -272,7 +225,7 @@ async def test_voice_faults_resume_at_the_grid_correct_point(onair: OnAir) -> No
         mark = len(onair.heard())
         await until(functools.partial(changed, onair, mark), timeout=40)
         await until(lambda: room.state is RoomState.ON_AIR)
-        bounds[name] = (last_before, onair.heard()[-1])
+        bounds[name] = (last_before, len(onair.heard()) - 1, broadcaster.stats().idle - idle)
     assert room.state is RoomState.ON_AIR
     assert not world.messages_in(world.text_channel.id)  # nothing was worth an admin's time
 
@@ -299,48 +252,62 @@ async def test_voice_faults_resume_at_the_grid_correct_point(onair: OnAir) -> No
     assert started == predicted_starts(first_frame, first_tone, started[-1][0])
     assert len(started) >= 8, started
 
-    parts = segments(packets, broadcaster.due)
-    matched(parts, programme, broadcaster.due)
+    # Every packet heard is one the station encoded, heard in the order encoded.
+    frames = onair.encoded.frames_of(packets)
+    carried = [(i, f) for i, f in enumerate(frames) if f is not None]
+    assert len(carried) >= AFTER
+    assert all(a[1] < b[1] for a, b in itertools.pairwise(carried)), "frames heard out of order"
+    # Each carries the tone of the track the station reported on air at its frame
+    # (the first FRESH packets after a gap may decode as a mixture), which is the
+    # one the files' timeline predicts.
+    gap_before = {b[0] for a, b in itertools.pairwise(carried) if b[1] - a[1] > 1}
+    fresh = {i for g in gap_before for i, _ in carried if g <= i < g + FRESH}
+    wrong = []
+    for index, frame in carried:
+        expected = programme.tone_at(frame)
+        tone = tone_of(packets[index])
+        if expected is None or (tone is None and index in fresh) or index < FRESH:
+            continue
+        if tone != expected:
+            wrong.append((index, frame, tone, expected))
+        elif frame >= first_frame:
+            assert predicted_starts(first_frame, first_tone, frame)[-1][1] == expected
+    assert not wrong, wrong[:10]
 
-    def holding(packet: PacketRecord) -> tuple[int, Segment]:
-        [(index, part)] = [
-            (i, p) for i, p in enumerate(parts) if any(q is packet for q in p.packets)
+    for name, (last_before, last_after, idle_frames) in bounds.items():
+        window = packets[last_before : last_after + 1]
+        # where the listener's stream broke: a new connection (SSRC) or lost sequences
+        breaks = [
+            k
+            for k in range(1, len(window))
+            if window[k].ssrc != window[k - 1].ssrc
+            or (window[k].sequence - window[k - 1].sequence) % 65536 != 1
         ]
-        return index, part
-
-    for name, (last_before, last_after) in bounds.items():
-        (b, before), (a, after) = holding(last_before), holding(last_after)
-        assert before.fits and after.fits, (name, before.fits, after.fits, after.tones)
-        # Every packet from the resume to the change heard after it arrived: no
-        # sequence lost, none split off, one tone per frame as reported.
-        start = packets.index(after.packets[0]) if b != a else packets.index(last_before) + 1
-        back = packets[start : packets.index(last_after) + 1]
-        assert missing_sequences(back) == [], name
-        assert all(any(p is q for q in after.packets) for p in back), name
-        # Audio came back with the track the station reported for that frame (the
-        # match), which is the one the files' timeline predicts for it.
-        offset = next(i for i, p in enumerate(after.packets) if p is back[0])
-        k = next(
-            i
-            for i in range(offset, len(after.tones))
-            if after.tones[i] is not None and programme.tone_at(after.fits[0] + i) is not None
-        )
-        frame = after.fits[0] + k
-        predicted = predicted_starts(first_frame, first_tone, frame)[-1][1]
-        assert after.tones[k] == programme.on_air(frame) == predicted, name
         if name == "gateway dropped":
             # discord.py resumes the gateway without touching voice: no gap at all.
-            assert b == a, name
+            assert breaks == [], (name, breaks)
             continue
-        # An outage: the programme kept time, so the first frame heard after it is
-        # the one due then, not the one after the last frame heard before it.
-        assert a > b, name
-        last_heard = before.fits[0] + len(before.packets) - 1
-        assert after.fits[0] > last_heard + 1, (name, after.fits, last_heard)
+        assert breaks, name
+        # After the last break the audio stayed: every sequence to the end, and
+        # more than SETTLE station frames.
+        assert (
+            sum(f is not None for f in frames[last_before + breaks[-1] : last_after + 1]) > SETTLE
+        )
+        # The programme kept time: the frames between the last one heard before
+        # the fault and the last one heard after it that were never heard number
+        # at least the frames pulled with no room connected (a close), or the
+        # packets sent to a path that heard nothing (the silenced UDP path); the
+        # first frame heard after an outage is not the one after the last heard.
+        mapped = [(i, f) for i, f in carried if i <= last_after]
+        ib, fb = next((i, f) for i, f in reversed(mapped) if i <= last_before)
+        ia, fa = mapped[-1]
+        unheard = fa - fb - 1 - sum(1 for i, _ in mapped if ib < i < ia)
         if name == "udp silenced":
-            # Same connection: the frames not heard are the sequences lost.
-            lost = (after.packets[0].sequence - before.packets[-1].sequence) % 65536 - 1
-            assert lost >= 25
-            assert after.fits[0] - before.fits[0] - len(before.packets) in range(
-                lost - 2 * EDGE, lost + 2 * EDGE + 1
-            ), (lost, before.fits, after.fits)
+            # Same connection: only sequences are missing, 25 or more.
+            assert all(window[k].ssrc == window[0].ssrc for k in breaks), name
+            lost = len(missing_sequences(window))
+            assert lost >= 25, name
+            assert unheard >= lost, (name, unheard, lost)
+        else:
+            assert idle_frames > 0, name
+            assert unheard >= idle_frames, (name, unheard, idle_frames)
