@@ -9,6 +9,7 @@
             └── Fallback (first ready child)
                 ├── programme       the show on air, or the fallback playlist
                 └── fallback        the fallback playlist again, should a show fail
+                                    (on standby, from a deck of its own)
 
 The duck (:attr:`Station.duck`, radio.audio.duck) sits under the takeover, over
 everything the programme plays (tracks, jingles, IDs, requests: they go on
@@ -143,7 +144,10 @@ class Station:
             fade=fade,
             on_change=self._slot_changed,
         )
-        self.fallback = self._sequence(None)
+        # The standby draws from a deck of its own: the track it holds ready is
+        # not taken from the programme's (a show, or the fallback playlist when
+        # no show is on, playing the same playlist in its order).
+        self.fallback = self._sequence(None, standby=True)
         self._switch = Fallback([self.programme, self.fallback], transition=fade)
         self.live = LiveSource(live, events=self._emit, position=self._position)
         self.duck = Duck(self._switch, duck, position=self._position)
@@ -351,9 +355,15 @@ class Station:
     def _build(self, occurrence: Occurrence | None) -> TrackSequence:
         return self._sequence(occurrence)
 
-    def _sequence(self, occurrence: Occurrence | None) -> TrackSequence:
+    def _sequence(self, occurrence: Occurrence | None, *, standby: bool = False) -> TrackSequence:
+        """The sequence of ``occurrence`` (None: the fallback playlist). A ``standby``
+        sequence plays the fallback playlist from a deck of its own."""
         with self._lock:
             grid, decks, crossfade = self._grid, self._decks, self._crossfade
+        if standby and grid.fallback in decks:
+            shared = decks[grid.fallback]
+            own = Deck(shared.id, shared.model, shared.tracks, self._rng)
+            decks = {**decks, grid.fallback: own}
         show = grid.shows[occurrence.index] if occurrence is not None else None
         # playlist > show > station, per track change (radio.grid.crossfade)
         fades = Crossfades(

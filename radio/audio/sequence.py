@@ -800,7 +800,7 @@ class TrackSequence:
                 failures.append((track, decoder.error))
                 decoder.close()
                 continue
-            logger.debug("opened %s at %+.2f dB", track.location, gain)
+            logger.debug("%s opened %s at %+.2f dB", self.name or "sequence", track.location, gain)
             return _Prepared(_Playing(track, decoder), failures)
         return _Prepared(None, failures)
 
