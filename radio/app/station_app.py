@@ -78,6 +78,11 @@ logger = logging.getLogger(__name__)
 
 DATABASE_NAME = "radio.sqlite3"
 FIRST_TRACK_TIMEOUT_S = 20.0
+# At start the sender waits for the first room to be on air before it pulls the
+# programme (a kept request, the show's first track: heard from their first
+# frame), at most this long: a Discord that does not answer does not hold the
+# station's other outputs for more.
+FIRST_ROOM_HOLD_S = 10.0
 # Python's default GIL switch interval (5 ms) lets busy threads (decoder readers,
 # the event loop) hold the player thread back for several ms at a track change;
 # at 1 ms a 20 ms packet is never late by more than a few ms.
@@ -221,6 +226,9 @@ class StationApp:
             monotonic=monotonic,
             realtime=options.realtime_sender,
             supervisor=self.supervisor,
+            first_room_hold=(
+                FIRST_ROOM_HOLD_S if any(v.rooms for v in config.voice_plan()) else 0.0
+            ),
             **primary_options(config),
             **options.bot_options,
         )

@@ -171,6 +171,10 @@ class RadioBot(commands.Bot, Generic[FeedT]):
     attaches its rooms to it and leaves it running when it closes. ``alerts``
     carries this bot's problems to the admins (default ``announcer``: a voice
     that does not announce still reports), prefixed with ``voice_name`` when set.
+    ``first_room_hold`` (seconds) holds the bot's own broadcaster at start
+    until its first room is connected, at most that long (see
+    :class:`~radio.bot.sender.Broadcaster`): the programme's first frame is
+    then heard, not pulled while the bot joins.
     ``poll_interval`` is how often a keeper checks its connection (seconds);
     after ``stall_after`` seconds without a connection that discord.py still
     holds (default three times ``connect_timeout``: one minute) it drops the
@@ -200,6 +204,7 @@ class RadioBot(commands.Bot, Generic[FeedT]):
         broadcaster: Broadcaster | None = None,
         alerts: Announcer | None = None,
         voice_name: str = "",
+        first_room_hold: float = 0.0,
         **options: Any,
     ) -> None:
         intents = discord.Intents.default()
@@ -241,7 +246,7 @@ class RadioBot(commands.Bot, Generic[FeedT]):
         self.broadcaster = (
             broadcaster
             if broadcaster is not None
-            else Broadcaster(feed, name=f"radio-sender{first}")
+            else Broadcaster(feed, name=f"radio-sender{first}", hold=first_room_hold)
         )
         # The sender sleeps in real time whatever clock it is given: a monotonic
         # clock is the schedule's reference, not the wall clock.

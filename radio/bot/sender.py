@@ -278,11 +278,14 @@ class Broadcaster:
         name: str = "radio-sender",
         min_gap: float = MIN_GAP_S,
         max_late: int = MAX_LATE_FRAMES,
+        hold: float = 0.0,
     ) -> None:
         self._feed = feed
         self.name = name
         self._min_gap = min_gap
         self._max_late = max_late
+        self._hold = hold
+        self._offered: float | None = None  # the first start offered to begin()
         self._schedule: SendSchedule | None = None
         self._rooms: dict[object, _Room] = {}
         # Held for a frame's fan-out and for attach/detach: discord.py's packet
@@ -340,9 +343,23 @@ class Broadcaster:
     # -- sending ---------------------------------------------------------------
 
     def begin(self, start: float) -> None:
-        """Make frame 0 due at ``start`` (the send loop's grid); no-op once begun."""
-        if self._schedule is None:
-            self._schedule = SendSchedule(start, min_gap=self._min_gap, max_late=self._max_late)
+        """Make frame 0 due at ``start`` (the send loop's grid); no-op once begun.
+
+        With a ``hold`` (seconds), the schedule begins only once a room is
+        connected, or when the start offered is ``hold`` past the first one
+        offered: until then nothing is pulled, so the station's first frame
+        goes to a listener rather than to no one while the first room joins.
+        """
+        if self._schedule is not None:
+            return
+        if self._hold > 0:
+            if self._offered is None:
+                self._offered = start
+            if start - self._offered < self._hold:
+                with self._lock:
+                    if not any(room.link.is_connected() for room in self._rooms.values()):
+                        return
+        self._schedule = SendSchedule(start, min_gap=self._min_gap, max_late=self._max_late)
 
     @property
     def begun(self) -> bool:
@@ -355,13 +372,15 @@ class Broadcaster:
         A frame is pulled from the feed (and encoded only when a room is
         connected), then sent to every connected room. The first step begins
         the schedule at ``now`` unless :meth:`begin` was called. Returns 0 when
-        the feed is closed (see :attr:`ended`).
+        the feed is closed (see :attr:`ended`). While a ``hold`` keeps the
+        schedule from beginning, nothing is pulled and a period is returned.
         """
         if self._ended:
             return 0.0
         self.begin(now)
         schedule = self._schedule
-        assert schedule is not None  # begun above
+        if schedule is None:
+            return PERIOD_S  # held: no room yet (see begin)
         wait = schedule.wait(now)
         if wait > 0:
             return wait

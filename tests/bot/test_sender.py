@@ -289,6 +289,46 @@ def test_stop_detaches_every_room_with_silence() -> None:
     assert sender.stats().rooms == 0
 
 
+def held(hold: float) -> tuple[SimulcastFeed, Broadcaster, RecordingLink]:
+    """A broadcaster with a ``hold``, its one room attached but not yet connected."""
+    feed = SimulcastFeed(Sine(440.0, level_dbfs=-12.0), CountingEncoder())
+    sender = Broadcaster(feed, hold=hold)
+    link = RecordingLink("room")
+    link.connected = False
+    assert sender.attach(link, link)
+    return feed, sender, link
+
+
+def test_a_hold_pulls_nothing_until_the_first_room_is_connected() -> None:
+    feed, sender, link = held(10.0)
+    for n in range(100):  # two seconds of a send loop's passes, the room joining
+        sender.begin(at(n))
+        assert sender.step(at(n)) == pytest.approx(PERIOD_S)
+    assert not sender.begun
+    assert feed.position == 0 and sender.stats().idle == 0
+    link.connected = True
+    sender.begin(at(100))
+    assert sender.begun
+    run_frames(sender, 100, 5)
+    # The programme's first frame went to the room: frame 0 due at the first pass
+    # that found the room connected.
+    assert feed.position == 5 and len(link.packets) == 5
+    assert sender.due(at(100)) == 1
+
+
+def test_a_hold_ends_after_its_seconds_without_a_room() -> None:
+    feed, sender, link = held(1.0)
+    for n in range(50):
+        sender.begin(at(n))
+        sender.step(at(n))
+    assert not sender.begun and feed.position == 0
+    sender.begin(at(50))  # one second after the first start offered
+    assert sender.begun
+    run_frames(sender, 50, 3)
+    # The programme keeps time with no room: pulled, not sent.
+    assert feed.position == 3 and sender.stats().idle == 3 and link.packets == []
+
+
 def test_begin_sets_frame_zero_due_instant() -> None:
     _, encoder, _, sender, (a,) = rig(1)
     assert not sender.begun
