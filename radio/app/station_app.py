@@ -78,11 +78,6 @@ logger = logging.getLogger(__name__)
 
 DATABASE_NAME = "radio.sqlite3"
 FIRST_TRACK_TIMEOUT_S = 20.0
-# At start the sender waits for the first room to be on air before it pulls the
-# programme (a kept request, the show's first track: heard from their first
-# frame), at most this long: a Discord that does not answer does not hold the
-# station's other outputs for more.
-FIRST_ROOM_HOLD_S = 10.0
 # Python's default GIL switch interval (5 ms) lets busy threads (decoder readers,
 # the event loop) hold the player thread back for several ms at a track change;
 # at 1 ms a 20 ms packet is never late by more than a few ms.
@@ -107,6 +102,11 @@ class AppOptions:
     web: bool = True  # serve the page, JSON, /metrics, /healthz (station.yaml's web.enabled too)
     web_port: int | None = None  # overrides station.yaml's web.port (0: any free port)
     prune_interval: float = 86400.0  # seconds between prunings of the recordings
+    # At start the sender waits for the first room to be on air before it pulls
+    # the programme (a kept request, the show's first track: heard from their
+    # first frame), at most this long: a Discord that does not answer does not
+    # hold the station's other outputs for more.
+    first_room_hold: float = 10.0
     bot_options: dict[str, Any] = field(default_factory=dict)  # passed to discord.Client
 
 
@@ -227,7 +227,7 @@ class StationApp:
             realtime=options.realtime_sender,
             supervisor=self.supervisor,
             first_room_hold=(
-                FIRST_ROOM_HOLD_S if any(v.rooms for v in config.voice_plan()) else 0.0
+                options.first_room_hold if any(v.rooms for v in config.voice_plan()) else 0.0
             ),
             **primary_options(config),
             **options.bot_options,

@@ -181,7 +181,8 @@ async def onair(tmp_path: Path) -> AsyncIterator[OnAir]:
             {"guilds": [{"id": world.guild.id, "broadcast": world.voice_channel.id,
                          "admins": world.text_channel.id}]}
         )  # fmt: skip
-        app = station_app(station.root, station.data, config)
+        # However long the first join takes here, the programme waits for it.
+        app = station_app(station.root, station.data, config, first_room_hold=600.0)
         programme = Programme(station.freq_of)
         app.events.subscribe(programme.on_event)
         encoded = Encoded(app.feed)
@@ -196,6 +197,10 @@ async def test_voice_faults_resume_at_the_grid_correct_point(onair: OnAir) -> No
     room = app.bot.rooms[world.guild.id]
     broadcaster = app.bot.broadcaster
     await until(lambda: len(onair.heard()) >= AFTER)
+    # The programme waited for the room: nothing was pulled before it was on air,
+    # and the first frame of the first track went to the listener.
+    assert broadcaster.stats().idle == 0
+    assert programme.started[0][0] == 0
 
     async def silence_udp() -> None:
         emulator.listener.answering = False
@@ -256,6 +261,9 @@ async def test_voice_faults_resume_at_the_grid_correct_point(onair: OnAir) -> No
     frames = onair.encoded.frames_of(packets)
     carried = [(i, f) for i, f in enumerate(frames) if f is not None]
     assert len(carried) >= AFTER
+    # The first packet heard carries the station's first frame (nothing pulled
+    # before the room was on air, and DAVE lets a room's first frames through).
+    assert carried[0] == (0, 0), carried[:3]
     assert all(a[1] < b[1] for a, b in itertools.pairwise(carried)), "frames heard out of order"
     # Each carries the tone of the track the station reported on air at its frame
     # (the first FRESH packets after a gap may decode as a mixture), which is the
