@@ -66,6 +66,7 @@ from radio.grid.onair import OnAir
 from radio.live.desk import DeskOptions, LiveDesk
 from radio.live.ingest import IngestServer
 from radio.live.policy import MemberInfo
+from radio.live.proxied import TrustedProxies
 from radio.outputs.recording import finalise_unfinished, prune
 from radio.outputs.tap import RecordingTap
 from radio.store.db import Database
@@ -339,6 +340,7 @@ class StationApp:
                 port=port,
                 monotonic=monotonic,
                 on_refused=self.desk.mount_refused,
+                trusted_proxies=TrustedProxies(settings.trusted_proxies),
             )
             if settings.enabled and options.live
             else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, IPvAnyNetwork
 
 from radio.config.outputs import OutputsModel
 from radio.config.web import WebModel
@@ -39,6 +39,9 @@ class LiveModel(BaseModel):
     audio below ``blank_dbfs`` may last on air; ``early`` how long before their
     show presenters may connect; ``duck`` how far the music is lowered (dB, -30
     to 0) while a presenter speaks on the stage (a show's ``live.duck`` wins).
+    ``trusted_proxies`` are the addresses or networks of reverse proxies in front
+    of the mount whose PROXY protocol line or X-Forwarded-For names the encoder's
+    real address (radio.live.proxied); nobody else's is believed.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
@@ -55,6 +58,7 @@ class LiveModel(BaseModel):
     early: Duration = timedelta(minutes=10)
     recordings: RecordingsModel = Field(default_factory=RecordingsModel)
     duck: float = Field(default=-15.0, ge=-30, le=0)  # talk-over depth on the stage (dB)
+    trusted_proxies: list[IPvAnyNetwork] = Field(default_factory=list, max_length=64)
 
 
 class StationModel(BaseModel):

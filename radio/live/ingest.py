@@ -70,6 +70,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from radio.errors import LiveRefused
 from radio.live.contracts import IngestHandler, LiveIngest, SourceRequest
+from radio.live.proxied import TrustedProxies, is_proxy_line
 
 logger = logging.getLogger(__name__)
 
@@ -204,8 +205,11 @@ class IngestServer:
         limits: IngestLimits | None = None,
         monotonic: Callable[[], float],
         on_refused: Callable[[str, str, int, str], None] | None = None,
+        trusted_proxies: TrustedProxies | None = None,
     ) -> None:
         self._handler = handler
+        # Proxies whose PROXY line or X-Forwarded-For names the client (radio.live.proxied)
+        self._proxies = trusted_proxies or TrustedProxies()
         # (user, peer, status, reason) of a refusal the server makes itself to a client
         # that did authenticate (an unsupported format): the presenter's problem to tell
         self._on_refused = on_refused
@@ -304,7 +308,15 @@ class IngestServer:
     ) -> None:
         try:
             async with asyncio.timeout(self._limits.header_timeout):
-                request = await self._read_head(reader)
+                first: bytes | None = None
+                if self._proxies.trusts(peer):
+                    first = await self._read_line(reader)
+                    if first is not None and is_proxy_line(first):
+                        peer = self._proxy_client(first, peer)
+                        first = None
+                    elif first is None:
+                        return  # closed before a request arrived
+                request = await self._read_head(reader, first)
         except TimeoutError:
             self.stats.timeouts += 1
             logger.info(
@@ -316,24 +328,49 @@ class IngestServer:
             return
         if request is None:  # closed before a request arrived
             return
+        forwarded = request.headers.get("x-forwarded-for")
+        if forwarded is not None and self._proxies.trusts(peer):
+            peer = self._proxies.client_of_forwarded_for(forwarded, peer)
         try:
             await self._dispatch(request, reader, writer, peer)
         except _Refusal as refusal:
             await self._refuse(writer, reader, peer, request.method, request.target, refusal)
 
-    async def _read_head(self, reader: asyncio.StreamReader) -> _Request | None:
+    async def _read_line(self, reader: asyncio.StreamReader) -> bytes | None:
+        # One line of a request head; None when the client closed before sending any.
+        try:
+            return await reader.readuntil(b"\n")
+        except asyncio.IncompleteReadError as error:
+            if not error.partial:
+                return None
+            raise _Refusal(400, "Incomplete request", log=False) from None
+        except asyncio.LimitOverrunError:
+            raise _Refusal(431, "Request header too large") from None
+
+    def _proxy_client(self, line: bytes, peer: str) -> str:
+        # A trusted proxy's PROXY line: the client it names, or a 400.
+        try:
+            client = self._proxies.client_of_proxy_line(line, peer)
+        except ValueError as error:
+            logger.info("ingest: bad PROXY line from %s: %s", peer, error)
+            raise _Refusal(400, "Bad request", log=False) from None
+        logger.debug("ingest: %s speaks for %s", peer, client)
+        return client
+
+    async def _read_head(
+        self, reader: asyncio.StreamReader, first: bytes | None = None
+    ) -> _Request | None:
+        # ``first``: the request's first line, when it was read already.
         limits = self._limits
         lines: list[str] = []
         total = 0
         while True:
-            try:
-                raw = await reader.readuntil(b"\n")
-            except asyncio.IncompleteReadError as error:
-                if not error.partial and not lines:
-                    return None
-                raise _Refusal(400, "Incomplete request", log=False) from None
-            except asyncio.LimitOverrunError:
-                raise _Refusal(431, "Request header too large") from None
+            raw = first if first is not None else await self._read_line(reader)
+            first = None
+            if raw is None:
+                if lines:
+                    raise _Refusal(400, "Incomplete request", log=False)
+                return None
             total += len(raw)
             if total > limits.max_header_bytes:
                 raise _Refusal(431, "Request header too large")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import ipaddress
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ import pytest
 from radio.errors import LiveRefused
 from radio.live.contracts import SourceRequest
 from radio.live.ingest import IngestLimits, IngestServer
+from radio.live.proxied import TrustedProxies
 
 WAIT = 20.0  # generous: a condition that holds arrives long before this
 AUTH = base64.b64encode(b"user:pass").decode()
@@ -579,3 +581,83 @@ async def test_repeated_wrong_passwords_are_throttled_per_address(
     answer, _ = await ask(server, put(auth=WRONG))
     assert server.stats.throttled == 2
     assert server.recent_auth_failures("127.0.0.1") == 1
+
+
+# -- behind a trusted proxy ----------------------------------------------------------
+
+
+@pytest.fixture
+async def proxied(
+    handler: Handler, clock: FakeClock, limits: IngestLimits
+) -> AsyncIterator[IngestServer]:
+    """A server that trusts 127.0.0.1 (the tests' side of the socket) as its proxy."""
+    proxies = TrustedProxies([ipaddress.ip_network("127.0.0.1/32")])
+    server = IngestServer(
+        handler, host="127.0.0.1", port=0, limits=limits, monotonic=clock,
+        trusted_proxies=proxies,
+    )  # fmt: skip
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.close()
+
+
+def proxy_line(client: str) -> str:
+    return f"PROXY TCP4 {client} 127.0.0.1 51234 8005\r\n"
+
+
+async def test_a_trusted_proxy_line_names_each_presenter(
+    proxied: IngestServer, handler: Handler
+) -> None:
+    # Presenter A, behind the proxy, tries wrong passwords: A is slowed down, not B.
+    for _ in range(4):
+        answer, _ = await ask(proxied, proxy_line("203.0.113.7") + put(auth=WRONG))
+        assert answer.startswith("HTTP/1.1 401 ")
+    assert proxied.recent_auth_failures("203.0.113.7") == 4
+    assert proxied.recent_auth_failures("127.0.0.1") == 0
+    throttled = proxied.stats.throttled
+    _, writer = await connect(proxied)
+    try:
+        writer.write((proxy_line("198.51.100.9") + put()).encode())
+        await writer.drain()
+        await asyncio.wait_for(handler.opened.wait(), WAIT)
+    finally:
+        writer.close()
+    assert proxied.stats.throttled == throttled  # B did not wait for A's mistakes
+    assert [s.request.peer for s in handler.sessions] == ["198.51.100.9"]
+
+
+async def test_a_trusted_proxy_may_omit_the_line_or_forward_the_address(
+    proxied: IngestServer, handler: Handler
+) -> None:
+    answer, _ = await ask(proxied, put(auth=WRONG))  # no PROXY line: the proxy's own
+    assert answer.startswith("HTTP/1.1 401 ")
+    assert proxied.recent_auth_failures("127.0.0.1") == 1
+    head = put(auth=WRONG).replace("\r\n\r\n", "\r\nX-Forwarded-For: 1.2.3.4, 203.0.113.7\r\n\r\n")
+    answer, _ = await ask(proxied, head)
+    assert answer.startswith("HTTP/1.1 401 ")
+    # the rightmost address the proxy appended, not what the client claimed
+    assert proxied.recent_auth_failures("203.0.113.7") == 1
+    assert proxied.recent_auth_failures("1.2.3.4") == 0
+
+
+async def test_a_malformed_proxy_line_from_the_proxy_is_a_bad_request(
+    proxied: IngestServer, handler: Handler
+) -> None:
+    answer, _ = await ask(proxied, "PROXY TCP4 example.org 127.0.0.1 1 2\r\n" + put())
+    assert answer.startswith("HTTP/1.1 400 ")
+    assert handler.sessions == []
+
+
+async def test_nobody_else_may_name_an_address(server: IngestServer, handler: Handler) -> None:
+    # The plain server trusts no proxy: a PROXY line is a bad request line...
+    answer, _ = await ask(server, proxy_line("198.51.100.9") + put())
+    assert answer.startswith("HTTP/1.1 400 ")
+    assert handler.sessions == []
+    # ... and X-Forwarded-For is ignored: the failure counts against the real peer.
+    head = put(auth=WRONG).replace("\r\n\r\n", "\r\nX-Forwarded-For: 203.0.113.7\r\n\r\n")
+    answer, _ = await ask(server, head)
+    assert answer.startswith("HTTP/1.1 401 ")
+    assert server.recent_auth_failures("127.0.0.1") == 1
+    assert server.recent_auth_failures("203.0.113.7") == 0
