@@ -818,20 +818,23 @@ async def test_a_stalled_relay_ends_and_the_grace_follows(rig: Rig, streams: str
     rig.puller.release()
     await until(lambda: rig.of(LiveEnded), "LiveEnded")
 
-    assert rig.story() == [
+    # Seen failing once (output lost): each assertion says what it saw.
+    story = rig.story()
+    assert story == [
         LiveStarted(0, "Alice", "relay", "morning"),
         LiveProblem(0, "Alice", f"relay of {streams}/stall"),
         LiveEnded(0, "Alice", "ended"),
-    ]
+    ], story
     [problem] = rig.of(LiveProblem)
     assert isinstance(problem, LiveProblem) and problem.detail.endswith(
         "the stream stalled: no data for 1 s"
-    )
+    ), problem
     assert session_of(rig).end_reason == "the stream stalled: no data for 1 s"
     span = on_air_span(rig.puller.snapshot())
+    took = "".join("a" if r.took else "." for r in span)  # audio or not, frame by frame
     last_audio = max(i for i, r in enumerate(span) if r.took)
-    assert len(span) - last_audio - 1 == GRACE_FRAMES
-    assert melody(span) == [880]
+    assert len(span) - last_audio - 1 == GRACE_FRAMES, took
+    assert melody(span) == [880], (melody(span), took)
 
 
 # -- 8. recording ------------------------------------------------------------------
