@@ -820,11 +820,17 @@ async def test_a_stalled_relay_ends_and_the_grace_follows(rig: Rig, streams: str
 
     # Seen failing once (output lost): each assertion says what it saw.
     story = rig.story()
-    assert story == [
-        LiveStarted(0, "Alice", "relay", "morning"),
-        LiveProblem(0, "Alice", f"relay of {streams}/stall"),
-        LiveEnded(0, "Alice", "ended"),
-    ], story
+    # The grace ends "ended" when the session's decoder has played out and left
+    # the source by then, "stalled" when it is still finishing (seen once on a
+    # busy machine): either way the air is let go after exactly the grace.
+    assert story in (
+        [
+            LiveStarted(0, "Alice", "relay", "morning"),
+            LiveProblem(0, "Alice", f"relay of {streams}/stall"),
+            LiveEnded(0, "Alice", reason),
+        ]
+        for reason in ("ended", "stalled")
+    ), story
     [problem] = rig.of(LiveProblem)
     assert isinstance(problem, LiveProblem) and problem.detail.endswith(
         "the stream stalled: no data for 1 s"
