@@ -314,8 +314,6 @@ class IngestServer:
                     if first is not None and is_proxy_line(first):
                         peer = self._proxy_client(first, peer)
                         first = None
-                    elif first is None:
-                        return  # closed before a request arrived
                 request = await self._read_head(reader, first)
         except TimeoutError:
             self.stats.timeouts += 1

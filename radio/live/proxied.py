@@ -51,15 +51,13 @@ class TrustedProxies:
     def __init__(self, networks: Iterable[Network] = ()) -> None:
         self._networks = tuple(networks)
 
-    def __bool__(self) -> bool:
-        return bool(self._networks)
-
     def trusts(self, peer: str) -> bool:
         """True when ``peer`` (an address as text) is one of the trusted proxies."""
         address = _address(peer)
-        return address is not None and any(
-            address.version == net.version and address in net for net in self._networks
-        )
+        return address is not None and self._holds(address)
+
+    def _holds(self, address: Address) -> bool:
+        return any(address.version == net.version and address in net for net in self._networks)
 
     def client_of_proxy_line(self, raw: bytes, peer: str) -> str:
         """The client address a PROXY v1 line names (``peer`` for ``UNKNOWN``).
@@ -85,6 +83,6 @@ class TrustedProxies:
             address = _address(entry)
             if address is None:
                 return peer  # a hop we cannot read: trust nothing to its left
-            if not self.trusts(str(address)):
+            if not self._holds(address):
                 return str(address)
         return peer

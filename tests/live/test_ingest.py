@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import pytest
+from support import wait
 
 from radio.errors import LiveRefused
 from radio.live.contracts import SourceRequest
@@ -661,3 +662,14 @@ async def test_nobody_else_may_name_an_address(server: IngestServer, handler: Ha
     assert answer.startswith("HTTP/1.1 401 ")
     assert server.recent_auth_failures("127.0.0.1") == 1
     assert server.recent_auth_failures("203.0.113.7") == 0
+
+
+async def test_a_connection_closed_before_a_request_from_the_proxy_is_dropped(
+    proxied: IngestServer, handler: Handler
+) -> None:
+    _, writer = await connect(proxied)
+    writer.close()
+    await wait.until(
+        lambda: proxied.stats.connections == 1 and proxied.stats.open == 0, timeout=WAIT
+    )
+    assert handler.sessions == [] and proxied.stats.timeouts == 0
